@@ -1,0 +1,279 @@
+//! Image policies: the CRD types, the Kubernetes objects they arrive in, and resolution of the
+//! one repository rule that governs an image in a namespace.
+//!
+//! Resolution is Portieris': if the namespace has any `ImagePolicy`, only its ImagePolicies
+//! count; otherwise the `ClusterImagePolicy` objects do; with neither the image is denied. All
+//! repositories of all objects in scope are one candidate set, walked in (object name, list
+//! position) order. An exact name wins; otherwise the wildcard with the most non-`*`
+//! characters; ties go to the first. Patterns are anchored and normalised (see [`pattern`]).
+
+pub mod pattern;
+mod resource;
+mod types;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+pub use pattern::{Pattern, PatternError};
+pub use resource::{Resource, ResourceError, Secret};
+pub use types::{
+    Iccrva, Policy, PolicySpec, Repository, Requirement, SignedIdentity, SignerSecret, Simple,
+    Trust, Vulnerability,
+};
+
+use crate::reference::ImageRef;
+
+/// The two policy kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PolicyKind {
+    ImagePolicy,
+    ClusterImagePolicy,
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ImagePolicy => "ImagePolicy",
+            Self::ClusterImagePolicy => "ClusterImagePolicy",
+        })
+    }
+}
+
+/// Every policy and Secret of a cluster (or a policy folder), compiled for matching.
+///
+/// Built whole from a snapshot and swapped atomically by the frontend; never mutated.
+#[derive(Debug, Default)]
+pub struct PolicySet {
+    namespaces: BTreeMap<String, Scope>,
+    cluster: Scope,
+    secrets: BTreeMap<(String, String), Secret>,
+}
+
+/// The policies of one scope: a namespace's ImagePolicies, or the ClusterImagePolicies.
+#[derive(Debug, Default)]
+struct Scope {
+    /// Sorted by (object name, list position).
+    candidates: Vec<Candidate>,
+    /// Objects that failed to parse; any of them makes the whole scope deny.
+    invalid: Vec<(String, String)>,
+    /// Policy objects in this scope, valid or not.
+    objects: usize,
+}
+
+#[derive(Debug)]
+struct Candidate {
+    object: String,
+    pattern: Pattern,
+    repository: Repository,
+}
+
+/// The repository rule that governs an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match<'a> {
+    pub kind: PolicyKind,
+    /// Namespace of the ImagePolicy; `None` for a ClusterImagePolicy.
+    pub namespace: Option<&'a str>,
+    /// Name of the policy object.
+    pub object: &'a str,
+    /// The `repositories[].name` that matched.
+    pub repository: &'a str,
+    pub policy: &'a Policy,
+}
+
+/// Why no rule governs an image. Each is a deny.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unmatched {
+    /// No ImagePolicy in the namespace and no ClusterImagePolicy at all.
+    NoPolicies,
+    /// The namespace has no ImagePolicy and no ClusterImagePolicy repository matches.
+    NoClusterMatch { namespace: String },
+    /// The namespace has ImagePolicies and none of their repositories matches.
+    NoNamespaceMatch { namespace: String },
+    /// A policy object in scope is malformed, so the scope cannot be trusted.
+    Invalid {
+        kind: PolicyKind,
+        object: String,
+        error: String,
+    },
+}
+
+impl fmt::Display for Unmatched {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoPolicies => f.write_str("no image policies or cluster policies"),
+            Self::NoClusterMatch { namespace } => write!(
+                f,
+                "no matching repositories in ClusterImagePolicies and no ImagePolicies in the \"{namespace}\" namespace"
+            ),
+            Self::NoNamespaceMatch { namespace } => {
+                write!(
+                    f,
+                    "no matching repositories in the ImagePolicies of the \"{namespace}\" namespace"
+                )
+            }
+            Self::Invalid {
+                kind,
+                object,
+                error,
+            } => write!(f, "{kind} \"{object}\" is invalid: {error}"),
+        }
+    }
+}
+
+impl PolicySet {
+    /// Compiles a snapshot of policy objects and Secrets. Never fails: a malformed object is
+    /// kept as invalid and denies every image of its scope.
+    pub fn new(resources: impl IntoIterator<Item = Resource>) -> Self {
+        let mut set = Self::default();
+        for resource in resources {
+            match resource {
+                Resource::ImagePolicy {
+                    namespace,
+                    name,
+                    spec,
+                } => {
+                    set.namespaces.entry(namespace).or_default().add(name, spec);
+                }
+                Resource::ClusterImagePolicy { name, spec } => set.cluster.add(name, spec),
+                Resource::Secret(secret) => {
+                    set.secrets
+                        .insert((secret.namespace.clone(), secret.name.clone()), secret);
+                }
+            }
+        }
+        for scope in set.namespaces.values_mut().chain([&mut set.cluster]) {
+            // Stable: list positions keep their order within one object.
+            scope.candidates.sort_by(|a, b| a.object.cmp(&b.object));
+            scope.invalid.sort();
+        }
+        set
+    }
+
+    /// The rule that governs `image` in `namespace`.
+    pub fn resolve(&self, namespace: &str, image: &ImageRef) -> Result<Match<'_>, Unmatched> {
+        let (kind, scope_namespace, scope) = match self.namespaces.get_key_value(namespace) {
+            Some((key, scope)) => (PolicyKind::ImagePolicy, Some(key.as_str()), scope),
+            None if self.cluster.objects == 0 => return Err(Unmatched::NoPolicies),
+            None => (PolicyKind::ClusterImagePolicy, None, &self.cluster),
+        };
+        if let Some((object, error)) = scope.invalid.first() {
+            return Err(Unmatched::Invalid {
+                kind,
+                object: object.clone(),
+                error: error.clone(),
+            });
+        }
+        let best = scope.best(image).ok_or_else(|| match kind {
+            PolicyKind::ImagePolicy => Unmatched::NoNamespaceMatch {
+                namespace: namespace.into(),
+            },
+            PolicyKind::ClusterImagePolicy => Unmatched::NoClusterMatch {
+                namespace: namespace.into(),
+            },
+        })?;
+        Ok(Match {
+            kind,
+            namespace: scope_namespace,
+            object: &best.object,
+            repository: &best.repository.name,
+            policy: &best.repository.policy,
+        })
+    }
+
+    /// A Secret by namespace and name.
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&Secret> {
+        self.secrets
+            .get(&(String::from(namespace), String::from(name)))
+    }
+
+    /// Every invalid policy object, as (kind, namespace, name, error), for validation reports.
+    pub fn problems(&self) -> impl Iterator<Item = (PolicyKind, Option<&str>, &str, &str)> {
+        let namespaced = self.namespaces.iter().flat_map(|(ns, scope)| {
+            scope.invalid.iter().map(move |(o, e)| {
+                (
+                    PolicyKind::ImagePolicy,
+                    Some(ns.as_str()),
+                    o.as_str(),
+                    e.as_str(),
+                )
+            })
+        });
+        let cluster = self
+            .cluster
+            .invalid
+            .iter()
+            .map(|(o, e)| (PolicyKind::ClusterImagePolicy, None, o.as_str(), e.as_str()));
+        namespaced.chain(cluster)
+    }
+
+    /// Every repository rule, as (kind, namespace, object, repository), for validation.
+    pub fn rules(&self) -> impl Iterator<Item = (PolicyKind, Option<&str>, &str, &Repository)> {
+        let namespaced = self.namespaces.iter().flat_map(|(ns, scope)| {
+            scope.candidates.iter().map(move |c| {
+                (
+                    PolicyKind::ImagePolicy,
+                    Some(ns.as_str()),
+                    c.object.as_str(),
+                    &c.repository,
+                )
+            })
+        });
+        let cluster = self.cluster.candidates.iter().map(|c| {
+            (
+                PolicyKind::ClusterImagePolicy,
+                None,
+                c.object.as_str(),
+                &c.repository,
+            )
+        });
+        namespaced.chain(cluster)
+    }
+}
+
+impl Scope {
+    fn add(&mut self, object: String, spec: Result<PolicySpec, String>) {
+        // Counted even when it has no repositories: it still puts its scope in force.
+        self.objects += 1;
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(error) => return self.invalid.push((object, error)),
+        };
+        let mut compiled = Vec::with_capacity(spec.repositories.len());
+        for (i, repository) in spec.repositories.into_iter().enumerate() {
+            match Pattern::parse(&repository.name) {
+                Ok(pattern) => compiled.push(Candidate {
+                    object: object.clone(),
+                    pattern,
+                    repository,
+                }),
+                Err(e) => {
+                    let error =
+                        alloc::format!("repositories[{i}].name \"{}\": {e}", repository.name);
+                    return self.invalid.push((object, error));
+                }
+            }
+        }
+        self.candidates.extend(compiled);
+    }
+
+    /// Exact beats wildcard; then most specific; ties keep the first in order.
+    fn best(&self, image: &ImageRef) -> Option<&Candidate> {
+        let mut best: Option<(&Candidate, (bool, usize))> = None;
+        for candidate in self.candidates.iter().filter(|c| c.pattern.matches(image)) {
+            let rank = (
+                candidate.pattern.is_exact(),
+                candidate.pattern.specificity(),
+            );
+            if best.is_none_or(|(_, top)| rank > top) {
+                best = Some((candidate, rank));
+            }
+        }
+        best.map(|(candidate, _)| candidate)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,218 @@
+//! Repository name patterns, compiled once and matched anchored against normalised images.
+//!
+//! A pattern is `[host "/"] path [":" tag]`, where `*` is a wildcard:
+//! - `*` alone matches every image.
+//! - The first segment is a host when it contains `.` or `:`, is `localhost`, or is `*`
+//!   (docker's rule, plus `*` for "any registry"). A `*` in the host matches within the host
+//!   only: it never crosses `/`, so `*.icr.io/ns/*` cannot match `evil.com/x.icr.io/ns/app`.
+//! - Without a host the pattern names Docker Hub, normalised as images are: `nginx`,
+//!   `library/nginx`, `docker.io/nginx` and `docker.io/library/nginx` are one pattern. A
+//!   one-segment Docker Hub path other than `*` gets `library/`.
+//! - A `*` in the path matches any run of characters, `/` included (`icr.io/*` is every
+//!   repository under icr.io at any depth).
+//! - Without a tag the pattern matches any tag and digest references; with a tag it matches
+//!   only references carrying a matching tag.
+//! - Hosts compare case-insensitively; paths and tags exactly.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::fmt;
+
+use crate::reference::{DOCKER_HUB, ImageRef};
+
+/// A compiled repository pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    host: String,
+    path: String,
+    tag: Option<String>,
+    everything: bool,
+}
+
+impl Pattern {
+    /// Compiles a `repositories[].name`.
+    pub fn parse(text: &str) -> Result<Self, PatternError> {
+        if text.is_empty() {
+            return Err(PatternError::Empty);
+        }
+        if text == "*" {
+            let (host, path) = (String::from("*"), String::from("*"));
+            return Ok(Self {
+                host,
+                path,
+                tag: None,
+                everything: true,
+            });
+        }
+        if text.contains('@') {
+            return Err(PatternError::Digest);
+        }
+        let (name, tag) = split_tag(text);
+        let (host, path) = split_host(name);
+        let host = match host.map(str::to_ascii_lowercase) {
+            Some(h) if h == "index.docker.io" => DOCKER_HUB.to_string(),
+            Some(h) => h,
+            None => DOCKER_HUB.to_string(),
+        };
+        check(
+            &host,
+            |b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'*'),
+            "host",
+        )?;
+        check(
+            path,
+            |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/*".contains(&b),
+            "path",
+        )?;
+        if let Some(tag) = tag {
+            check(
+                tag,
+                |b| b.is_ascii_alphanumeric() || b"_.-*".contains(&b),
+                "tag",
+            )?;
+        }
+        let path = if host == DOCKER_HUB && !path.contains('/') && path != "*" {
+            format!("library/{path}")
+        } else {
+            path.to_string()
+        };
+        Ok(Self {
+            host,
+            path,
+            tag: tag.map(ToString::to_string),
+            everything: false,
+        })
+    }
+
+    /// Whether `image` is one of the images this pattern names.
+    pub fn matches(&self, image: &ImageRef) -> bool {
+        if self.everything {
+            return true;
+        }
+        let tag_ok = match (&self.tag, image.tag()) {
+            (None, _) => true,
+            (Some(want), Some(tag)) => glob(want.as_bytes(), tag.as_bytes()),
+            (Some(_), None) => false,
+        };
+        tag_ok
+            && glob(
+                self.host.as_bytes(),
+                image.domain().to_ascii_lowercase().as_bytes(),
+            )
+            && glob(self.path.as_bytes(), image.path().as_bytes())
+    }
+
+    /// A pattern without any `*`: it names one repository (or one tag of it).
+    pub fn is_exact(&self) -> bool {
+        !self.everything && !self.to_string().contains('*')
+    }
+
+    /// How specific the pattern is: its characters other than `*`, normalised.
+    pub fn specificity(&self) -> usize {
+        if self.everything {
+            0
+        } else {
+            self.to_string().bytes().filter(|&b| b != b'*').count()
+        }
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.everything {
+            return f.write_str("*");
+        }
+        write!(f, "{}/{}", self.host, self.path)?;
+        match &self.tag {
+            Some(tag) => write!(f, ":{tag}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why a repository name is not a usable pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// The name is empty.
+    Empty,
+    /// Patterns name repositories and tags, not digests.
+    Digest,
+    /// A host, path or tag has a character that no image reference can contain there.
+    InvalidCharacter { part: &'static str, text: String },
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("the repository name is empty"),
+            Self::Digest => f.write_str("a repository name cannot contain a digest (@)"),
+            Self::InvalidCharacter { part, text } => write!(
+                f,
+                "the {part} \"{text}\" has a character no image can have there (paths are lower case)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for PatternError {}
+
+fn check(text: &str, allowed: impl Fn(u8) -> bool, part: &'static str) -> Result<(), PatternError> {
+    if !text.is_empty() && text.bytes().all(allowed) {
+        Ok(())
+    } else {
+        Err(PatternError::InvalidCharacter {
+            part,
+            text: text.to_string(),
+        })
+    }
+}
+
+/// `name[:tag]`: a `:` starts a tag only after the last `/`.
+fn split_tag(text: &str) -> (&str, Option<&str>) {
+    let last_slash = text.rfind('/').map_or(0, |i| i + 1);
+    match text[last_slash..].find(':') {
+        Some(colon) => (
+            &text[..last_slash + colon],
+            Some(&text[last_slash + colon + 1..]),
+        ),
+        None => (text, None),
+    }
+}
+
+fn split_host(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((first, rest))
+            if first.contains(['.', ':']) || first == "localhost" || first == "*" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
+    }
+}
+
+/// Anchored glob match where `*` matches any run of bytes. Linear backtracking on the last
+/// star: at most `pattern.len() * text.len()` steps, both bounded by the reference grammar.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&b| b == b'*')
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+use super::*;
+
+const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn matches(pattern: &str, image: &str) -> bool {
+    let pattern = Pattern::parse(pattern).expect("valid pattern");
+    let image = ImageRef::parse(image).expect("valid image");
+    pattern.matches(&image)
+}
+
+#[test]
+fn star_alone_matches_every_image() {
+    for image in [
+        "nginx",
+        "icr.io/a/b/c:1",
+        "localhost:5000/x",
+        "quay.io/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ] {
+        assert!(matches("*", image), "{image}");
+    }
+}
+
+#[test]
+fn short_and_full_docker_hub_names_are_the_same_pattern() {
+    let names = [
+        "nginx",
+        "library/nginx",
+        "docker.io/nginx",
+        "docker.io/library/nginx",
+        "index.docker.io/nginx",
+    ];
+    for pattern in names {
+        for image in names {
+            assert!(matches(pattern, image), "{pattern} vs {image}");
+        }
+        assert!(Pattern::parse(pattern).expect("valid").is_exact());
+        assert_eq!(
+            Pattern::parse(pattern).expect("valid").to_string(),
+            "docker.io/library/nginx"
+        );
+    }
+}
+
+#[test]
+fn docker_hub_org_is_not_taken_for_a_host() {
+    assert!(matches("org/*", "docker.io/org/app"));
+    assert!(!matches("org/*", "org.io/app"));
+    assert!(!matches("org/*", "icr.io/org/app"));
+}
+
+#[test]
+fn registry_wildcard_covers_every_depth() {
+    assert!(matches("icr.io/*", "icr.io/ns/app"));
+    assert!(matches("icr.io/*", "icr.io/ns/deep/er/app:v1"));
+    assert!(!matches("icr.io/*", "de.icr.io/ns/app"));
+    assert!(!matches("icr.io/*", "icr.io.evil.com/ns/app"));
+    assert!(!matches("icr.io/*", "evil.com/icr.io/ns/app"));
+}
+
+#[test]
+fn embedded_path_wildcard() {
+    assert!(matches("icr.io/*/nginx", "icr.io/team/nginx"));
+    assert!(matches("icr.io/*/nginx", "icr.io/a/b/nginx"));
+    assert!(!matches("icr.io/*/nginx", "icr.io/team/nginx-evil"));
+    assert!(!matches("icr.io/*/nginx", "icr.io/nginx"));
+}
+
+#[test]
+fn host_wildcards_never_cross_into_the_path() {
+    assert!(matches("*.icr.io/ns/*", "de.icr.io/ns/app"));
+    assert!(matches("*.icr.io/ns/*", "a.b.icr.io/ns/app"));
+    assert!(!matches("*.icr.io/ns/*", "evil.com/x.icr.io/ns/app"));
+    assert!(!matches("*.icr.io/ns/*", "icr.io/ns/app"));
+    assert!(matches(
+        "registry*.example.com/*",
+        "registry-eu.example.com/y"
+    ));
+    assert!(!matches(
+        "registry*.example.com/*",
+        "registry.attacker.com/x.example.com/y"
+    ));
+    assert!(!matches(
+        "registry*.example.com/*",
+        "registry.attacker.com/example.com/y"
+    ));
+}
+
+#[test]
+fn any_host_segment_matches_one_registry() {
+    assert!(matches("*/team/app", "icr.io/team/app"));
+    assert!(matches("*/team/app", "docker.io/team/app"));
+    assert!(!matches("*/team/app", "icr.io/x/team/app"));
+}
+
+#[test]
+fn ports_are_part_of_the_host() {
+    assert!(matches("localhost:5000/*", "localhost:5000/x"));
+    assert!(!matches("localhost:5000/*", "localhost:5001/x"));
+    assert!(!matches("localhost:5000/*", "localhost/x"));
+    assert!(matches("localhost:*/*", "localhost:5001/x"));
+    assert!(!matches("localhost:*/*", "localhost/x"));
+    assert!(matches(
+        "127.0.0.1:5000/test/app",
+        "127.0.0.1:5000/test/app:v1"
+    ));
+}
+
+#[test]
+fn hosts_compare_case_insensitively_and_upper_case_paths_are_refused() {
+    assert!(matches("ICR.io/ns/*", "icr.io/ns/app"));
+    assert!(matches("icr.io/ns/*", "ICR.IO/ns/app"));
+    assert!(matches!(
+        Pattern::parse("icr.io/NS/*"),
+        Err(PatternError::InvalidCharacter { part: "path", .. })
+    ));
+}
+
+#[test]
+fn untagged_patterns_match_every_tag_and_digests() {
+    assert!(matches("icr.io/ns/app", "icr.io/ns/app:v1"));
+    assert!(matches(
+        "icr.io/ns/app",
+        &alloc::format!("icr.io/ns/app@{D}")
+    ));
+    assert!(matches("icr.io/ns/*", &alloc::format!("icr.io/ns/app@{D}")));
+    assert!(matches("nginx", &alloc::format!("nginx@{D}")));
+}
+
+#[test]
+fn tagged_patterns_match_only_that_tag() {
+    assert!(matches("icr.io/ns/app:v1", "icr.io/ns/app:v1"));
+    assert!(!matches("icr.io/ns/app:v1", "icr.io/ns/app:v10"));
+    assert!(!matches("icr.io/ns/app:v1", "icr.io/ns/app"));
+    assert!(!matches(
+        "icr.io/ns/app:v1",
+        &alloc::format!("icr.io/ns/app@{D}")
+    ));
+    assert!(matches("icr.io/ns/app:v1.*", "icr.io/ns/app:v1.2"));
+    assert!(matches("nginx:latest", "nginx"));
+    assert!(matches("localhost:5000/app:*", "localhost:5000/app:x"));
+}
+
+#[test]
+fn prefixes_are_not_matches() {
+    assert!(!matches("icr.io/ns/app", "icr.io/ns/app2"));
+    assert!(!matches("icr.io/ns/app", "icr.io/ns/app/sub"));
+    assert!(!matches("icr.io/ns", "icr.io/ns/app"));
+    assert!(!matches("nginx", "nginx-evil"));
+    assert!(!matches("docker.io/library/*", "docker.io/org/app"));
+}
+
+#[test]
+fn docker_hub_wildcards() {
+    assert!(matches("docker.io/*", "nginx"));
+    assert!(matches("docker.io/*", "org/app"));
+    assert!(matches("ngin*", "nginx"));
+    assert!(!matches("ngin*", "org/nginx"));
+    assert!(!matches("docker.io/*", "icr.io/x"));
+}
+
+#[test]
+fn invalid_patterns_are_refused() {
+    assert_eq!(Pattern::parse(""), Err(PatternError::Empty));
+    assert_eq!(
+        Pattern::parse(&alloc::format!("nginx@{D}")),
+        Err(PatternError::Digest)
+    );
+    assert!(Pattern::parse("icr.io/ns/app:").is_err());
+    assert!(Pattern::parse("icr.io/").is_err());
+    assert!(Pattern::parse("icr io/x").is_err());
+    assert!(Pattern::parse("icr.io/x:a+b").is_err());
+}
+
+#[test]
+fn specificity_counts_non_star_characters_of_the_normalised_pattern() {
+    let spec = |p: &str| Pattern::parse(p).expect("valid").specificity();
+    assert_eq!(spec("*"), 0);
+    assert_eq!(spec("icr.io/*"), "icr.io/".len());
+    assert!(spec("icr.io/ns/*") > spec("icr.io/*"));
+    assert_eq!(spec("nginx"), "docker.io/library/nginx".len());
+}
+
+#[test]
+fn glob_is_anchored_on_both_ends() {
+    assert!(glob(b"a*c", b"abc"));
+    assert!(glob(b"a*c", b"ac"));
+    assert!(!glob(b"a*c", b"abcd"));
+    assert!(!glob(b"a*c", b"xabc"));
+    assert!(glob(b"*a*a*", b"banana"));
+    assert!(!glob(b"*a*a*a*a", b"banana"));
+    assert!(glob(b"", b""));
+    assert!(!glob(b"", b"a"));
+}

@@ -1,0 +1,130 @@
+//! Serde types of the `portieris.cloud.ibm.com/v1` CRDs, field for field as Portieris
+//! accepts them. Unknown fields are refused: a typo such as `trsut:` must not turn a policy
+//! into one that allows everything.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::Deserialize;
+
+/// `spec` of an `ImagePolicy` or a `ClusterImagePolicy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    #[serde(default)]
+    pub repositories: Vec<Repository>,
+}
+
+/// One `repositories[]` entry: a name pattern and the policy for images it matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repository {
+    pub name: String,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// What an image must satisfy. An empty policy admits without any check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Policy {
+    #[serde(default)]
+    pub trust: Trust,
+    #[serde(default)]
+    pub simple: Simple,
+    #[serde(default)]
+    pub vulnerability: Vulnerability,
+    /// Rewrite the image to its verified digest (default true).
+    pub mutate_image: Option<bool>,
+}
+
+impl Policy {
+    /// Whether an admitted image is rewritten to `name@digest` (Portieris' default: yes).
+    pub fn mutates(&self) -> bool {
+        self.mutate_image.unwrap_or(true)
+    }
+}
+
+/// Notary v1 (Docker Content Trust) requirement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Trust {
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub signer_secrets: Vec<SignerSecret>,
+    /// Notary server URL; defaults by registry (docker.io, quay.io).
+    #[serde(default)]
+    pub trust_server: String,
+}
+
+impl Trust {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(false)
+    }
+}
+
+/// A Secret holding a signer's delegation `name` and PEM `publicKey`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerSecret {
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Red Hat simple signing requirements.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Simple {
+    #[serde(default)]
+    pub requirements: Vec<Requirement>,
+    #[serde(default, rename = "storeURL")]
+    pub store_url: String,
+    #[serde(default)]
+    pub store_secret: String,
+}
+
+/// One simple-signing requirement (`insecureAcceptAnything`, `reject`, `signedBy`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Requirement {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub key_secret: String,
+    #[serde(default)]
+    pub key_secret_namespace: String,
+    #[serde(default)]
+    pub signed_identity: SignedIdentity,
+}
+
+/// containers-policy.json(5) `signedIdentity`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SignedIdentity {
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub docker_reference: String,
+    #[serde(default)]
+    pub docker_repository: String,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub signed_prefix: String,
+}
+
+/// IBM Cloud Vulnerability Advisor settings (parsed for compatibility only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vulnerability {
+    #[serde(default, rename = "ICCRVA")]
+    pub iccrva: Iccrva,
+}
+
+/// `vulnerability.ICCRVA`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Iccrva {
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub account: String,
+}
