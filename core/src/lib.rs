@@ -1,7 +1,16 @@
+#![doc = include_str!("../README.md")]
 #![no_std]
+// std only for tests and the `std` feature; everything else imports from core/alloc explicitly.
 extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod admission;
 pub mod policy;
 pub mod reference;
+pub mod verdict;
+
+pub use admission::{Options, Request};
+pub use policy::PolicySet;
+pub use reference::{Digest, ImageRef};
+pub use verdict::{Decision, decide};

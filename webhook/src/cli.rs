@@ -8,10 +8,20 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "portieris", version, about = "Kubernetes admission webhook that admits only trusted images")]
+#[command(
+    name = "portieris",
+    version,
+    about = "Kubernetes admission webhook that admits only trusted images"
+)]
 pub struct Cli {
     /// Log format.
-    #[arg(long, value_enum, default_value = "text", env = "PORTIERIS_LOG_FORMAT", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        env = "PORTIERIS_LOG_FORMAT",
+        global = true
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -98,7 +108,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(at) => text.split_at(at),
         None => (text, "s"),
     };
-    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 10s"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 10s"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),

@@ -1,0 +1,296 @@
+//! AdmissionReview v1: parse a request, find every container image in it with the JSON
+//! pointer of its `image` field, and write the response.
+
+mod extract;
+mod kind;
+pub mod patch;
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde_json::{Value, json};
+
+pub use extract::{ContainerList, ContainerSite};
+pub use kind::WorkloadKind;
+
+use crate::reference::ImageRef;
+use crate::verdict::Decision;
+
+const API_VERSION: &str = "admission.k8s.io/v1";
+
+/// Bounds and switches for reading requests and deciding on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Most container sites one object may have (init, regular and ephemeral together).
+    pub max_containers: usize,
+    /// Admit objects of kinds portieris does not know instead of denying them.
+    pub allow_unknown_kinds: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_containers: 512,
+            allow_unknown_kinds: false,
+        }
+    }
+}
+
+/// The operation an admission request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    Connect,
+}
+
+/// The resource kind of a request: one portieris checks, or another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Workload(WorkloadKind),
+    Other {
+        group: String,
+        version: String,
+        kind: String,
+    },
+}
+
+/// A parsed admission request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub uid: String,
+    pub kind: Kind,
+    pub sub_resource: String,
+    pub namespace: String,
+    pub name: String,
+    pub operation: Operation,
+    /// Every non-blank image, init containers first, then containers, then ephemeral ones.
+    pub sites: Vec<ContainerSite>,
+    /// The controlling owner, when it is a workload kind portieris knows.
+    pub owner: Option<OwnerRef>,
+}
+
+/// A controller owner reference (`metadata.ownerReferences[]` with `controller: true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRef {
+    pub api_version: String,
+    pub kind: WorkloadKind,
+    pub name: String,
+    pub uid: String,
+}
+
+/// Why a request could not be evaluated. `uid` is set when a response can still be addressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub uid: Option<String>,
+    pub error: AdmissionError,
+}
+
+/// What was wrong with an admission request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AdmissionError {
+    /// The body is not JSON.
+    NotJson(String),
+    /// `apiVersion`/`kind` are not `admission.k8s.io/v1` `AdmissionReview`.
+    NotAdmissionReview,
+    /// A required request field is missing or has the wrong type.
+    MissingField(&'static str),
+    /// An operation other than CREATE, UPDATE, DELETE or CONNECT.
+    UnknownOperation(String),
+    /// A field of the object is malformed.
+    Malformed {
+        pointer: String,
+        problem: &'static str,
+    },
+    /// More container sites than [`Options::max_containers`].
+    TooManyContainers { max: usize },
+}
+
+impl fmt::Display for AdmissionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotJson(e) => write!(f, "the body is not JSON: {e}"),
+            Self::NotAdmissionReview => {
+                write!(f, "the body is not an {API_VERSION} AdmissionReview")
+            }
+            Self::MissingField(field) => {
+                write!(f, "request.{field} is missing or has the wrong type")
+            }
+            Self::UnknownOperation(op) => write!(f, "unknown operation \"{op}\""),
+            Self::Malformed { pointer, problem } => write!(f, "object {pointer}: {problem}"),
+            Self::TooManyContainers { max } => {
+                write!(f, "the object has more than {max} containers")
+            }
+        }
+    }
+}
+
+impl core::error::Error for AdmissionError {}
+
+impl Request {
+    /// Parses an AdmissionReview v1 body and extracts every image to check.
+    pub fn parse(body: &[u8], options: &Options) -> Result<Self, Invalid> {
+        let review: Value = serde_json::from_slice(body)
+            .map_err(|e| invalid(None, AdmissionError::NotJson(e.to_string())))?;
+        if review.get("apiVersion").and_then(Value::as_str) != Some(API_VERSION)
+            || review.get("kind").and_then(Value::as_str) != Some("AdmissionReview")
+        {
+            return Err(invalid(None, AdmissionError::NotAdmissionReview));
+        }
+        let request = review
+            .get("request")
+            .ok_or(invalid(None, AdmissionError::MissingField("")))?;
+        let uid = text(request, "uid").filter(|u| !u.is_empty());
+        let uid = uid
+            .ok_or(invalid(None, AdmissionError::MissingField("uid")))?
+            .to_string();
+        Self::from_request(request, uid.clone(), options).map_err(|error| invalid(Some(uid), error))
+    }
+
+    fn from_request(
+        request: &Value,
+        uid: String,
+        options: &Options,
+    ) -> Result<Self, AdmissionError> {
+        let gvk = request
+            .get("kind")
+            .ok_or(AdmissionError::MissingField("kind"))?;
+        let field = |name: &'static str| text(gvk, name).ok_or(AdmissionError::MissingField(name));
+        let (group, version, kind) = (field("group")?, field("version")?, field("kind")?);
+        let operation = operation(
+            text(request, "operation").ok_or(AdmissionError::MissingField("operation"))?,
+        )?;
+        let object = request.get("object").filter(|o| !o.is_null());
+        let metadata = object.and_then(|o| o.get("metadata"));
+        let namespace = text(request, "namespace")
+            .filter(|n| !n.is_empty())
+            .or_else(|| metadata.and_then(|m| text(m, "namespace")))
+            .unwrap_or_default();
+        let kind = WorkloadKind::from_group_kind(group, kind).map_or_else(
+            || Kind::Other {
+                group: group.into(),
+                version: version.into(),
+                kind: kind.into(),
+            },
+            Kind::Workload,
+        );
+        let sites = match (&kind, operation, object) {
+            (Kind::Workload(workload), Operation::Create | Operation::Update, Some(object)) => {
+                extract::sites(*workload, object, options.max_containers)?
+            }
+            (Kind::Workload(_), Operation::Create | Operation::Update, None) => {
+                return Err(AdmissionError::MissingField("object"));
+            }
+            _ => Vec::new(),
+        };
+        Ok(Self {
+            uid,
+            kind,
+            sub_resource: text(request, "subResource").unwrap_or_default().into(),
+            namespace: namespace.into(),
+            name: text(request, "name")
+                .or_else(|| metadata.and_then(|m| text(m, "name")))
+                .unwrap_or_default()
+                .into(),
+            operation,
+            sites,
+            owner: metadata.and_then(kind::controller),
+        })
+    }
+
+    /// Whether this object is a child that its (fetched) parent already vouches for: the
+    /// parent is the owner named (same namespace, name and UID), and every image of the
+    /// child is, position for position, the digest-pinned image of the parent's pod template.
+    pub fn inherits_from(&self, parent: &Value) -> bool {
+        let Some(owner) = &self.owner else {
+            return false;
+        };
+        let meta = |field| {
+            parent
+                .get("metadata")
+                .and_then(|m| text(m, field))
+                .unwrap_or_default()
+        };
+        if meta("uid") != owner.uid
+            || meta("name") != owner.name
+            || meta("namespace") != self.namespace
+        {
+            return false;
+        }
+        let Ok(parent_sites) = extract::sites(owner.kind, parent, usize::MAX) else {
+            return false;
+        };
+        let pinned =
+            |site: &ContainerSite| ImageRef::parse(&site.image).is_ok_and(|r| r.digest().is_some());
+        self.sites.len() == parent_sites.len()
+            && self.sites.iter().zip(&parent_sites).all(|(child, parent)| {
+                child.list == parent.list
+                    && child.index == parent.index
+                    && child.image == parent.image
+                    && pinned(child)
+            })
+    }
+}
+
+fn invalid(uid: Option<String>, error: AdmissionError) -> Invalid {
+    Invalid { uid, error }
+}
+
+fn text<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
+    value.get(field).and_then(Value::as_str)
+}
+
+fn operation(text: &str) -> Result<Operation, AdmissionError> {
+    match text {
+        "CREATE" => Ok(Operation::Create),
+        "UPDATE" => Ok(Operation::Update),
+        "DELETE" => Ok(Operation::Delete),
+        "CONNECT" => Ok(Operation::Connect),
+        other => Err(AdmissionError::UnknownOperation(other.into())),
+    }
+}
+
+/// The AdmissionReview response for a decision.
+pub fn respond(uid: &str, decision: &Decision) -> Vec<u8> {
+    let response = match decision {
+        Decision::Allow { patch, warnings } => {
+            let mut response = json!({"uid": uid, "allowed": true});
+            if !patch.is_empty() {
+                response["patchType"] = json!("JSONPatch");
+                response["patch"] = json!(patch::encode(patch));
+            }
+            if !warnings.is_empty() {
+                response["warnings"] = json!(warnings);
+            }
+            response
+        }
+        Decision::Deny { reasons } => json!({
+            "uid": uid,
+            "allowed": false,
+            "status": {"status": "Failure", "code": 403, "reason": "Forbidden", "message": reasons.join("\n")},
+        }),
+    };
+    review(response)
+}
+
+/// The AdmissionReview response refusing a request that could not be evaluated.
+pub fn respond_invalid(uid: &str, error: &AdmissionError) -> Vec<u8> {
+    review(json!({
+        "uid": uid,
+        "allowed": false,
+        "status": {"status": "Failure", "code": 400, "reason": "BadRequest", "message": error.to_string()},
+    }))
+}
+
+fn review(response: Value) -> Vec<u8> {
+    let review =
+        json!({"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": response});
+    // Serialising a Value built from strings and booleans cannot fail.
+    serde_json::to_vec(&review).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! `portieris review` and `portieris validate`: the offline CLI over the `/admit` path.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use portieris_core::PolicySet;
+use portieris_core::policy::{Pattern, Resource};
+
+use crate::admit::{Admitter, Outcome};
+use crate::cli::{ReviewArgs, ValidateArgs};
+use crate::policies::PolicyStore;
+use crate::policy_dir::{self, Problem};
+
+const EXIT_DENIED: u8 = 1;
+const EXIT_INVALID: u8 = 2;
+
+/// Evaluates one AdmissionReview and prints the response. Exit 0 allow, 1 deny, 2 invalid.
+pub fn review(args: &ReviewArgs) -> ExitCode {
+    match run_review(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("portieris review: {message}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+fn run_review(args: &ReviewArgs) -> Result<ExitCode, String> {
+    let set = load_policies(&args.policy_dir)?;
+    let body = read_input(args.file.as_deref())
+        .map_err(|e| format!("cannot read the AdmissionReview: {e}"))?;
+    let store = Arc::new(PolicyStore::new());
+    store.replace(set);
+    let admitter = Admitter::new(store, None, crate::options(&args.engine));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let admitted = runtime.block_on(admitter.admit(&body));
+    if admitted.status != 200 {
+        return Err(String::from_utf8_lossy(&admitted.body).trim().to_string());
+    }
+    let pretty = serde_json::from_slice::<serde_json::Value>(&admitted.body)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .map_err(|e| e.to_string())?;
+    println!("{pretty}");
+    Ok(match admitted.outcome {
+        Outcome::Allow => ExitCode::SUCCESS,
+        Outcome::Deny => ExitCode::from(EXIT_DENIED),
+        Outcome::Invalid => ExitCode::from(EXIT_INVALID),
+    })
+}
+
+fn read_input(file: Option<&Path>) -> std::io::Result<Vec<u8>> {
+    match file {
+        Some(path) if path != Path::new("-") => std::fs::read(path),
+        _ => {
+            let mut body = Vec::new();
+            std::io::stdin().read_to_end(&mut body)?;
+            Ok(body)
+        }
+    }
+}
+
+fn load_policies(dir: &Path) -> Result<PolicySet, String> {
+    let folder =
+        policy_dir::load(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    folder
+        .into_policy_set()
+        .map_err(|problems| problems_error(problems).to_string())
+}
+
+/// Every problem of a policy folder as one error.
+pub fn problems_error(problems: Vec<Problem>) -> anyhow::Error {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!("the policy folder has problems:\n{}", lines.join("\n"))
+}
+
+/// Checks a policy folder; prints every problem with its file and field. Exit 0 when clean.
+pub fn validate(args: &ValidateArgs) -> ExitCode {
+    let folder = match policy_dir::load(&args.policy_dir) {
+        Ok(folder) => folder,
+        Err(e) => {
+            eprintln!(
+                "portieris validate: cannot read {}: {e}",
+                args.policy_dir.display()
+            );
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let mut problems: Vec<String> = folder.problems.iter().map(ToString::to_string).collect();
+    let secrets: Vec<(String, String)> = folder
+        .resources
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Resource::Secret(s) => Some((s.namespace.clone(), s.name.clone())),
+            _ => None,
+        })
+        .collect();
+    for (origin, resource) in &folder.resources {
+        problems.extend(
+            check_resource(resource, &secrets)
+                .into_iter()
+                .map(|p| format!("{origin}: {p}")),
+        );
+    }
+    if problems.is_empty() {
+        println!(
+            "{}: {} objects, no problems",
+            args.policy_dir.display(),
+            folder.resources.len()
+        );
+        ExitCode::SUCCESS
+    } else {
+        for problem in &problems {
+            println!("{problem}");
+        }
+        ExitCode::from(EXIT_DENIED)
+    }
+}
+
+/// Problems of one object: an unreadable spec, bad patterns, Secrets it names that are absent.
+fn check_resource(resource: &Resource, secrets: &[(String, String)]) -> Vec<String> {
+    let (kind, namespace, name, spec) = match resource {
+        Resource::ImagePolicy {
+            namespace,
+            name,
+            spec,
+        } => ("ImagePolicy", Some(namespace.as_str()), name, spec),
+        Resource::ClusterImagePolicy { name, spec } => ("ClusterImagePolicy", None, name, spec),
+        Resource::Secret(_) => return Vec::new(),
+    };
+    let what = format!(
+        "{kind} \"{}{name}\"",
+        namespace.map(|n| format!("{n}/")).unwrap_or_default()
+    );
+    let spec = match spec {
+        Ok(spec) => spec,
+        Err(e) => return vec![format!("{what}: {e}")],
+    };
+    let mut problems = Vec::new();
+    for (i, repository) in spec.repositories.iter().enumerate() {
+        let field = format!("{what}: spec.repositories[{i}]");
+        if let Err(e) = Pattern::parse(&repository.name) {
+            problems.push(format!("{field}.name: {e}"));
+        }
+        let policy = &repository.policy;
+        let mut wanted: Vec<(String, &str, String)> = policy
+            .trust
+            .signer_secrets
+            .iter()
+            .enumerate()
+            .map(|(j, s)| {
+                (
+                    format!("policy.trust.signerSecrets[{j}].name"),
+                    s.name.as_str(),
+                    String::new(),
+                )
+            })
+            .collect();
+        for (j, r) in policy.simple.requirements.iter().enumerate() {
+            if !r.key_secret.is_empty() {
+                wanted.push((
+                    format!("policy.simple.requirements[{j}].keySecret"),
+                    &r.key_secret,
+                    r.key_secret_namespace.clone(),
+                ));
+            }
+        }
+        if !policy.simple.store_secret.is_empty() {
+            wanted.push((
+                "policy.simple.storeSecret".into(),
+                &policy.simple.store_secret,
+                String::new(),
+            ));
+        }
+        for (path, secret, secret_namespace) in wanted {
+            // ClusterImagePolicy Secrets are read from the namespace of the request; they
+            // cannot be checked offline unless a namespace is named.
+            let ns = if secret_namespace.is_empty() {
+                namespace.map(str::to_string)
+            } else {
+                Some(secret_namespace)
+            };
+            if let Some(ns) = ns {
+                if !secrets.contains(&(ns.clone(), secret.to_string())) {
+                    problems.push(format!(
+                        "{field}.{path}: Secret \"{ns}/{secret}\" is not in the folder"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
