@@ -274,10 +274,9 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
         Some((host, port)) => (host, Some(port)),
         None => (domain, None),
     };
-    if let Some(port) = port {
-        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid());
-        }
+    let port_ok = |p: &str| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+    if port.is_some_and(|p| !port_ok(p)) {
+        return Err(invalid());
     }
     let label_ok = |label: &str| {
         !label.is_empty()

@@ -1,1 +1,441 @@
+use super::*;
+use crate::verdict::Decision;
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+use base64::Engine as _;
+use serde_json::json;
 
+const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn pod_spec() -> Value {
+    json!({
+        "initContainers": [{"name": "init", "image": "icr.io/team/init:1"}],
+        "containers": [{"name": "a", "image": "nginx"}, {"name": "blank", "image": ""}, {"name": "b", "image": "icr.io/team/b"}],
+        "ephemeralContainers": [{"name": "debug", "image": "busybox"}],
+    })
+}
+
+/// An object of `kind` whose pod spec is `spec`, at the place that kind keeps it.
+fn object(kind: WorkloadKind, spec: Value) -> Value {
+    let mut object = json!({"metadata": {"name": "obj", "namespace": "team"}});
+    let mut at = &mut object;
+    for token in kind.pod_spec_pointer().split('/').skip(1) {
+        at = &mut at[token];
+    }
+    *at = spec;
+    object
+}
+
+fn review(group: &str, kind: &str, operation: &str, object: Value) -> Vec<u8> {
+    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "uid-1", "kind": {"group": group, "version": "v1", "kind": kind},
+        "resource": {"group": group, "version": "v1", "resource": "x"},
+        "namespace": "team", "operation": operation, "object": object,
+    }});
+    serde_json::to_vec(&review).expect("serialisable")
+}
+
+fn parse(body: &[u8]) -> Result<Request, Invalid> {
+    Request::parse(body, &Options::default())
+}
+
+const KINDS: [(&str, WorkloadKind); 8] = [
+    ("", WorkloadKind::Pod),
+    ("apps", WorkloadKind::Deployment),
+    ("apps", WorkloadKind::ReplicaSet),
+    ("apps", WorkloadKind::StatefulSet),
+    ("apps", WorkloadKind::DaemonSet),
+    ("", WorkloadKind::ReplicationController),
+    ("batch", WorkloadKind::Job),
+    ("batch", WorkloadKind::CronJob),
+];
+
+#[test]
+fn every_workload_kind_yields_every_image_with_its_pointer() {
+    for (group, kind) in KINDS {
+        for operation in ["CREATE", "UPDATE"] {
+            let request = parse(&review(
+                group,
+                kind.as_str(),
+                operation,
+                object(kind, pod_spec()),
+            ))
+            .expect("valid");
+            let prefix = kind.pod_spec_pointer();
+            let got: Vec<(&str, &str)> = request
+                .sites
+                .iter()
+                .map(|s| (s.pointer.as_str(), s.image.as_str()))
+                .collect();
+            let want = [
+                (
+                    format!("{prefix}/initContainers/0/image"),
+                    "icr.io/team/init:1",
+                ),
+                (format!("{prefix}/containers/0/image"), "nginx"),
+                (format!("{prefix}/containers/2/image"), "icr.io/team/b"),
+                (format!("{prefix}/ephemeralContainers/0/image"), "busybox"),
+            ];
+            let want: Vec<(&str, &str)> = want.iter().map(|(p, i)| (p.as_str(), *i)).collect();
+            assert_eq!(got, want, "{kind} {operation}");
+            assert_eq!(request.kind, Kind::Workload(kind));
+        }
+    }
+}
+
+#[test]
+fn every_pointer_resolves_to_its_image_in_the_object() {
+    for (group, kind) in KINDS {
+        let object = object(kind, pod_spec());
+        let request =
+            parse(&review(group, kind.as_str(), "CREATE", object.clone())).expect("valid");
+        for site in &request.sites {
+            assert_eq!(
+                object.pointer(&site.pointer).and_then(Value::as_str),
+                Some(site.image.as_str())
+            );
+        }
+    }
+}
+
+#[test]
+fn old_api_groups_are_still_workloads() {
+    let request = parse(&review(
+        "extensions",
+        "Deployment",
+        "CREATE",
+        object(WorkloadKind::Deployment, pod_spec()),
+    ));
+    assert_eq!(
+        request.expect("valid").kind,
+        Kind::Workload(WorkloadKind::Deployment)
+    );
+}
+
+#[test]
+fn zero_replicas_change_nothing() {
+    let mut object = object(WorkloadKind::Deployment, pod_spec());
+    object["spec"]["replicas"] = json!(0);
+    let request = parse(&review("apps", "Deployment", "CREATE", object)).expect("valid");
+    assert_eq!(request.sites.len(), 4);
+}
+
+#[test]
+fn ephemeral_containers_subresource_is_checked() {
+    let mut body: Value = serde_json::from_slice(&review(
+        "",
+        "Pod",
+        "UPDATE",
+        object(WorkloadKind::Pod, pod_spec()),
+    ))
+    .expect("json");
+    body["request"]["subResource"] = json!("ephemeralcontainers");
+    let request = parse(&serde_json::to_vec(&body).expect("json")).expect("valid");
+    assert_eq!(request.sub_resource, "ephemeralcontainers");
+    assert!(
+        request
+            .sites
+            .iter()
+            .any(|s| s.list == ContainerList::EphemeralContainers && s.image == "busybox")
+    );
+}
+
+#[test]
+fn unknown_kinds_and_kinds_from_other_groups_are_not_workloads() {
+    for (group, kind) in [
+        ("example.com", "Widget"),
+        ("example.com", "Pod"),
+        ("", "Deployment"),
+    ] {
+        let request = parse(&review(group, kind, "CREATE", json!({"spec": {}}))).expect("parses");
+        assert!(matches!(request.kind, Kind::Other { .. }), "{group} {kind}");
+        assert!(request.sites.is_empty());
+    }
+}
+
+#[test]
+fn delete_needs_no_object() {
+    let mut body: Value =
+        serde_json::from_slice(&review("", "Pod", "DELETE", Value::Null)).expect("json");
+    body["request"]["object"] = Value::Null;
+    let request = parse(&serde_json::to_vec(&body).expect("json")).expect("valid");
+    assert_eq!(request.operation, Operation::Delete);
+}
+
+#[test]
+fn malformed_reviews_are_refused_with_a_reason() {
+    assert!(matches!(
+        parse(b"{nope"),
+        Err(Invalid {
+            uid: None,
+            error: AdmissionError::NotJson(_)
+        })
+    ));
+    let wrong = json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {"uid": "u"}});
+    assert_eq!(
+        parse(&serde_json::to_vec(&wrong).expect("json")).map(|_| ()),
+        Err(Invalid {
+            uid: None,
+            error: AdmissionError::NotAdmissionReview
+        })
+    );
+    let no_uid =
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {}});
+    assert_eq!(
+        parse(&serde_json::to_vec(&no_uid).expect("json")).map(|_| ()),
+        Err(Invalid {
+            uid: None,
+            error: AdmissionError::MissingField("uid")
+        })
+    );
+}
+
+#[test]
+fn malformed_objects_are_refused_with_the_uid_and_the_pointer() {
+    let cases = [
+        (json!({"containers": "nginx"}), "/spec/containers"),
+        (
+            json!({"containers": [{"name": "a", "image": 7}]}),
+            "/spec/containers/0/image",
+        ),
+        (json!({"containers": ["nginx"]}), "/spec/containers/0/image"),
+    ];
+    for (spec, pointer) in cases {
+        let err = parse(&review(
+            "",
+            "Pod",
+            "CREATE",
+            object(WorkloadKind::Pod, spec),
+        ))
+        .expect_err("refused");
+        assert_eq!(err.uid.as_deref(), Some("uid-1"));
+        assert!(
+            matches!(&err.error, AdmissionError::Malformed { pointer: p, .. } if p == pointer),
+            "{err:?}"
+        );
+    }
+    let err = parse(&review("apps", "Deployment", "CREATE", json!({"spec": {}})))
+        .expect_err("no pod template");
+    assert!(matches!(err.error, AdmissionError::Malformed { .. }));
+    let err = parse(&review("", "Pod", "CREATE", Value::Null)).expect_err("no object");
+    assert_eq!(err.error, AdmissionError::MissingField("object"));
+}
+
+#[test]
+fn container_count_is_bounded() {
+    let containers: Vec<Value> = (0..10)
+        .map(|i| json!({"name": i.to_string(), "image": "nginx"}))
+        .collect();
+    let body = review(
+        "",
+        "Pod",
+        "CREATE",
+        object(WorkloadKind::Pod, json!({"containers": containers})),
+    );
+    let options = Options {
+        max_containers: 9,
+        ..Options::default()
+    };
+    assert_eq!(
+        Request::parse(&body, &options)
+            .map(|_| ())
+            .expect_err("too many")
+            .error,
+        AdmissionError::TooManyContainers { max: 9 }
+    );
+    assert!(
+        Request::parse(
+            &body,
+            &Options {
+                max_containers: 10,
+                ..Options::default()
+            }
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn patches_apply_back_to_the_object_and_touch_only_images() {
+    let digest = crate::reference::Digest::parse(D).expect("digest");
+    for (group, kind) in KINDS {
+        let original = object(kind, pod_spec());
+        let request =
+            parse(&review(group, kind.as_str(), "CREATE", original.clone())).expect("valid");
+        let ops: Vec<patch::Replace> = request
+            .sites
+            .iter()
+            .map(|s| patch::Replace {
+                path: s.pointer.clone(),
+                value: ImageRef::parse(&s.image).expect("image").pinned(&digest),
+            })
+            .collect();
+        let doc: json_patch::Patch =
+            serde_json::from_slice(&patch::to_json(&ops)).expect("a JSON Patch");
+        let mut patched = original.clone();
+        json_patch::patch(&mut patched, &doc).expect("applies");
+        let spec = patched.pointer(kind.pod_spec_pointer()).expect("spec");
+        assert_eq!(
+            spec["containers"][0]["image"],
+            json!(alloc::format!("docker.io/library/nginx@{D}"))
+        );
+        assert_eq!(
+            spec["containers"][1]["image"],
+            json!(""),
+            "blank images stay blank"
+        );
+        assert_eq!(
+            spec["ephemeralContainers"][0]["image"],
+            json!(alloc::format!("docker.io/library/busybox@{D}"))
+        );
+        let mut restored = patched.clone();
+        for site in &request.sites {
+            *restored.pointer_mut(&site.pointer).expect("image field") = json!(site.image);
+        }
+        assert_eq!(
+            restored, original,
+            "{kind}: nothing but image fields changed"
+        );
+    }
+}
+
+#[test]
+fn pointer_tokens_are_escaped() {
+    assert_eq!(patch::escape("a/b~c"), "a~1b~0c");
+    let doc = json!({"a/b~c": {"image": "x"}});
+    let op = patch::Replace {
+        path: alloc::format!("/{}/image", patch::escape("a/b~c")),
+        value: "y".into(),
+    };
+    let mut patched = doc.clone();
+    let doc: json_patch::Patch = serde_json::from_slice(&patch::to_json(&[op])).expect("patch");
+    json_patch::patch(&mut patched, &doc).expect("applies");
+    assert_eq!(patched["a/b~c"]["image"], json!("y"));
+}
+
+#[test]
+fn allow_response_carries_a_base64_json_patch() {
+    let op = patch::Replace {
+        path: "/spec/containers/0/image".into(),
+        value: "v".into(),
+    };
+    let decision = Decision::Allow {
+        patch: vec![op],
+        warnings: vec!["careful".into()],
+    };
+    let response: Value = serde_json::from_slice(&respond("uid-1", &decision)).expect("json");
+    assert_eq!(response["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(response["response"]["uid"], "uid-1");
+    assert_eq!(response["response"]["allowed"], true);
+    assert_eq!(response["response"]["patchType"], "JSONPatch");
+    assert_eq!(response["response"]["warnings"], json!(["careful"]));
+    let encoded = response["response"]["patch"].as_str().expect("patch");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("base64");
+    let ops: Value = serde_json::from_slice(&decoded).expect("json");
+    assert_eq!(
+        ops,
+        json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "v"}])
+    );
+}
+
+#[test]
+fn allow_without_pins_has_no_patch() {
+    let response: Value = serde_json::from_slice(&respond(
+        "u",
+        &Decision::Allow {
+            patch: vec![],
+            warnings: vec![],
+        },
+    ))
+    .expect("json");
+    assert!(
+        response["response"].get("patch").is_none()
+            && response["response"].get("patchType").is_none()
+    );
+}
+
+#[test]
+fn deny_and_invalid_responses_carry_status() {
+    let deny = Decision::Deny {
+        reasons: vec!["a".into(), "b".into()],
+    };
+    let response: Value = serde_json::from_slice(&respond("u", &deny)).expect("json");
+    assert_eq!(response["response"]["allowed"], false);
+    assert_eq!(response["response"]["status"]["code"], 403);
+    assert_eq!(response["response"]["status"]["message"], "a\nb");
+    let invalid = respond_invalid("u", &AdmissionError::MissingField("object"));
+    let response: Value = serde_json::from_slice(&invalid).expect("json");
+    assert_eq!(response["response"]["status"]["code"], 400);
+    assert_eq!(response["response"]["allowed"], false);
+}
+
+fn child_pod(images: &[&str]) -> Request {
+    let containers: Vec<Value> = images
+        .iter()
+        .map(|i| json!({"name": "c", "image": i}))
+        .collect();
+    let mut pod = object(WorkloadKind::Pod, json!({"containers": containers}));
+    pod["metadata"]["ownerReferences"] = json!([
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "cm"},
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "rs-uid", "controller": true},
+    ]);
+    parse(&review("", "Pod", "CREATE", pod)).expect("valid")
+}
+
+fn replica_set(uid: &str, images: &[&str]) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .map(|i| json!({"name": "c", "image": i}))
+        .collect();
+    let mut rs = object(WorkloadKind::ReplicaSet, json!({"containers": containers}));
+    rs["metadata"] = json!({"name": "rs", "namespace": "team", "uid": uid});
+    rs
+}
+
+#[test]
+fn the_controller_owner_is_found() {
+    let owner = child_pod(&["nginx"]).owner.expect("owner");
+    assert_eq!(
+        (owner.kind, owner.name.as_str(), owner.uid.as_str()),
+        (WorkloadKind::ReplicaSet, "rs", "rs-uid")
+    );
+}
+
+#[test]
+fn a_child_inherits_only_its_parents_pinned_images() {
+    let pinned = alloc::format!("icr.io/team/app@{D}");
+    let child = child_pod(&[&pinned]);
+    assert!(child.inherits_from(&replica_set("rs-uid", &[&pinned])));
+    assert!(
+        !child.inherits_from(&replica_set("other-uid", &[&pinned])),
+        "a different object of that name"
+    );
+    assert!(!child.inherits_from(&replica_set("rs-uid", &["icr.io/team/other@sha256:0000000000000000000000000000000000000000000000000000000000000000"])));
+    assert!(
+        !child.inherits_from(&replica_set("rs-uid", &[&pinned, &pinned])),
+        "images must match position for position"
+    );
+    let tagged = child_pod(&["icr.io/team/app:1"]);
+    assert!(
+        !tagged.inherits_from(&replica_set("rs-uid", &["icr.io/team/app:1"])),
+        "tags are not proof"
+    );
+}
+
+#[test]
+fn a_fake_owner_of_unknown_kind_is_ignored() {
+    let mut pod = object(
+        WorkloadKind::Pod,
+        json!({"containers": [{"name": "c", "image": "nginx"}]}),
+    );
+    pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "example.com/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u", "controller": true}]);
+    assert_eq!(
+        parse(&review("", "Pod", "CREATE", pod))
+            .expect("valid")
+            .owner,
+        None
+    );
+}

@@ -113,7 +113,7 @@ fn valid_references_normalise_like_docker() {
 #[test]
 fn digest_references_keep_their_digest_and_no_implicit_tag() {
     for (input, want) in DIGESTS {
-        let input = alloc::format!("{input}{}", &D[..]);
+        let input = alloc::format!("{input}{}", D);
         let parsed = ImageRef::parse(&input).expect("valid digest reference");
         assert_eq!(parsed.to_string(), alloc::format!("{want}{D}"));
         assert_eq!(parsed.digest().map(ToString::to_string).as_deref(), Some(D));
