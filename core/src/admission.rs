@@ -117,7 +117,7 @@ impl fmt::Display for AdmissionError {
                 write!(f, "the body is not an {API_VERSION} AdmissionReview")
             }
             Self::MissingField(field) => {
-                write!(f, "request.{field} is missing or has the wrong type")
+                write!(f, "{field} is missing or has the wrong type")
             }
             Self::UnknownOperation(op) => write!(f, "unknown operation \"{op}\""),
             Self::Malformed { pointer, problem } => write!(f, "object {pointer}: {problem}"),
@@ -142,10 +142,10 @@ impl Request {
         }
         let request = review
             .get("request")
-            .ok_or(invalid(None, AdmissionError::MissingField("")))?;
+            .ok_or(invalid(None, AdmissionError::MissingField("request")))?;
         let uid = text(request, "uid").filter(|u| !u.is_empty());
         let uid = uid
-            .ok_or(invalid(None, AdmissionError::MissingField("uid")))?
+            .ok_or(invalid(None, AdmissionError::MissingField("request.uid")))?
             .to_string();
         Self::from_request(request, uid.clone(), options).map_err(|error| invalid(Some(uid), error))
     }
@@ -157,11 +157,14 @@ impl Request {
     ) -> Result<Self, AdmissionError> {
         let gvk = request
             .get("kind")
-            .ok_or(AdmissionError::MissingField("kind"))?;
-        let field = |name: &'static str| text(gvk, name).ok_or(AdmissionError::MissingField(name));
-        let (group, version, kind) = (field("group")?, field("version")?, field("kind")?);
+            .ok_or(AdmissionError::MissingField("request.kind"))?;
+        let field =
+            |name: &'static str, path| text(gvk, name).ok_or(AdmissionError::MissingField(path));
+        let group = field("group", "request.kind.group")?;
+        let version = field("version", "request.kind.version")?;
+        let kind = field("kind", "request.kind.kind")?;
         let operation = operation(
-            text(request, "operation").ok_or(AdmissionError::MissingField("operation"))?,
+            text(request, "operation").ok_or(AdmissionError::MissingField("request.operation"))?,
         )?;
         let object = request.get("object").filter(|o| !o.is_null());
         let metadata = object.and_then(|o| o.get("metadata"));
@@ -182,7 +185,7 @@ impl Request {
                 extract::sites(*workload, object, options.max_containers)?
             }
             (Kind::Workload(_), Operation::Create | Operation::Update, None) => {
-                return Err(AdmissionError::MissingField("object"));
+                return Err(AdmissionError::MissingField("request.object"));
             }
             _ => Vec::new(),
         };

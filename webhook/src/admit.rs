@@ -130,3 +130,80 @@ fn log(request: &Request, decision: &Decision) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt as _;
+    use portieris_core::PolicySet;
+    use serde_json::json;
+
+    const PINNED: &str =
+        "icr.io/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /// A cluster with one ReplicaSet, answering owner lookups from memory.
+    struct OneParent(Value);
+
+    impl ParentLookup for OneParent {
+        fn parent<'a>(&'a self, _: &'a str, owner: &'a OwnerRef) -> BoxFuture<'a, Option<Value>> {
+            let found = (self.0["metadata"]["name"] == owner.name.as_str()).then(|| self.0.clone());
+            async move { found }.boxed()
+        }
+    }
+
+    fn replica_set(uid: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "rs", "namespace": "team", "uid": uid},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": PINNED}]}}}})
+    }
+
+    fn child_pod() -> Vec<u8> {
+        let pod = json!({"metadata": {"name": "rs-x", "namespace": "team", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "rs-uid", "controller": true}]},
+            "spec": {"containers": [{"name": "c", "image": PINNED}]}});
+        serde_json::to_vec(
+            &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "team",
+            "operation": "CREATE", "object": pod}}),
+        )
+        .expect("json")
+    }
+
+    /// No policies at all: every image would be denied if checked.
+    fn admitter(parents: Option<Box<dyn ParentLookup>>) -> Admitter {
+        let store = Arc::new(PolicyStore::new());
+        store.replace(PolicySet::default());
+        Admitter::new(store, parents, Options::default())
+    }
+
+    #[tokio::test]
+    async fn a_child_of_a_real_parent_with_the_same_pinned_images_is_admitted_unchecked() {
+        let admitter = admitter(Some(Box::new(OneParent(replica_set("rs-uid")))));
+        assert_eq!(admitter.admit(&child_pod()).await.outcome, Outcome::Allow);
+    }
+
+    #[tokio::test]
+    async fn a_child_whose_parent_has_another_uid_is_checked() {
+        let admitter = admitter(Some(Box::new(OneParent(replica_set("recreated-uid")))));
+        assert_eq!(admitter.admit(&child_pod()).await.outcome, Outcome::Deny);
+    }
+
+    #[tokio::test]
+    async fn without_a_cluster_children_are_checked() {
+        assert_eq!(
+            admitter(None).admit(&child_pod()).await.outcome,
+            Outcome::Deny
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unaddressable_body_is_an_http_400_and_an_addressable_one_a_refusal() {
+        let admitted = admitter(None).admit(b"[]").await;
+        assert_eq!((admitted.status, admitted.outcome), (400, Outcome::Invalid));
+        let malformed = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"}}"#;
+        let admitted = admitter(None).admit(malformed).await;
+        assert_eq!((admitted.status, admitted.outcome), (200, Outcome::Invalid));
+        let response: Value = serde_json::from_slice(&admitted.body).expect("json");
+        assert_eq!(response["response"]["allowed"], false);
+    }
+}

@@ -3,10 +3,12 @@
 mod admit;
 mod cli;
 mod cluster;
+mod metrics;
 mod policies;
 mod policy_dir;
 mod review;
 mod server;
+mod tls;
 
 use std::process::ExitCode;
 use std::sync::Arc;

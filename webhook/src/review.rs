@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use portieris_core::PolicySet;
-use portieris_core::policy::{Pattern, Resource};
+use portieris_core::policy::{Pattern, Policy, Resource};
 
 use crate::admit::{Admitter, Outcome};
 use crate::cli::{ReviewArgs, ValidateArgs};
@@ -145,52 +145,54 @@ fn check_resource(resource: &Resource, secrets: &[(String, String)]) -> Vec<Stri
         if let Err(e) = Pattern::parse(&repository.name) {
             problems.push(format!("{field}.name: {e}"));
         }
-        let policy = &repository.policy;
-        let mut wanted: Vec<(String, &str, String)> = policy
-            .trust
-            .signer_secrets
-            .iter()
-            .enumerate()
-            .map(|(j, s)| {
-                (
-                    format!("policy.trust.signerSecrets[{j}].name"),
-                    s.name.as_str(),
-                    String::new(),
-                )
-            })
-            .collect();
-        for (j, r) in policy.simple.requirements.iter().enumerate() {
-            if !r.key_secret.is_empty() {
-                wanted.push((
-                    format!("policy.simple.requirements[{j}].keySecret"),
-                    &r.key_secret,
-                    r.key_secret_namespace.clone(),
-                ));
-            }
-        }
-        if !policy.simple.store_secret.is_empty() {
-            wanted.push((
-                "policy.simple.storeSecret".into(),
-                &policy.simple.store_secret,
-                String::new(),
-            ));
-        }
-        for (path, secret, secret_namespace) in wanted {
-            // ClusterImagePolicy Secrets are read from the namespace of the request; they
-            // cannot be checked offline unless a namespace is named.
-            let ns = if secret_namespace.is_empty() {
-                namespace.map(str::to_string)
-            } else {
-                Some(secret_namespace)
+        for (path, secret, secret_namespace) in secret_refs(&repository.policy) {
+            // A ClusterImagePolicy's Secrets are read from the namespace of each request, so
+            // they can only be checked offline when the policy names a namespace.
+            let Some(ns) = secret_namespace.or(namespace) else {
+                continue;
             };
-            if let Some(ns) = ns {
-                if !secrets.contains(&(ns.clone(), secret.to_string())) {
-                    problems.push(format!(
-                        "{field}.{path}: Secret \"{ns}/{secret}\" is not in the folder"
-                    ));
-                }
+            if !secrets.contains(&(ns.to_string(), secret.to_string())) {
+                problems.push(format!(
+                    "{field}.{path}: Secret \"{ns}/{secret}\" is not in the folder"
+                ));
             }
         }
     }
     problems
+}
+
+/// Every Secret a policy names: (field path, Secret name, namespace if the policy sets one).
+fn secret_refs(policy: &Policy) -> Vec<(String, &str, Option<&str>)> {
+    let signers = policy.trust.signer_secrets.iter().enumerate();
+    let mut refs: Vec<_> = signers
+        .map(|(j, s)| {
+            (
+                format!("policy.trust.signerSecrets[{j}].name"),
+                s.name.as_str(),
+                None,
+            )
+        })
+        .collect();
+    for (j, r) in policy
+        .simple
+        .requirements
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.key_secret.is_empty())
+    {
+        let namespace = Some(r.key_secret_namespace.as_str()).filter(|n| !n.is_empty());
+        refs.push((
+            format!("policy.simple.requirements[{j}].keySecret"),
+            &r.key_secret,
+            namespace,
+        ));
+    }
+    if !policy.simple.store_secret.is_empty() {
+        refs.push((
+            "policy.simple.storeSecret".into(),
+            &policy.simple.store_secret,
+            None,
+        ));
+    }
+    refs
 }

@@ -186,7 +186,7 @@ fn malformed_reviews_are_refused_with_a_reason() {
         parse(&serde_json::to_vec(&no_uid).expect("json")).map(|_| ()),
         Err(Invalid {
             uid: None,
-            error: AdmissionError::MissingField("uid")
+            error: AdmissionError::MissingField("request.uid")
         })
     );
 }
@@ -219,7 +219,7 @@ fn malformed_objects_are_refused_with_the_uid_and_the_pointer() {
         .expect_err("no pod template");
     assert!(matches!(err.error, AdmissionError::Malformed { .. }));
     let err = parse(&review("", "Pod", "CREATE", Value::Null)).expect_err("no object");
-    assert_eq!(err.error, AdmissionError::MissingField("object"));
+    assert_eq!(err.error, AdmissionError::MissingField("request.object"));
 }
 
 #[test]
@@ -366,7 +366,7 @@ fn deny_and_invalid_responses_carry_status() {
     assert_eq!(response["response"]["allowed"], false);
     assert_eq!(response["response"]["status"]["code"], 403);
     assert_eq!(response["response"]["status"]["message"], "a\nb");
-    let invalid = respond_invalid("u", &AdmissionError::MissingField("object"));
+    let invalid = respond_invalid("u", &AdmissionError::MissingField("request.object"));
     let response: Value = serde_json::from_slice(&invalid).expect("json");
     assert_eq!(response["response"]["status"]["code"], 400);
     assert_eq!(response["response"]["allowed"], false);

@@ -1,0 +1,223 @@
+//! `portieris review` and `portieris validate` against the shipped examples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn portieris(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portieris"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("portieris runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or_default())
+        .expect("stdin written");
+    drop(input);
+    child.wait_with_output().expect("portieris exits")
+}
+
+fn review(example: &str) -> (i32, serde_json::Value) {
+    let policies = examples().join("policies");
+    let file = examples().join("admission").join(example);
+    let out = portieris(
+        &[
+            "review",
+            "--policy-dir",
+            policies.to_str().expect("utf-8"),
+            file.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    let response = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().expect("exit code"), response)
+}
+
+fn message(response: &serde_json::Value) -> &str {
+    response["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+const KINDS: [&str; 8] = [
+    "pod",
+    "deployment",
+    "replicaset",
+    "statefulset",
+    "daemonset",
+    "replicationcontroller",
+    "job",
+    "cronjob",
+];
+
+#[test]
+fn review_allows_every_kind_whose_images_the_policy_allows() {
+    for kind in KINDS {
+        let (code, response) = review(&format!("{kind}-allowed.json"));
+        assert_eq!(code, 0, "{kind}: {response}");
+        assert_eq!(response["response"]["allowed"], true, "{kind}");
+        assert_eq!(
+            response["response"]["uid"],
+            format!("example-{kind}-allowed")
+        );
+    }
+}
+
+#[test]
+fn review_denies_every_kind_with_an_unmatched_image_and_names_it() {
+    for kind in KINDS {
+        let (code, response) = review(&format!("{kind}-denied.json"));
+        assert_eq!(code, 1, "{kind}: {response}");
+        assert_eq!(response["response"]["allowed"], false);
+        assert_eq!(
+            message(&response),
+            "Deny \"quay.io/evil/miner:latest\", no matching repositories in ClusterImagePolicies and no ImagePolicies in the \"default\" namespace",
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn review_checks_ephemeral_debug_containers() {
+    let (code, response) = review("pod-ephemeral-denied.json");
+    assert_eq!(code, 1);
+    assert!(
+        message(&response).contains("quay.io/evil/shell"),
+        "{response}"
+    );
+}
+
+#[test]
+fn review_uses_only_the_namespace_image_policy_where_one_exists() {
+    assert_eq!(review("team-deployment-allowed.json").0, 0);
+    let (code, response) = review("team-pod-denied.json");
+    assert_eq!(code, 1);
+    assert!(
+        message(&response)
+            .contains("no matching repositories in the ImagePolicies of the \"team\" namespace")
+    );
+}
+
+#[test]
+fn review_denies_what_needs_trust_it_cannot_verify_yet() {
+    let (code, response) = review("pod-trust-required.json");
+    assert_eq!(code, 1);
+    assert!(
+        message(&response).contains("trust (Notary v1)"),
+        "{response}"
+    );
+}
+
+#[test]
+fn review_denies_unknown_kinds_unless_told_to_pass_them() {
+    let (code, response) = review("widget-unknown-kind.json");
+    assert_eq!(code, 1);
+    assert!(
+        message(&response).contains("example.com/v1 Widget"),
+        "{response}"
+    );
+    let policies = examples().join("policies");
+    let file = examples().join("admission/widget-unknown-kind.json");
+    let args = [
+        "review",
+        "--allow-unknown-kinds",
+        "--policy-dir",
+        policies.to_str().expect("utf-8"),
+        file.to_str().expect("utf-8"),
+    ];
+    assert_eq!(portieris(&args, None).status.code(), Some(0));
+}
+
+#[test]
+fn review_reads_stdin_and_exits_2_on_malformed_input() {
+    let policies = examples().join("policies");
+    let out = portieris(
+        &[
+            "review",
+            "--policy-dir",
+            policies.to_str().expect("utf-8"),
+            "-",
+        ],
+        Some(b"{not json"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not JSON"),
+        "{out:?}"
+    );
+    let body = std::fs::read(examples().join("admission/pod-allowed.json")).expect("example");
+    let out = portieris(
+        &["review", "--policy-dir", policies.to_str().expect("utf-8")],
+        Some(&body),
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn validate_accepts_the_examples() {
+    let out = portieris(
+        &[
+            "validate",
+            "--policy-dir",
+            examples().join("policies").to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn validate_reports_every_problem_with_file_and_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = "apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: p, namespace: team}\nspec:\n  repositories:\n    - name: \"icr.io/Team/*\"\n    - name: ok.io/*\n      policy:\n        trsut: {enabled: true}\n---\napiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: q, namespace: team}\nspec:\n  repositories:\n    - name: \"*\"\n      policy: {trust: {enabled: true, signerSecrets: [{name: alice}]}}\n";
+    std::fs::write(dir.path().join("bad.yaml"), bad).expect("write");
+    std::fs::write(dir.path().join("broken.yml"), "kind: [unclosed").expect("write");
+    std::fs::write(
+        dir.path().join("other.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )
+    .expect("write");
+    let out = portieris(
+        &[
+            "validate",
+            "--policy-dir",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    for needle in [
+        "bad.yaml (document 1): ImagePolicy \"team/p\": spec.repositories[1] (\"ok.io/*\"): unknown field `trsut`",
+        "bad.yaml (document 2): ImagePolicy \"team/q\": spec.repositories[0].policy.trust.signerSecrets[0].name: Secret \"team/alice\" is not in the folder",
+        "broken.yml (document 1): not valid YAML",
+        "other.yaml (document 1): unsupported object v1 ConfigMap",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
+#[test]
+fn review_refuses_a_policy_folder_with_problems() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("broken.yaml"), "kind: [unclosed").expect("write");
+    let file = examples().join("admission/pod-allowed.json");
+    let out = portieris(
+        &[
+            "review",
+            "--policy-dir",
+            dir.path().to_str().expect("utf-8"),
+            file.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.yaml"));
+}
