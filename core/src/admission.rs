@@ -57,6 +57,24 @@ pub enum Kind {
     },
 }
 
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Workload(kind) => kind.fmt(f),
+            Self::Other {
+                group,
+                version,
+                kind,
+            } if group.is_empty() => write!(f, "{version} {kind}"),
+            Self::Other {
+                group,
+                version,
+                kind,
+            } => write!(f, "{group}/{version} {kind}"),
+        }
+    }
+}
+
 /// A parsed admission request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {

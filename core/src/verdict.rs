@@ -50,33 +50,22 @@ pub fn decide(request: &Request, policies: &PolicySet, options: &Options) -> Dec
             warnings: Vec::new(),
         };
     }
-    if let Kind::Other {
-        group,
-        version,
-        kind,
-    } = &request.kind
-    {
-        let what = format!(
-            "{}{version} {kind}",
-            if group.is_empty() {
-                String::new()
-            } else {
-                format!("{group}/")
-            }
-        );
+    if let Kind::Other { .. } = &request.kind {
+        let kind = &request.kind;
         return if options.allow_unknown_kinds {
             let warning =
-                format!("portieris admitted {what} without checking it: not a kind it checks");
+                format!("portieris admitted {kind} without checking it: not a kind it checks");
             Decision::Allow {
                 patch: Vec::new(),
                 warnings: alloc::vec![warning],
             }
         } else {
+            let reason = format!(
+                "Deny {kind} \"{}\", not a kind portieris checks",
+                request.name
+            );
             Decision::Deny {
-                reasons: alloc::vec![format!(
-                    "Deny {what} \"{}\", not a kind portieris checks",
-                    request.name
-                )],
+                reasons: alloc::vec![reason],
             }
         };
     }

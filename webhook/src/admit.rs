@@ -118,7 +118,7 @@ fn refuse(invalid: Invalid) -> Admitted {
 }
 
 fn log(request: &Request, decision: &Decision) {
-    let kind = format!("{:?}", request.kind);
+    let kind = request.kind.to_string();
     match decision {
         Decision::Allow { patch, .. } => tracing::info!(
             uid = %request.uid, kind, namespace = %request.namespace, name = %request.name,

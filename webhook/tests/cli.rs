@@ -221,3 +221,34 @@ fn review_refuses_a_policy_folder_with_problems() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.yaml"));
 }
+
+/// docs/cli.md is the `--help` of every command; `PORTIERIS_UPDATE_DOCS=1 cargo test` rewrites it.
+#[test]
+fn cli_reference_in_docs_is_current() {
+    let mut doc = String::from(
+        "# Command line reference\n\nGenerated from `--help` by `PORTIERIS_UPDATE_DOCS=1 cargo test -p portieris-webhook --test cli`.\n",
+    );
+    for command in [&[][..], &["serve"], &["review"], &["validate"]] {
+        let mut args: Vec<&str> = command.to_vec();
+        args.push("--help");
+        let help = String::from_utf8(portieris(&args, None).stdout).expect("utf-8");
+        let title = if command.is_empty() {
+            "portieris".to_string()
+        } else {
+            format!("portieris {}", command[0])
+        };
+        doc.push_str(&format!(
+            "\n## {title}\n\n```text\n{}\n```\n",
+            help.trim_end()
+        ));
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md");
+    if std::env::var_os("PORTIERIS_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &doc).expect("docs/cli.md written");
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == doc,
+        "docs/cli.md is stale: run PORTIERIS_UPDATE_DOCS=1 cargo test -p portieris-webhook --test cli"
+    );
+}

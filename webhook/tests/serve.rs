@@ -251,3 +251,39 @@ async fn wait_until_refused(address: std::net::SocketAddr) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Sends `image` until the decision is `allowed`, or the deadline passes.
+async fn wait_for_decision(server: &Server, image: &str, allowed: bool) -> bool {
+    let deadline = Instant::now() + DEADLINE;
+    while Instant::now() < deadline {
+        let review = server.send(post(JSON, pod_review(image))).await.json();
+        if review["response"]["allowed"] == allowed {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn reloads_a_changed_policy_folder_and_keeps_the_last_good_one() {
+    let server = server(&[]).await;
+    assert!(wait_for_decision(&server, "nginx", false).await);
+    let allow_all = "apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: all}\nspec:\n  repositories: [{name: \"*\"}]\n";
+    std::fs::write(server.policy_path(), allow_all).expect("policy rewritten");
+    assert!(
+        wait_for_decision(&server, "nginx", true).await,
+        "the new policy took effect"
+    );
+    std::fs::write(server.policy_path(), "kind: [broken").expect("policy broken");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        wait_for_decision(&server, "nginx", true).await,
+        "a broken folder is not loaded"
+    );
+    assert!(
+        server.log().contains("policy folder not reloaded"),
+        "{}",
+        server.log()
+    );
+}

@@ -248,6 +248,11 @@ impl Server {
         server
     }
 
+    /// The one file of the server's policy folder.
+    pub fn policy_path(&self) -> PathBuf {
+        self.dir.path().join("policies/policy.yaml")
+    }
+
     pub fn cert_path(&self) -> PathBuf {
         self.dir.path().join("tls.crt")
     }
