@@ -6,8 +6,10 @@ extern crate alloc;
 extern crate std;
 
 pub mod admission;
+pub mod notary;
 pub mod policy;
 pub mod reference;
+pub mod time;
 pub mod verdict;
 
 pub use admission::{Options, Request};
