@@ -88,6 +88,10 @@ pub struct Request {
     pub sites: Vec<ContainerSite>,
     /// The controlling owner, when it is a workload kind portieris knows.
     pub owner: Option<OwnerRef>,
+    /// `imagePullSecrets` names of the pod spec.
+    pub pull_secrets: Vec<String>,
+    /// `serviceAccountName` of the pod spec (Kubernetes' default is `default`).
+    pub service_account: Option<String>,
 }
 
 /// A controller owner reference (`metadata.ownerReferences[]` with `controller: true`).
@@ -207,6 +211,10 @@ impl Request {
             }
             _ => Vec::new(),
         };
+        let (pull_secrets, service_account) = match (&kind, object) {
+            (Kind::Workload(workload), Some(object)) => extract::credentials(*workload, object),
+            _ => (Vec::new(), None),
+        };
         Ok(Self {
             uid,
             kind,
@@ -219,6 +227,8 @@ impl Request {
             operation,
             sites,
             owner: metadata.and_then(kind::controller),
+            pull_secrets,
+            service_account,
         })
     }
 

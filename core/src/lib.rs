@@ -6,6 +6,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod admission;
+pub mod evidence;
 pub mod notary;
 pub mod policy;
 pub mod reference;
@@ -15,4 +16,4 @@ pub mod verdict;
 pub use admission::{Options, Request};
 pub use policy::PolicySet;
 pub use reference::{Digest, ImageRef};
-pub use verdict::{Decision, decide};
+pub use verdict::{Decision, Plan, finish, plan};

@@ -1,14 +1,18 @@
 //! Verdicts: what the matched policy says of each image, and the one decision for a request.
 //!
-//! Fail closed: every requirement this build cannot verify is a deny that says so.
+//! Sans-IO: [`plan`] says which evidence each image needs, the frontend gathers it, and
+//! [`finish`] decides. Fail closed: missing or failed evidence, and every requirement this build
+//! cannot verify, is a deny that says so.
 
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::admission::patch::Replace;
 use crate::admission::{ContainerSite, Kind, Operation, Options, Request};
+use crate::evidence::{Evidence, Need, TrustNeed};
+use crate::notary::Signer;
 use crate::policy::{Match, Policy, PolicySet};
 use crate::reference::{Digest, ImageRef};
 
@@ -42,39 +46,105 @@ pub enum Verdict {
     Deny(Vec<String>),
 }
 
-/// Decides a request against the policies.
-pub fn decide(request: &Request, policies: &PolicySet, options: &Options) -> Decision {
+/// What a request needs before it can be decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Decided without looking at any image (DELETE, an unknown kind).
+    Final(Decision),
+    /// One entry per distinct image string of the request.
+    Images(Vec<ImagePlan>),
+}
+
+/// One distinct image of a request and what deciding on it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePlan {
+    /// Indices into [`Request::sites`] that carry this image.
+    pub sites: Vec<usize>,
+    pub assessment: Assessment,
+}
+
+/// What the policy makes of an image before any evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assessment {
+    Decided(Verdict),
+    /// Admissible only with evidence for every need.
+    Needs(Requirements),
+}
+
+/// The evidence an image needs, and how to conclude once it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirements {
+    pub image: ImageRef,
+    pub needs: Vec<Need>,
+    pub mutate: bool,
+    /// Which policy rule asked, appended to deny reasons.
+    context: String,
+}
+
+/// Plans a request: which images need which evidence.
+pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan {
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
-        return Decision::Allow {
+        return Plan::Final(Decision::Allow {
             patch: Vec::new(),
             warnings: Vec::new(),
-        };
+        });
     }
     if let Kind::Other { .. } = &request.kind {
-        let kind = &request.kind;
-        return if options.allow_unknown_kinds {
-            let warning =
-                format!("portieris admitted {kind} without checking it: not a kind it checks");
-            Decision::Allow {
-                patch: Vec::new(),
-                warnings: alloc::vec![warning],
-            }
-        } else {
-            let reason = format!(
-                "Deny {kind} \"{}\", not a kind portieris checks",
-                request.name
-            );
-            Decision::Deny {
-                reasons: alloc::vec![reason],
+        return Plan::Final(unknown_kind(request, options));
+    }
+    let mut images: Vec<ImagePlan> = Vec::new();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, site) in request.sites.iter().enumerate() {
+        if let Some(&at) = seen.get(site.image.as_str()) {
+            images[at].sites.push(index);
+            continue;
+        }
+        seen.insert(&site.image, images.len());
+        let assessment = assess(&site.image, &request.namespace, policies);
+        images.push(ImagePlan {
+            sites: alloc::vec![index],
+            assessment,
+        });
+    }
+    Plan::Images(images)
+}
+
+/// Decides once the evidence is in: `evidence[i][j]` answers `images[i]`'s need `j`.
+pub fn finish(request: &Request, images: &[ImagePlan], evidence: &[Vec<Evidence>]) -> Decision {
+    let verdicts = images.iter().enumerate().flat_map(|(i, image)| {
+        let verdict = match &image.assessment {
+            Assessment::Decided(verdict) => verdict.clone(),
+            Assessment::Needs(requirements) => {
+                conclude(requirements, evidence.get(i).map_or(&[][..], Vec::as_slice))
             }
         };
-    }
-    combine(
-        request
+        image
             .sites
             .iter()
-            .map(|site| (site, judge(&site.image, &request.namespace, policies))),
-    )
+            .filter_map(|&s| request.sites.get(s))
+            .map(move |site| (site, verdict.clone()))
+    });
+    combine(verdicts)
+}
+
+fn unknown_kind(request: &Request, options: &Options) -> Decision {
+    let kind = &request.kind;
+    if options.allow_unknown_kinds {
+        let warning =
+            format!("portieris admitted {kind} without checking it: not a kind it checks");
+        Decision::Allow {
+            patch: Vec::new(),
+            warnings: alloc::vec![warning],
+        }
+    } else {
+        let reason = format!(
+            "Deny {kind} \"{}\", not a kind portieris checks",
+            request.name
+        );
+        Decision::Deny {
+            reasons: alloc::vec![reason],
+        }
+    }
 }
 
 /// Joins per-image verdicts into one decision.
@@ -86,11 +156,7 @@ pub fn combine<'a>(verdicts: impl Iterator<Item = (&'a ContainerSite, Verdict)>)
             Verdict::Allow {
                 digest: Some(digest),
                 mutate: true,
-            } => {
-                if let Some(op) = pin(site, &digest) {
-                    patch.push(op);
-                }
-            }
+            } => patch.extend(pin(site, &digest)),
             Verdict::Allow { .. } => {}
             Verdict::Deny(why) => reasons.extend(
                 why.into_iter()
@@ -110,32 +176,68 @@ pub fn combine<'a>(verdicts: impl Iterator<Item = (&'a ContainerSite, Verdict)>)
     }
 }
 
-/// The verdict on one image in a namespace.
-pub fn judge(image: &str, namespace: &str, policies: &PolicySet) -> Verdict {
+/// What the policy in force says of one image in a namespace, before evidence.
+pub fn assess(image: &str, namespace: &str, policies: &PolicySet) -> Assessment {
     let image = match ImageRef::parse(image) {
         Ok(image) => image,
-        Err(e) => return Verdict::Deny(alloc::vec![format!("invalid image name: {e}")]),
+        Err(e) => {
+            return Assessment::Decided(Verdict::Deny(alloc::vec![format!(
+                "invalid image name: {e}"
+            )]));
+        }
     };
     match policies.resolve(namespace, &image) {
-        Ok(matched) => check(&matched),
-        Err(unmatched) => Verdict::Deny(alloc::vec![unmatched.to_string()]),
+        Ok(matched) => requirements(image, &matched, namespace, policies),
+        Err(unmatched) => Assessment::Decided(Verdict::Deny(alloc::vec![unmatched.to_string()])),
     }
 }
 
-/// Checks what the matched policy requires. Requirements that need signatures this build
-/// cannot verify yet deny.
-fn check(matched: &Match<'_>) -> Verdict {
+/// Turns the matched policy into needs; requirements that fail outright deny at once.
+fn requirements(
+    image: ImageRef,
+    matched: &Match<'_>,
+    namespace: &str,
+    policies: &PolicySet,
+) -> Assessment {
     let policy: &Policy = matched.policy;
+    let mut reasons = static_denials(policy);
+    let mut needs = Vec::new();
+    if policy.trust.is_enabled() {
+        match signers(policy, namespace, policies) {
+            Ok(signers) => {
+                let server = Some(policy.trust.trust_server.clone()).filter(|s| !s.is_empty());
+                needs.push(Need::Trust(TrustNeed { server, signers }));
+            }
+            Err(why) => reasons.push(why),
+        }
+    }
+    let context = context(matched);
+    if !reasons.is_empty() {
+        return Assessment::Decided(Verdict::Deny(
+            reasons.into_iter().map(|r| r + &context).collect(),
+        ));
+    }
+    if needs.is_empty() {
+        return Assessment::Decided(Verdict::Allow {
+            digest: None,
+            mutate: policy.mutates(),
+        });
+    }
+    Assessment::Needs(Requirements {
+        image,
+        needs,
+        mutate: policy.mutates(),
+        context,
+    })
+}
+
+/// Requirements that deny without any evidence.
+fn static_denials(policy: &Policy) -> Vec<String> {
     let mut reasons = Vec::new();
     if policy.vulnerability.iccrva.enabled.unwrap_or(false) {
         reasons.push(
             "vulnerability.ICCRVA is IBM Cloud Vulnerability Advisor, which is not available here"
                 .into(),
-        );
-    }
-    if policy.trust.is_enabled() {
-        reasons.push(
-            "trust (Notary v1) verification is required but not supported by this build yet".into(),
         );
     }
     for requirement in &policy.simple.requirements {
@@ -153,18 +255,87 @@ fn check(matched: &Match<'_>) -> Verdict {
             other => reasons.push(format!("unknown simple requirement type \"{other}\"")),
         }
     }
-    if reasons.is_empty() {
-        return Verdict::Allow {
-            digest: None,
-            mutate: policy.mutates(),
-        };
-    }
+    reasons
+}
+
+/// The pinned signers, from Secrets with `name` and `publicKey` in the request's namespace.
+fn signers(policy: &Policy, namespace: &str, policies: &PolicySet) -> Result<Vec<Signer>, String> {
+    let field = |secret: &crate::policy::Secret, key: &str| {
+        let value = secret
+            .data
+            .get(key)
+            .and_then(|v| core::str::from_utf8(v).ok())
+            .filter(|v| !v.is_empty());
+        value.map(String::from).ok_or_else(|| {
+            format!(
+                "signer Secret \"{namespace}/{}\" has no \"{key}\"",
+                secret.name
+            )
+        })
+    };
+    policy
+        .trust
+        .signer_secrets
+        .iter()
+        .map(|s| {
+            let secret = policies
+                .secret(namespace, &s.name)
+                .ok_or_else(|| format!("signer Secret \"{namespace}/{}\" not found", s.name))?;
+            Ok(Signer {
+                name: field(secret, "name")?,
+                public_key_pem: field(secret, "publicKey")?,
+            })
+        })
+        .collect()
+}
+
+fn context(matched: &Match<'_>) -> String {
     let source = match matched.namespace {
         Some(ns) => format!("{} \"{ns}/{}\"", matched.kind, matched.object),
         None => format!("{} \"{}\"", matched.kind, matched.object),
     };
-    let context = format!(" ({source}, repository \"{}\")", matched.repository);
-    Verdict::Deny(reasons.into_iter().map(|r: String| r + &context).collect())
+    format!(" ({source}, repository \"{}\")", matched.repository)
+}
+
+/// Every need must be met, and all verified digests must agree (with each other, and with the
+/// digest the reference pins, if any).
+fn conclude(requirements: &Requirements, evidence: &[Evidence]) -> Verdict {
+    let deny = |reason: String| Verdict::Deny(alloc::vec![reason + &requirements.context]);
+    if evidence.len() != requirements.needs.len() {
+        return deny(String::from(
+            "the evidence the policy needs was not gathered",
+        ));
+    }
+    let failures: Vec<String> = evidence
+        .iter()
+        .filter_map(|e| e.as_ref().err())
+        .map(|e| e.clone() + &requirements.context)
+        .collect();
+    if !failures.is_empty() {
+        return Verdict::Deny(failures);
+    }
+    let digests: BTreeSet<&Digest> = evidence.iter().filter_map(|e| e.as_ref().ok()).collect();
+    let mut agreed = digests.iter();
+    let (Some(digest), None) = (agreed.next(), agreed.next()) else {
+        let list: Vec<String> = digests.iter().map(ToString::to_string).collect();
+        return deny(format!(
+            "the signatures disagree on the digest ({})",
+            list.join(", ")
+        ));
+    };
+    if requirements
+        .image
+        .digest()
+        .is_some_and(|pinned| pinned != *digest)
+    {
+        return deny(format!(
+            "the signed digest {digest} is not the digest the image names"
+        ));
+    }
+    Verdict::Allow {
+        digest: Some((*digest).clone()),
+        mutate: requirements.mutate,
+    }
 }
 
 /// The replace op pinning `site` to `digest`; none when the image already is that.

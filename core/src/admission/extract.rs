@@ -89,3 +89,27 @@ pub(super) fn sites(
     }
     Ok(sites)
 }
+
+/// Names in the pod spec's `imagePullSecrets`, and its `serviceAccountName`: where registry and
+/// Notary credentials come from.
+pub(super) fn credentials(kind: WorkloadKind, object: &Value) -> (Vec<String>, Option<String>) {
+    let Some(spec) = object.pointer(kind.pod_spec_pointer()) else {
+        return (Vec::new(), None);
+    };
+    let names = spec
+        .get("imagePullSecrets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let secrets = names
+        .filter_map(|s| s.get("name").and_then(Value::as_str))
+        .filter(|n| !n.is_empty());
+    let account = spec
+        .get("serviceAccountName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty());
+    (
+        secrets.map(String::from).collect(),
+        account.map(String::from),
+    )
+}

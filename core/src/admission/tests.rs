@@ -1,6 +1,7 @@
 use super::*;
 use crate::verdict::Decision;
 use alloc::format;
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use base64::Engine as _;
@@ -438,4 +439,30 @@ fn a_fake_owner_of_unknown_kind_is_ignored() {
             .owner,
         None
     );
+}
+
+#[test]
+fn pull_secrets_and_service_account_come_from_the_pod_spec() {
+    let spec = json!({"containers": [{"name": "c", "image": "nginx"}], "serviceAccountName": "builder",
+        "imagePullSecrets": [{"name": "icr"}, {"name": ""}, {"name": "hub"}]});
+    let request = parse(&review(
+        "batch",
+        "CronJob",
+        "CREATE",
+        object(WorkloadKind::CronJob, spec),
+    ))
+    .expect("valid");
+    assert_eq!(
+        request.pull_secrets,
+        vec![String::from("icr"), String::from("hub")]
+    );
+    assert_eq!(request.service_account.as_deref(), Some("builder"));
+    let bare = parse(&review(
+        "",
+        "Pod",
+        "CREATE",
+        object(WorkloadKind::Pod, pod_spec()),
+    ))
+    .expect("valid");
+    assert!(bare.pull_secrets.is_empty() && bare.service_account.is_none());
 }

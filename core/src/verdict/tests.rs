@@ -26,6 +26,14 @@ fn pod(images: &[&str]) -> Result<Request, Invalid> {
     )
 }
 
+/// Plans and decides with no evidence gathered.
+fn decide(request: &Request, policies: &PolicySet, options: &Options) -> Decision {
+    match plan(request, policies, options) {
+        Plan::Final(decision) => decision,
+        Plan::Images(images) => finish(request, &images, &[]),
+    }
+}
+
 fn decide_pod(images: &[&str], policies: &PolicySet) -> Decision {
     decide(&pod(images).expect("valid"), policies, &Options::default())
 }
@@ -77,7 +85,10 @@ fn requirements_this_build_cannot_verify_deny_and_say_so() {
         {"name": "icr.io/odd/*", "policy": {"simple": {"requirements": [{"type": "signedByMagic"}]}}},
     ]));
     let cases = [
-        ("icr.io/trust/a", "trust (Notary v1)"),
+        (
+            "icr.io/trust/a",
+            "the evidence the policy needs was not gathered",
+        ),
         ("icr.io/simple/a", "signedBy"),
         ("icr.io/va/a", "ICCRVA"),
         (
@@ -226,4 +237,189 @@ fn unknown_kinds_deny_unless_configured_to_pass() {
         panic!("allowed")
     };
     assert_eq!(warnings.len(), 1);
+}
+
+const OTHER: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+fn secret(name: &str, data: Value) -> Resource {
+    let object = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "team"}, "stringData": data});
+    Resource::from_value(&object).expect("secret")
+}
+
+fn trust_policies(trust: Value, extra: Vec<Resource>) -> PolicySet {
+    let object = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ClusterImagePolicy",
+        "metadata": {"name": "cluster"}, "spec": {"repositories": [{"name": "icr.io/*", "policy": {"trust": trust}}]}});
+    PolicySet::new(
+        extra
+            .into_iter()
+            .chain([Resource::from_value(&object).expect("policy")]),
+    )
+}
+
+fn images_of(request: &Request, set: &PolicySet) -> Vec<ImagePlan> {
+    match plan(request, set, &Options::default()) {
+        Plan::Images(images) => images,
+        Plan::Final(d) => panic!("unexpected final decision {d:?}"),
+    }
+}
+
+#[test]
+fn identical_images_are_planned_once_for_all_their_containers() {
+    let request = pod(&["icr.io/a:1", "icr.io/b:1", "icr.io/a:1"]).expect("valid");
+    let images = images_of(&request, &policies(json!([{"name": "*"}])));
+    assert_eq!(
+        images.iter().map(|i| i.sites.clone()).collect::<Vec<_>>(),
+        vec![vec![0, 2], vec![1]]
+    );
+}
+
+#[test]
+fn trust_needs_carry_the_policy_server_and_the_pinned_signers() {
+    let set = trust_policies(
+        json!({"enabled": true, "trustServer": "https://notary.example:4443", "signerSecrets": [{"name": "alice-secret"}]}),
+        vec![secret(
+            "alice-secret",
+            json!({"name": "alice", "publicKey": "-----BEGIN PUBLIC KEY-----"}),
+        )],
+    );
+    let request = pod(&["icr.io/team/app:1"]).expect("valid");
+    let images = images_of(&request, &set);
+    let Assessment::Needs(requirements) = &images[0].assessment else {
+        panic!("{images:?}")
+    };
+    assert_eq!(requirements.image.to_string(), "icr.io/team/app:1");
+    let Need::Trust(trust) = &requirements.needs[0];
+    assert_eq!(trust.server.as_deref(), Some("https://notary.example:4443"));
+    assert_eq!(
+        trust.signers,
+        vec![Signer {
+            name: "alice".into(),
+            public_key_pem: "-----BEGIN PUBLIC KEY-----".into()
+        }]
+    );
+}
+
+#[test]
+fn a_missing_or_incomplete_signer_secret_denies_and_names_it() {
+    let request = pod(&["icr.io/team/app:1"]).expect("valid");
+    let missing = trust_policies(
+        json!({"enabled": true, "signerSecrets": [{"name": "alice"}]}),
+        vec![],
+    );
+    let why = reasons(finish(&request, &images_of(&request, &missing), &[]));
+    assert!(
+        why[0].contains("signer Secret \"team/alice\" not found"),
+        "{why:?}"
+    );
+    let incomplete = trust_policies(
+        json!({"enabled": true, "signerSecrets": [{"name": "alice"}]}),
+        vec![secret("alice", json!({"name": "alice"}))],
+    );
+    let why = reasons(finish(&request, &images_of(&request, &incomplete), &[]));
+    assert!(why[0].contains("has no \"publicKey\""), "{why:?}");
+}
+
+#[test]
+fn verified_trust_admits_and_pins_every_container_of_the_image() {
+    let request = pod(&["icr.io/team/app:1", "icr.io/team/app:1"]).expect("valid");
+    let set = trust_policies(json!({"enabled": true}), vec![]);
+    let images = images_of(&request, &set);
+    let digest = Digest::parse(D).expect("digest");
+    let Decision::Allow { patch, .. } = finish(&request, &images, &[vec![Ok(digest)]]) else {
+        panic!("allowed")
+    };
+    let pinned = alloc::format!("icr.io/team/app@{D}");
+    assert_eq!(
+        patch
+            .iter()
+            .map(|p| (p.path.as_str(), p.value.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("/spec/containers/0/image", pinned.as_str()),
+            ("/spec/containers/1/image", pinned.as_str()),
+        ]
+    );
+}
+
+#[test]
+fn failed_trust_evidence_denies_with_the_reason_and_the_rule() {
+    let request = pod(&["icr.io/team/app:1"]).expect("valid");
+    let images = images_of(&request, &trust_policies(json!({"enabled": true}), vec![]));
+    let why = reasons(finish(
+        &request,
+        &images,
+        &[vec![Err("tag 1 is not signed".into())]],
+    ));
+    assert_eq!(
+        why,
+        vec![String::from(
+            "Deny \"icr.io/team/app:1\", tag 1 is not signed (ClusterImagePolicy \"cluster\", repository \"icr.io/*\")"
+        )]
+    );
+}
+
+#[test]
+fn a_digest_reference_must_be_the_digest_that_was_verified() {
+    let request = pod(&[&alloc::format!("icr.io/team/app@{D}")]).expect("valid");
+    let images = images_of(&request, &trust_policies(json!({"enabled": true}), vec![]));
+    let other = Digest::parse(OTHER).expect("digest");
+    let why = reasons(finish(&request, &images, &[vec![Ok(other)]]));
+    assert!(
+        why[0].contains("is not the digest the image names"),
+        "{why:?}"
+    );
+    let same = Digest::parse(D).expect("digest");
+    assert_eq!(
+        finish(&request, &images, &[vec![Ok(same)]]),
+        Decision::Allow {
+            patch: vec![],
+            warnings: vec![]
+        }
+    );
+}
+
+#[test]
+fn evidence_that_disagrees_on_the_digest_denies() {
+    let request = pod(&["icr.io/team/app:1"]).expect("valid");
+    let images = images_of(&request, &trust_policies(json!({"enabled": true}), vec![]));
+    let Assessment::Needs(mut requirements) = images[0].assessment.clone() else {
+        panic!("needs")
+    };
+    requirements.needs.push(requirements.needs[0].clone());
+    let both = [
+        Ok(Digest::parse(D).expect("d")),
+        Ok(Digest::parse(OTHER).expect("d")),
+    ];
+    let Verdict::Deny(why) = conclude(&requirements, &both) else {
+        panic!("deny")
+    };
+    assert!(why[0].contains("disagree on the digest"), "{why:?}");
+    let agree = [
+        Ok(Digest::parse(D).expect("d")),
+        Ok(Digest::parse(D).expect("d")),
+    ];
+    assert!(matches!(
+        conclude(&requirements, &agree),
+        Verdict::Allow {
+            digest: Some(_),
+            mutate: true
+        }
+    ));
+}
+
+#[test]
+fn trust_with_mutate_image_false_admits_without_a_patch() {
+    let object = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ClusterImagePolicy", "metadata": {"name": "c"},
+        "spec": {"repositories": [{"name": "*", "policy": {"trust": {"enabled": true}, "mutateImage": false}}]}});
+    let set = PolicySet::new([Resource::from_value(&object).expect("policy")]);
+    let request = pod(&["icr.io/team/app:1"]).expect("valid");
+    let images = images_of(&request, &set);
+    let decision = finish(&request, &images, &[vec![Ok(Digest::parse(D).expect("d"))]]);
+    assert_eq!(
+        decision,
+        Decision::Allow {
+            patch: vec![],
+            warnings: vec![]
+        }
+    );
 }

@@ -1,0 +1,28 @@
+//! What the core needs fetched to judge an image, and what the frontend brings back.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::notary::Signer;
+use crate::reference::Digest;
+
+/// One piece of evidence an image needs before it can be judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Need {
+    /// Notary v1 trust data for the image's repository, verified for its tag or digest.
+    Trust(TrustNeed),
+}
+
+/// A Notary v1 check: where, and which signers must have signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustNeed {
+    /// `policy.trust.trustServer`; `None` means the frontend's server for the registry.
+    pub server: Option<String>,
+    /// Every signer the policy pins, resolved from its Secrets.
+    pub signers: Vec<Signer>,
+}
+
+/// The outcome of one [`Need`], in the same order: the digest verified, or why not. An error
+/// here (a fetch failure, a bad signature) is a deny, never an allow.
+pub type Evidence = Result<Digest, String>;
