@@ -9,7 +9,7 @@
 #
 # STATE_DIR defaults to ${PORTIERIS_RIG_DIR:-/tmp/portieris-rig}. Ports (all on 127.0.0.1)
 # can be overridden with PORTIERIS_RIG_{REGISTRY,REGISTRY_TOKEN,TOKEN,NOTARY,NOTARY_TOKEN,SIGNER}_PORT.
-# See /work/shared/RIG.md for the facts this relies on, and scripts/rig/README.md.
+# See scripts/rig/README.md for what it builds and the facts it relies on.
 set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

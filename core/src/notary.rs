@@ -4,14 +4,65 @@
 //! Sans-IO: the caller fetches `<server>/v2/<gun>/_trust/tuf/<role>.json` and hands the bytes
 //! in; [`verify`] says which delegation roles it still needs ([`Step::Fetch`]) or what was
 //! verified ([`Step::Done`]).
+//!
+//! What is checked, in notary's order:
+//! 1. `root`: a threshold of its own root keys, which must be leaf certificates whose common
+//!    name is the GUN and that are valid at `now`; when a root is [`Trusted`], also a threshold
+//!    of the trusted root keys, and no lower version.
+//! 2. `timestamp`, `snapshot`, `targets`: keys and thresholds from root; the snapshot's hash
+//!    (and length) from the timestamp, the root's and the targets' from the snapshot.
+//! 3. Delegations (`targets/releases`, nested roles under it, `targets/<signer>`): keys,
+//!    threshold and paths from the parent's `delegations`, hash from the snapshot.
+//! 4. Every role: no version below the trusted one (rollback), not expired at `now` (freeze).
+//!
+//! Then the target: from the `targets/releases` subtree if it has it, else from `targets`, as
+//! Docker picks it; a digest reference must be the sha256 of such a target under any name.
+//! Each pinned [`Signer`] must have a delegation `targets/<name>` listing its key, signed by
+//! that key, signing the same digest.
+//!
+//! # Where this differs from notary, Docker and IBM Portieris (on purpose)
+//! - Fail closed: a `targets/releases` role (or one nested under it) that is listed in the
+//!   snapshot and served but expired or under its threshold is an error; notary skips it and
+//!   falls back to `targets`. Only a role absent from the snapshot, or a 404, falls back.
+//! - The tag is looked up in the releases subtree, then in `targets` itself; Docker's second
+//!   walk also visits the other delegations (`targets/alice`, …).
+//! - A pinned signer's key must itself have signed `targets/<name>`; Portieris only checks that
+//!   the role lists it. Signer roles are direct children of `targets`.
+//! - Every `keys` entry must sit under its own key ID; notary only fails when a signature
+//!   names a mismatched one.
+//! - Root keys are single certificates as Go writes them (no intermediate bundles), and their
+//!   common name must be the GUN exactly (notary also takes `prefix*` for CA pinning, which is
+//!   not implemented: trust is on first use, or [`Trusted::pinned_root`]).
+//! - A new root must be signed by the trusted root's keys directly; notary walks every
+//!   intermediate `<n>.root.json`, so a root whose keys were rotated twice since the trusted
+//!   one is refused here.
+//! - ECDSA is P-256 only, RSA 2048..=8192 bits (notary: no upper bound), Ed25519 strict, and
+//!   `pycrypto-pkcs#1 pss` is refused. A pinned Ed25519 `PUBLIC KEY` is accepted.
+//! - Integers beyond ±2^53 in `signed` are refused (Go rounds them through float64), and field
+//!   names match case-sensitively (Go's decoder folds case).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use crate::reference::Digest;
 use crate::time::UnixTime;
+
+pub mod canonical_json;
+mod error;
+mod keys;
+pub mod limits;
+mod metadata;
+mod pem;
+mod roles;
+mod select;
+mod signature;
+mod time;
+mod verify;
+mod x509;
+
+pub use error::{KeyProblem, NotaryError};
+pub use keys::{key_id, pem_key_id};
 
 /// What is to be verified: a tag or a digest of the repository `gun`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +103,33 @@ pub struct Query<'a> {
 /// freeze protection. Opaque; cache it per (server, GUN) and pass it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trusted {
-    _private: (),
+    gun: String,
+    /// `root.json` as served when it was verified: its root keys must sign the next root.
+    root: Vec<u8>,
+    /// Highest verified version by role name.
+    versions: BTreeMap<String, u64>,
+}
+
+impl Trusted {
+    /// Trusts a root obtained out of band (trust pinning rather than trust on first use): the
+    /// next [`verify`] accepts only a root signed by a threshold of this root's root keys.
+    ///
+    /// # Errors
+    /// When `root` is not a root for `gun` signed by a threshold of its own root keys (the
+    /// certificates' validity is not checked: a pinned root may be old).
+    pub fn pinned_root(gun: &str, root: &[u8]) -> Result<Self, NotaryError> {
+        verify::pinned_root(gun, root)
+    }
+
+    /// The repository this was verified for.
+    pub fn gun(&self) -> &str {
+        &self.gun
+    }
+
+    /// The version of `role` last verified (`root`, `timestamp`, `targets/releases`, …).
+    pub fn version(&self, role: &str) -> Option<u64> {
+        self.versions.get(role).copied()
+    }
 }
 
 /// The outcome of one call to [`verify`].
@@ -77,26 +154,18 @@ pub struct Verified {
     pub trusted: Trusted,
 }
 
-/// Why trust data was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NotaryError {}
-
-impl fmt::Display for NotaryError {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
-}
-
-impl core::error::Error for NotaryError {}
-
 /// Validates the metadata chain and selects the target.
+///
+/// # Errors
+/// Any failed check, named in [`NotaryError`]; the caller must deny.
 pub fn verify(
     query: &Query<'_>,
     metadata: &Metadata,
     now: UnixTime,
     trusted: Option<&Trusted>,
 ) -> Result<Step, NotaryError> {
-    let _ = (query, metadata, now, trusted);
-    todo!("Notary verification")
+    verify::verify(query, metadata, now, trusted)
 }
+
+#[cfg(test)]
+mod tests;

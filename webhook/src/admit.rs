@@ -1,23 +1,53 @@
 //! One admission request, start to end: the path shared by `/admit` and `portieris review`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, join_all};
 use portieris_core::admission::{self, Invalid, OwnerRef, Request};
-use portieris_core::{Decision, Options, decide};
+use portieris_core::evidence::Evidence;
+use portieris_core::verdict::{Assessment, ImagePlan, Requirements};
+use portieris_core::{Decision, Options, Plan, PolicySet, finish, plan};
 use serde_json::Value;
 
 use crate::policies::PolicyStore;
 
-/// Fetches the owner of a child object, so that a child whose images its parent already
-/// had admitted is not verified again. Implemented against the Kubernetes API.
-pub trait ParentLookup: Send + Sync {
-    /// The owner object, or `None` when it does not exist or cannot be fetched.
+/// What the admission path asks the Kubernetes API directly. Implemented in [`crate::cluster`].
+pub trait ClusterLookup: Send + Sync {
+    /// The owner of a child object, so that a child whose images its parent already had
+    /// admitted is not verified again; `None` when it does not exist or cannot be fetched.
     fn parent<'a>(
         &'a self,
         namespace: &'a str,
         owner: &'a OwnerRef,
     ) -> BoxFuture<'a, Option<Value>>;
+
+    /// The `imagePullSecrets` of a ServiceAccount: credentials for pods that name none.
+    fn pull_secrets<'a>(
+        &'a self,
+        namespace: &'a str,
+        service_account: &'a str,
+    ) -> BoxFuture<'a, Vec<String>>;
+}
+
+/// Fetches the evidence an image needs (trust data, signatures) and checks it with the core.
+pub trait Gather: Send + Sync {
+    /// One [`Evidence`] per need of `requirements`, in order. Failures are `Err` evidence.
+    fn gather<'a>(
+        &'a self,
+        scope: Scope<'a>,
+        requirements: &'a Requirements,
+    ) -> BoxFuture<'a, Vec<Evidence>>;
+}
+
+/// What gathering may draw on besides the image: the request, the policy snapshot it is
+/// judged under (Secrets), and the names of the pull Secrets that hold its credentials.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub request: &'a Request,
+    pub policies: &'a PolicySet,
+    /// The pod's `imagePullSecrets`, or its ServiceAccount's when it names none.
+    pub pull_secrets: &'a [String],
 }
 
 /// How a request ended.
@@ -41,21 +71,35 @@ pub struct Admitted {
 /// Evaluates admission requests against the policies in force.
 pub struct Admitter {
     policies: Arc<PolicyStore>,
-    parents: Option<Box<dyn ParentLookup>>,
+    gather: Box<dyn Gather>,
+    cluster: Option<Box<dyn ClusterLookup>>,
     options: Options,
+    deadline: Duration,
 }
 
 impl Admitter {
+    /// `deadline` bounds gathering evidence, so that a slow upstream ends in a deny that says
+    /// so rather than in the API server's timeout.
     pub fn new(
         policies: Arc<PolicyStore>,
-        parents: Option<Box<dyn ParentLookup>>,
+        gather: Box<dyn Gather>,
         options: Options,
+        deadline: Duration,
     ) -> Self {
         Self {
             policies,
-            parents,
+            gather,
+            cluster: None,
             options,
+            deadline,
         }
+    }
+
+    /// Asks `cluster` for parents (see [`Request::inherits_from`]) and ServiceAccount pull
+    /// secrets.
+    pub fn with_cluster(mut self, cluster: Box<dyn ClusterLookup>) -> Self {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Ready once the first policy snapshot is loaded.
@@ -75,7 +119,7 @@ impl Admitter {
                 warnings: Vec::new(),
             }
         } else {
-            decide(&request, &self.policies.current(), &self.options)
+            self.decide(&request).await
         };
         log(&request, &decision);
         let outcome = if decision.is_allow() {
@@ -90,14 +134,83 @@ impl Admitter {
         }
     }
 
+    async fn decide(&self, request: &Request) -> Decision {
+        let policies = self.policies.current();
+        let images = match plan(request, &policies, &self.options) {
+            Plan::Final(decision) => return decision,
+            Plan::Images(images) => images,
+        };
+        let pull_secrets = self.pull_secrets(request, &images).await;
+        let scope = Scope {
+            request,
+            policies: &policies,
+            pull_secrets: &pull_secrets,
+        };
+        let evidence = self.evidence(scope, &images).await;
+        finish(request, &images, &evidence)
+    }
+
+    /// The pod's pull secrets; when it names none, its ServiceAccount's (as the kubelet would
+    /// pull with them), looked up only if some image needs evidence.
+    async fn pull_secrets(&self, request: &Request, images: &[ImagePlan]) -> Vec<String> {
+        let needs_evidence = images
+            .iter()
+            .any(|i| matches!(i.assessment, Assessment::Needs(_)));
+        match (
+            &self.cluster,
+            request.pull_secrets.is_empty() && needs_evidence,
+        ) {
+            (Some(cluster), true) => {
+                let account = request.service_account.as_deref().unwrap_or("default");
+                cluster.pull_secrets(&request.namespace, account).await
+            }
+            _ => request.pull_secrets.clone(),
+        }
+    }
+
+    /// Gathers the evidence of every image concurrently, within the deadline.
+    async fn evidence(&self, scope: Scope<'_>, images: &[ImagePlan]) -> Vec<Vec<Evidence>> {
+        let gathering = images.iter().map(|image| async move {
+            match &image.assessment {
+                Assessment::Needs(requirements) => self.gather.gather(scope, requirements).await,
+                Assessment::Decided(_) => Vec::new(),
+            }
+        });
+        match tokio::time::timeout(self.deadline, join_all(gathering)).await {
+            Ok(evidence) => evidence,
+            Err(_) => {
+                let late = format!(
+                    "evidence was not gathered within {}s",
+                    self.deadline.as_secs_f32()
+                );
+                images
+                    .iter()
+                    .map(|image| timed_out(&image.assessment, &late))
+                    .collect()
+            }
+        }
+    }
+
     async fn approved_by_parent(&self, request: &Request) -> bool {
-        let (Some(parents), Some(owner)) = (&self.parents, &request.owner) else {
+        let (Some(cluster), Some(owner)) = (&self.cluster, &request.owner) else {
             return false;
         };
-        match parents.parent(&request.namespace, owner).await {
+        match cluster.parent(&request.namespace, owner).await {
             Some(parent) => request.inherits_from(&parent),
             None => false,
         }
+    }
+}
+
+/// Every need of an image, failed for `why`.
+fn timed_out(assessment: &Assessment, why: &str) -> Vec<Evidence> {
+    match assessment {
+        Assessment::Needs(requirements) => requirements
+            .needs
+            .iter()
+            .map(|_| Err(why.to_string()))
+            .collect(),
+        Assessment::Decided(_) => Vec::new(),
     }
 }
 
@@ -131,8 +244,35 @@ fn log(request: &Request, decision: &Decision) {
     }
 }
 
+/// Test doubles for the admission path, shared by this crate's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use futures::FutureExt as _;
+
+    /// Evidence from memory: the same answer for every need, after `delay`.
+    pub(crate) struct Fixed(pub Evidence, pub Duration);
+
+    impl Gather for Fixed {
+        fn gather<'a>(
+            &'a self,
+            _: Scope<'a>,
+            requirements: &'a Requirements,
+        ) -> BoxFuture<'a, Vec<Evidence>> {
+            let evidence = requirements.needs.iter().map(|_| self.0.clone()).collect();
+            let delay = self.1;
+            async move {
+                tokio::time::sleep(delay).await;
+                evidence
+            }
+            .boxed()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::Fixed;
     use super::*;
     use futures::FutureExt as _;
     use portieris_core::PolicySet;
@@ -144,10 +284,14 @@ mod tests {
     /// A cluster with one ReplicaSet, answering owner lookups from memory.
     struct OneParent(Value);
 
-    impl ParentLookup for OneParent {
+    impl ClusterLookup for OneParent {
         fn parent<'a>(&'a self, _: &'a str, owner: &'a OwnerRef) -> BoxFuture<'a, Option<Value>> {
             let found = (self.0["metadata"]["name"] == owner.name.as_str()).then(|| self.0.clone());
             async move { found }.boxed()
+        }
+
+        fn pull_secrets<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Vec<String>> {
+            async { Vec::new() }.boxed()
         }
     }
 
@@ -169,11 +313,67 @@ mod tests {
         .expect("json")
     }
 
-    /// No policies at all: every image would be denied if checked.
-    fn admitter(parents: Option<Box<dyn ParentLookup>>) -> Admitter {
+    fn with_policies(set: PolicySet, gather: Fixed) -> Admitter {
         let store = Arc::new(PolicyStore::new());
-        store.replace(PolicySet::default());
-        Admitter::new(store, parents, Options::default())
+        store.replace(set);
+        Admitter::new(
+            store,
+            Box::new(gather),
+            Options::default(),
+            Duration::from_millis(300),
+        )
+    }
+
+    /// No policies at all: every image would be denied if checked.
+    fn admitter(parents: Option<Box<dyn ClusterLookup>>) -> Admitter {
+        let admitter = with_policies(
+            PolicySet::default(),
+            Fixed(Err("no evidence here".into()), Duration::ZERO),
+        );
+        match parents {
+            Some(parents) => admitter.with_cluster(parents),
+            None => admitter,
+        }
+    }
+
+    fn trust_everything() -> PolicySet {
+        let policy = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ClusterImagePolicy",
+            "metadata": {"name": "c"}, "spec": {"repositories": [{"name": "*", "policy": {"trust": {"enabled": true}}}]}});
+        PolicySet::new([portieris_core::policy::Resource::from_value(&policy).expect("policy")])
+    }
+
+    fn pod(image: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "team", "operation": "CREATE",
+            "object": {"spec": {"containers": [{"name": "c", "image": image}]}}}}))
+        .expect("json")
+    }
+
+    #[tokio::test]
+    async fn gathered_evidence_admits_and_pins_the_image() {
+        let digest = portieris_core::Digest::parse(&PINNED[PINNED.len() - 71..]).expect("digest");
+        let admitter = with_policies(trust_everything(), Fixed(Ok(digest), Duration::ZERO));
+        let admitted = admitter.admit(&pod("icr.io/team/app:1")).await;
+        assert_eq!(admitted.outcome, Outcome::Allow);
+        let response: Value = serde_json::from_slice(&admitted.body).expect("json");
+        assert_eq!(response["response"]["patchType"], "JSONPatch");
+    }
+
+    #[tokio::test]
+    async fn evidence_that_is_not_in_by_the_deadline_denies_and_says_so() {
+        let digest = portieris_core::Digest::parse(&PINNED[PINNED.len() - 71..]).expect("digest");
+        let admitter = with_policies(
+            trust_everything(),
+            Fixed(Ok(digest), Duration::from_secs(5)),
+        );
+        let started = std::time::Instant::now();
+        let admitted = admitter.admit(&pod("icr.io/team/app:1")).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "bounded by the deadline"
+        );
+        assert_eq!(admitted.outcome, Outcome::Deny);
+        assert!(String::from_utf8_lossy(&admitted.body).contains("not gathered within 0.3s"));
     }
 
     #[tokio::test]

@@ -34,12 +34,13 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at startup: the size of `ServeArgs` does not matter.
 pub enum Command {
     /// Serve the admission webhook over HTTPS, and metrics over HTTP.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Evaluate one AdmissionReview (a file, or `-` for stdin) and print the response.
     /// Exit status: 0 allowed, 1 denied, 2 invalid input.
-    Review(ReviewArgs),
+    Review(Box<ReviewArgs>),
     /// Check a policy folder and report every problem with its file and field.
     Validate(ValidateArgs),
 }
@@ -49,6 +50,41 @@ pub struct EngineArgs {
     /// Admit objects of kinds portieris does not know instead of denying them.
     #[arg(long, env = "PORTIERIS_ALLOW_UNKNOWN_KINDS")]
     pub allow_unknown_kinds: bool,
+}
+
+impl EngineArgs {
+    /// The core's options for these flags.
+    pub fn options(&self) -> portieris_core::Options {
+        portieris_core::Options {
+            allow_unknown_kinds: self.allow_unknown_kinds,
+            ..Default::default()
+        }
+    }
+}
+
+/// How trust data and signatures are fetched; shared by `serve` and `review`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Deadline for one HTTP request to a registry, trust server or token server.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, env = "PORTIERIS_FETCH_TIMEOUT")]
+    pub fetch_timeout: Duration,
+    /// Extra PEM CA certificates trusted for outbound HTTPS, on top of the system store
+    /// [default: /etc/certs/ca.pem when that file exists].
+    #[arg(long, env = "PORTIERIS_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Trust (Notary) server of a registry host, as REGISTRY=URL; repeatable. Overrides the
+    /// built-in map (docker.io, quay.io, icr.io); a policy's trustServer overrides both.
+    #[arg(
+        long = "trust-server",
+        value_name = "REGISTRY=URL",
+        value_parser = crate::fetch::trust_server::parse_flag,
+        value_delimiter = ',',
+        env = "PORTIERIS_TRUST_SERVERS"
+    )]
+    pub trust_servers: Vec<(String, String)>,
+    /// How long a verified trust result is reused (never past its metadata's expiry).
+    #[arg(long, default_value = "60s", value_parser = parse_duration, env = "PORTIERIS_TRUST_CACHE_TTL")]
+    pub trust_cache_ttl: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +117,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "9s", value_parser = parse_duration, env = "PORTIERIS_REQUEST_TIMEOUT")]
     pub request_timeout: Duration,
     #[command(flatten)]
+    pub fetch: FetchArgs,
+    #[command(flatten)]
     pub engine: EngineArgs,
 }
 
@@ -91,6 +129,8 @@ pub struct ReviewArgs {
     pub policy_dir: PathBuf,
     /// AdmissionReview JSON file; `-` or nothing reads stdin.
     pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, Stream, StreamExt as _};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::reflector::{Lookup, Store};
@@ -27,7 +27,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::admit::ParentLookup;
+use crate::admit::ClusterLookup;
 use crate::policies::PolicyStore;
 
 /// Group and version of the policy CRDs.
@@ -65,7 +65,7 @@ pub enum ClusterError {
 
 /// Watches policies and Secrets, returns once the first snapshot is in force, and keeps it
 /// current in the background. The returned lookup fetches owners from the same cluster.
-pub async fn connect(store: Arc<PolicyStore>) -> anyhow::Result<Box<dyn ParentLookup>> {
+pub async fn connect(store: Arc<PolicyStore>) -> anyhow::Result<Box<dyn ClusterLookup>> {
     let client = Client::try_default().await.map_err(ClusterError::Connect)?;
     let reflectors = Reflectors::start(&client);
     reflectors.synced().await?;
@@ -379,19 +379,28 @@ fn fill_types(value: &mut Value, types: &ApiResource) {
     }
 }
 
-/// Fetches owner objects with a GET each: owners change on every rollout, and a stale owner
+/// Fetches owner objects and ServiceAccounts with a GET each: owners change on every rollout, and a stale owner
 /// would only cost a full verification of the child.
 struct Parents {
     client: Client,
 }
 
-impl ParentLookup for Parents {
+impl ClusterLookup for Parents {
     fn parent<'a>(
         &'a self,
         namespace: &'a str,
         owner: &'a OwnerRef,
     ) -> BoxFuture<'a, Option<Value>> {
         self.fetch(namespace, owner).boxed()
+    }
+
+    fn pull_secrets<'a>(
+        &'a self,
+        namespace: &'a str,
+        service_account: &'a str,
+    ) -> BoxFuture<'a, Vec<String>> {
+        self.account_pull_secrets(namespace, service_account)
+            .boxed()
     }
 }
 
@@ -414,6 +423,36 @@ impl Parents {
             "owner not fetched; verifying the object itself"
         );
         None
+    }
+}
+
+impl Parents {
+    /// The ServiceAccount's `imagePullSecrets`; none when it cannot be read in time.
+    async fn account_pull_secrets(&self, namespace: &str, name: &str) -> Vec<String> {
+        let api = Api::<ServiceAccount>::namespaced(self.client.clone(), namespace);
+        match tokio::time::timeout(PARENT_TIMEOUT, api.get_opt(name)).await {
+            Ok(Ok(Some(account))) => account
+                .image_pull_secrets
+                .unwrap_or_default()
+                .into_iter()
+                .map(|reference| reference.name)
+                .filter(|name| !name.is_empty())
+                .collect(),
+            outcome => {
+                let failure = match outcome {
+                    Ok(Ok(_)) => "not found".to_string(),
+                    Ok(Err(error)) => error.to_string(),
+                    Err(_) => format!("no answer within {PARENT_TIMEOUT:?}"),
+                };
+                tracing::debug!(
+                    namespace,
+                    name,
+                    failure,
+                    "ServiceAccount not read; no pull secrets from it"
+                );
+                Vec::new()
+            }
+        }
     }
 }
 

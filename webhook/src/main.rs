@@ -1,30 +1,23 @@
 //! `portieris`: the admission webhook server and its offline CLI.
 
-mod admit;
-mod cli;
-mod cluster;
-mod metrics;
-mod policies;
-mod policy_dir;
-mod review;
-mod server;
-mod tls;
-
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
-use portieris_core::Options;
-
-use crate::admit::Admitter;
-use crate::cli::{Cli, Command, EngineArgs, LogFormat, ServeArgs};
-use crate::policies::PolicyStore;
+use portieris_webhook::admit::Admitter;
+use portieris_webhook::cli::{Cli, Command, LogFormat, ServeArgs};
+use portieris_webhook::evidence::Gatherer;
+use portieris_webhook::policies::PolicyStore;
+use portieris_webhook::{cluster, policy_dir, review, server};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    // One process-wide crypto provider for every TLS endpoint: server, fetchers, Kubernetes.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
-        Command::Serve(args) => match serve(args) {
+        Command::Serve(args) => match serve(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "portieris serve failed");
@@ -48,19 +41,17 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-pub(crate) fn options(engine: &EngineArgs) -> Options {
-    Options {
-        allow_unknown_kinds: engine.allow_unknown_kinds,
-        ..Options::default()
-    }
+/// Evidence must be in before the request deadline, leaving a second to answer.
+fn evidence_deadline(args: &ServeArgs) -> Duration {
+    args.request_timeout
+        .saturating_sub(Duration::from_secs(1))
+        .max(Duration::from_millis(500))
 }
 
 #[tokio::main]
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    // One process-wide crypto provider for every TLS endpoint (server and Kubernetes client).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let store = Arc::new(PolicyStore::new());
-    let parents = match &args.policy_dir {
+    let cluster = match &args.policy_dir {
         Some(dir) => {
             let set = policy_dir::load(dir)?
                 .into_policy_set()
@@ -75,6 +66,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => Some(cluster::connect(store.clone()).await?),
     };
-    let admitter = Arc::new(Admitter::new(store, parents, options(&args.engine)));
-    server::run(&args, admitter).await
+    let gatherer = Gatherer::new(&args.fetch)?;
+    let mut admitter = Admitter::new(
+        store,
+        Box::new(gatherer),
+        args.engine.options(),
+        evidence_deadline(&args),
+    );
+    if let Some(cluster) = cluster {
+        admitter = admitter.with_cluster(cluster);
+    }
+    server::run(&args, Arc::new(admitter)).await
 }

@@ -4,17 +4,21 @@ use std::io::Read as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use portieris_core::PolicySet;
 use portieris_core::policy::{Pattern, Policy, Resource};
 
 use crate::admit::{Admitter, Outcome};
 use crate::cli::{ReviewArgs, ValidateArgs};
+use crate::evidence::Gatherer;
 use crate::policies::PolicyStore;
 use crate::policy_dir::{self, Problem};
 
 const EXIT_DENIED: u8 = 1;
 const EXIT_INVALID: u8 = 2;
+/// Offline there is no API server deadline; this only bounds a hung upstream.
+const EVIDENCE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Evaluates one AdmissionReview and prints the response. Exit 0 allow, 1 deny, 2 invalid.
 pub fn review(args: &ReviewArgs) -> ExitCode {
@@ -33,8 +37,15 @@ fn run_review(args: &ReviewArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot read the AdmissionReview: {e}"))?;
     let store = Arc::new(PolicyStore::new());
     store.replace(set);
-    let admitter = Admitter::new(store, None, crate::options(&args.engine));
+    let gatherer = Gatherer::new(&args.fetch).map_err(|e| e.to_string())?;
+    let admitter = Admitter::new(
+        store,
+        Box::new(gatherer),
+        args.engine.options(),
+        EVIDENCE_DEADLINE,
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     let admitted = runtime.block_on(admitter.admit(&body));

@@ -458,7 +458,16 @@ mod tests {
 
     fn app(store: Arc<PolicyStore>) -> App {
         App {
-            admitter: Arc::new(Admitter::new(store, None, Options::default())),
+            // No policy here needs evidence: the gatherer is never asked.
+            admitter: Arc::new(Admitter::new(
+                store,
+                Box::new(crate::admit::testing::Fixed(
+                    Err("unused".into()),
+                    Duration::ZERO,
+                )),
+                Options::default(),
+                Duration::from_millis(100),
+            )),
             metrics: Metrics::new().expect("metrics register"),
             max_body_bytes: 1024,
             request_timeout: Duration::from_millis(200),

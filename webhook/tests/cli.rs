@@ -106,11 +106,23 @@ fn review_uses_only_the_namespace_image_policy_where_one_exists() {
 }
 
 #[test]
-fn review_denies_what_needs_trust_it_cannot_verify_yet() {
-    let (code, response) = review("pod-trust-required.json");
-    assert_eq!(code, 1);
+fn review_denies_when_trust_data_cannot_be_fetched() {
+    let policies = examples().join("policies");
+    let file = examples().join("admission/pod-trust-required.json");
+    // A loopback port that refuses connections stands in for icr.io's notary server.
+    let args = [
+        "review",
+        "--trust-server",
+        "icr.io=https://127.0.0.1:1",
+        "--policy-dir",
+        policies.to_str().expect("utf-8"),
+        file.to_str().expect("utf-8"),
+    ];
+    let out = portieris(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    let response: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a response");
     assert!(
-        message(&response).contains("trust (Notary v1)"),
+        message(&response).contains("https://127.0.0.1:1"),
         "{response}"
     );
 }

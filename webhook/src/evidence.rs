@@ -1,0 +1,82 @@
+//! Gathers the evidence images need from the upstreams their policies name: Notary trust data
+//! today, with the credentials of the pod's pull Secrets.
+
+use std::sync::Arc;
+
+use futures::FutureExt as _;
+use futures::future::{BoxFuture, join_all};
+use portieris_core::ImageRef;
+use portieris_core::evidence::{Evidence, Need};
+use portieris_core::verdict::Requirements;
+
+use crate::admit::{Gather, Scope};
+use crate::cli::FetchArgs;
+use crate::fetch::docker_config::{self, Credential};
+use crate::fetch::trust_server::{TrustServerError, TrustServers};
+use crate::fetch::{FetchConfig, Fetcher, SetupError};
+use crate::trust::Trust;
+
+/// Why the gatherer could not be built from its flags.
+#[derive(Debug, thiserror::Error)]
+pub enum GathererError {
+    #[error(transparent)]
+    Fetch(#[from] SetupError),
+    #[error(transparent)]
+    TrustServers(#[from] TrustServerError),
+}
+
+/// The production gatherer: one HTTP client, the trust cache.
+pub struct Gatherer {
+    trust: Trust,
+}
+
+impl Gatherer {
+    pub fn new(args: &FetchArgs) -> Result<Self, GathererError> {
+        let fetcher = Arc::new(Fetcher::new(&FetchConfig::new(
+            args.fetch_timeout,
+            args.ca_file.clone(),
+        ))?);
+        let servers = TrustServers::new(args.trust_servers.clone())?;
+        Ok(Self {
+            trust: Trust::new(fetcher, servers, args.trust_cache_ttl),
+        })
+    }
+
+    async fn one(&self, need: &Need, image: &ImageRef, credentials: &[Credential]) -> Evidence {
+        match need {
+            Need::Trust(trust) => self
+                .trust
+                .verify(image, trust.server.as_deref(), &trust.signers, credentials)
+                .await
+                .map(|verified| verified.digest)
+                .map_err(|e| e.to_string()),
+            _ => Err(String::from("this build cannot gather that evidence")),
+        }
+    }
+}
+
+impl Gather for Gatherer {
+    fn gather<'a>(
+        &'a self,
+        scope: Scope<'a>,
+        requirements: &'a Requirements,
+    ) -> BoxFuture<'a, Vec<Evidence>> {
+        let namespace = &scope.request.namespace;
+        let secrets = scope
+            .pull_secrets
+            .iter()
+            .filter_map(|name| scope.policies.secret(namespace, name));
+        let credentials = docker_config::credentials(requirements.image.domain(), secrets);
+        async move {
+            let image = &requirements.image;
+            join_all(
+                requirements
+                    .needs
+                    .iter()
+                    .map(|need| self.one(need, image, &credentials)),
+            )
+            .await
+        }
+        .boxed()
+    }
+}

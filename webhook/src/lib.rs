@@ -1,0 +1,15 @@
+//! The portieris webhook: everything with I/O around `portieris-core`. The `portieris` binary
+//! is a thin `main.rs` over this library, which the Python binding and the fuzzers also use.
+
+pub mod admit;
+pub mod cli;
+pub mod cluster;
+pub mod evidence;
+pub mod fetch;
+pub mod metrics;
+pub mod policies;
+pub mod policy_dir;
+pub mod review;
+pub mod server;
+pub mod tls;
+pub mod trust;

@@ -1,0 +1,287 @@
+//! Notary v1 end to end: `portieris review` against the real registry and notary-server of the
+//! test rig (`scripts/rig.sh start`), with images the real `notary` CLI signed.
+
+#[allow(dead_code)] // shared with other test files
+#[path = "common/rig.rs"]
+mod rig;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use rig::Rig;
+use serde_json::{Value, json};
+
+/// A policy folder: trust for every rig image, signer Secrets, a pull secret.
+struct Folder {
+    dir: tempfile::TempDir,
+}
+
+impl Folder {
+    fn new(rig: &Rig, repositories: Value) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let policy = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ImagePolicy",
+            "metadata": {"name": "trust", "namespace": "team"}, "spec": {"repositories": repositories}});
+        let mut docs = vec![policy];
+        for signer in ["alice", "bob", "mallory"] {
+            docs.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": format!("{signer}-signer"), "namespace": "team"},
+                "stringData": {"name": signer, "publicKey": rig.signer_key(signer)}}));
+        }
+        // Mallory's key under alice's delegation name: a key the repository never delegated.
+        docs.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alice-wrong-key", "namespace": "team"},
+            "stringData": {"name": "alice", "publicKey": rig.signer_key("mallory")}}));
+        let auth = format!(
+            "{}:{}",
+            rig.env("PORTIERIS_RIG_TOKEN_USER"),
+            rig.env("PORTIERIS_RIG_TOKEN_PASSWORD")
+        );
+        let config = json!({"auths": {rig.env("PORTIERIS_RIG_REGISTRY"): {"auth": base64(&auth)}}});
+        docs.push(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "pull", "namespace": "team"}, "stringData": {".dockerconfigjson": config.to_string()}}));
+        let text: Vec<String> = docs
+            .iter()
+            .map(|d| serde_json::to_string(d).expect("json"))
+            .collect();
+        std::fs::write(dir.path().join("policies.yaml"), text.join("\n---\n")).expect("write");
+        Self { dir }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+fn base64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn review_body(image: &str, pull_secret: bool) -> Vec<u8> {
+    let mut spec = json!({"containers": [{"name": "app", "image": image}]});
+    if pull_secret {
+        spec["imagePullSecrets"] = json!([{"name": "pull"}]);
+    }
+    serde_json::to_vec(
+        &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "trust", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "team",
+        "operation": "CREATE", "object": {"metadata": {"name": "p"}, "spec": spec}}}),
+    )
+    .expect("json")
+}
+
+struct Reviewed {
+    code: i32,
+    response: Value,
+    stderr: String,
+}
+
+impl Reviewed {
+    fn message(&self) -> &str {
+        self.response["response"]["status"]["message"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    /// The image the JSON Patch rewrites the first container to.
+    fn pinned(&self) -> Option<String> {
+        use base64::Engine as _;
+        let patch = self.response["response"]["patch"].as_str()?;
+        let ops: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(patch)
+                .ok()?,
+        )
+        .ok()?;
+        ops[0]["value"].as_str().map(String::from)
+    }
+}
+
+fn review(rig: &Rig, folder: &Folder, image: &str, pull_secret: bool, extra: &[&str]) -> Reviewed {
+    let input = tempfile::NamedTempFile::new().expect("tempfile");
+    std::fs::write(input.path(), review_body(image, pull_secret)).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_portieris"))
+        .arg("review")
+        .arg("--policy-dir")
+        .arg(folder.path())
+        .arg("--ca-file")
+        .arg(rig.ca())
+        .args(extra)
+        .arg(input.path())
+        .output()
+        .expect("portieris runs");
+    Reviewed {
+        code: out.status.code().expect("exit code"),
+        response: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn trust(rig: &Rig, signers: &[&str]) -> Value {
+    let secrets: Vec<Value> = signers.iter().map(|s| json!({"name": s})).collect();
+    json!({"trust": {"enabled": true, "trustServer": rig.env("PORTIERIS_RIG_NOTARY"), "signerSecrets": secrets}})
+}
+
+fn folder_for(rig: &Rig, signers: &[&str]) -> Folder {
+    Folder::new(
+        rig,
+        json!([{"name": format!("{}/test/*", rig.env("PORTIERIS_RIG_REGISTRY")), "policy": trust(rig, signers)}]),
+    )
+}
+
+fn pinned(rig: &Rig, image: &str) -> String {
+    let image = rig.image(image);
+    format!("{}@{}", image.gun, image.digest)
+}
+
+#[test]
+fn a_signed_tag_is_admitted_and_pinned_to_the_signed_digest() {
+    let rig = Rig::get();
+    let folder = folder_for(&rig, &[]);
+    for image in ["signed_v1", "signed_v2", "signed_oci", "toplevel_v1"] {
+        let reviewed = review(&rig, &folder, &rig.image(image).image, false, &[]);
+        assert_eq!(
+            reviewed.code, 0,
+            "{image}: {} {}",
+            reviewed.response, reviewed.stderr
+        );
+        assert_eq!(reviewed.pinned(), Some(pinned(&rig, image)), "{image}");
+    }
+}
+
+#[test]
+fn an_unsigned_tag_is_denied() {
+    let rig = Rig::get();
+    let reviewed = review(
+        &rig,
+        &folder_for(&rig, &[]),
+        &rig.image("unsigned_v1").image,
+        false,
+        &[],
+    );
+    assert_eq!(reviewed.code, 1, "{}", reviewed.stderr);
+    assert!(
+        reviewed.message().contains("unsigned"),
+        "{}",
+        reviewed.response
+    );
+}
+
+#[test]
+fn a_tag_that_was_never_signed_in_a_signed_repository_is_denied() {
+    let rig = Rig::get();
+    let image = format!("{}/test/signed:v9", rig.env("PORTIERIS_RIG_REGISTRY"));
+    let reviewed = review(&rig, &folder_for(&rig, &[]), &image, false, &[]);
+    assert_eq!(reviewed.code, 1);
+    assert!(reviewed.message().contains("v9"), "{}", reviewed.response);
+}
+
+#[test]
+fn a_digest_reference_is_admitted_only_if_that_digest_is_signed() {
+    let rig = Rig::get();
+    let folder = folder_for(&rig, &[]);
+    let signed = pinned(&rig, "signed_v2");
+    let reviewed = review(&rig, &folder, &signed, false, &[]);
+    assert_eq!(reviewed.code, 0, "{}", reviewed.response);
+    assert_eq!(reviewed.pinned(), None, "already pinned: nothing to patch");
+    let unsigned_digest = rig.image("unsigned_v1").digest;
+    let other = format!(
+        "{}/test/signed@{unsigned_digest}",
+        rig.env("PORTIERIS_RIG_REGISTRY")
+    );
+    assert_eq!(review(&rig, &folder, &other, false, &[]).code, 1);
+}
+
+#[test]
+fn pinned_signers_must_all_have_signed_with_their_keys() {
+    let rig = Rig::get();
+    let signers = rig.image("signers_v1").image;
+    let both = review(
+        &rig,
+        &folder_for(&rig, &["alice-signer", "bob-signer"]),
+        &signers,
+        false,
+        &[],
+    );
+    assert_eq!(both.code, 0, "{} {}", both.response, both.stderr);
+    assert_eq!(both.pinned(), Some(pinned(&rig, "signers_v1")));
+    let wrong_key = review(
+        &rig,
+        &folder_for(&rig, &["alice-wrong-key"]),
+        &signers,
+        false,
+        &[],
+    );
+    assert_eq!(wrong_key.code, 1, "a key alice's role does not list");
+    let not_delegated = review(
+        &rig,
+        &folder_for(&rig, &["mallory-signer"]),
+        &signers,
+        false,
+        &[],
+    );
+    assert_eq!(not_delegated.code, 1, "mallory is not delegated");
+    assert!(
+        not_delegated.message().contains("mallory"),
+        "{}",
+        not_delegated.response
+    );
+    let one_missing = review(
+        &rig,
+        &folder_for(&rig, &["alice-signer", "bob-signer"]),
+        &rig.image("onesigner_v1").image,
+        false,
+        &[],
+    );
+    assert_eq!(one_missing.code, 1, "bob did not sign v1");
+    assert!(
+        one_missing.message().contains("bob"),
+        "{}",
+        one_missing.response
+    );
+}
+
+#[test]
+fn token_auth_uses_the_pull_secret() {
+    let rig = Rig::get();
+    let token_notary =
+        json!({"trust": {"enabled": true, "trustServer": rig.env("PORTIERIS_RIG_NOTARY_TOKEN")}});
+    let folder = Folder::new(
+        &rig,
+        json!([{"name": format!("{}/test/*", rig.env("PORTIERIS_RIG_REGISTRY")), "policy": token_notary}]),
+    );
+    let image = rig.image("token_v1").image;
+    let with_secret = review(&rig, &folder, &image, true, &[]);
+    assert_eq!(
+        with_secret.code, 0,
+        "{} {}",
+        with_secret.response, with_secret.stderr
+    );
+    assert_eq!(with_secret.pinned(), Some(pinned(&rig, "token_v1")));
+    let without = review(&rig, &folder, &image, false, &[]);
+    assert_eq!(without.code, 1, "no credentials: denied");
+}
+
+#[test]
+fn a_notary_server_that_is_down_or_silent_denies_in_time() {
+    let rig = Rig::get();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    for server in [
+        "https://127.0.0.1:1".to_string(),
+        format!("https://{}", silent.local_addr().expect("addr")),
+    ] {
+        let policy = json!({"trust": {"enabled": true, "trustServer": server}});
+        let folder = Folder::new(&rig, json!([{"name": "*", "policy": policy}]));
+        let started = std::time::Instant::now();
+        let reviewed = review(
+            &rig,
+            &folder,
+            &rig.image("signed_v1").image,
+            false,
+            &["--fetch-timeout", "2s"],
+        );
+        assert_eq!(reviewed.code, 1, "{server}: {}", reviewed.response);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{server}: bounded"
+        );
+    }
+}
