@@ -174,15 +174,14 @@ fn review_reads_stdin_and_exits_2_on_malformed_input() {
 
 #[test]
 fn validate_accepts_the_examples() {
-    let out = portieris(
-        &[
-            "validate",
-            "--policy-dir",
-            examples().join("policies").to_str().expect("utf-8"),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    for folder in ["policies", "demo/policies"] {
+        let dir = examples().join(folder);
+        let out = portieris(
+            &["validate", "--policy-dir", dir.to_str().expect("utf-8")],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{folder}: {out:?}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 #[path = "common/rig.rs"]
 mod rig;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rig::Rig;
@@ -284,4 +284,32 @@ fn a_notary_server_that_is_down_or_silent_denies_in_time() {
             "{server}: bounded"
         );
     }
+}
+
+/// `scripts/demo.sh` in test form: its policy folder admits the signed image, pinned, and
+/// denies the unsigned one.
+#[test]
+fn the_demo_admits_the_signed_image_and_denies_the_unsigned_one() {
+    let rig = Rig::get();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo");
+    let run = |name: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_portieris"))
+            .args(["review", "--policy-dir"])
+            .arg(demo.join("policies"))
+            .arg("--ca-file")
+            .arg(rig.ca())
+            .arg(demo.join("admission").join(name))
+            .output()
+            .expect("portieris runs");
+        let response: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        Reviewed {
+            code: out.status.code().expect("exit code"),
+            response,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let signed = run("signed.json");
+    assert_eq!(signed.code, 0, "{} {}", signed.response, signed.stderr);
+    assert_eq!(signed.pinned(), Some(pinned(&rig, "signed_v1")));
+    assert_eq!(run("unsigned.json").code, 1);
 }
