@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real peers: starts the test rig (registry,
-# notary-signer, notary-servers, token server; installs their Debian packages if missing).
+# notary-signer, notary-servers, token server; installs their Debian packages if missing) and
+# a Kubernetes API server with etcd and the controller-manager (built from the Go module proxy
+# once per machine, cached under ~/.cache/portieris).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/rig.sh start
+bash scripts/kube.sh start
 eval "$(bash scripts/rig.sh env)"
 export PORTIERIS_RIG_DIR
 cargo test --workspace --all-targets
