@@ -26,6 +26,11 @@ pub struct Options {
     pub max_containers: usize,
     /// Admit objects of kinds portieris does not know instead of denying them.
     pub allow_unknown_kinds: bool,
+    /// Honour a simple `signedBy` requirement's `keySecretNamespace`, reading key Secrets from
+    /// another namespace. Off by default: an ImagePolicy author could otherwise name any
+    /// namespace's Secret; ClusterImagePolicies (written by cluster admins) need it to share
+    /// one key Secret.
+    pub allow_cross_namespace_keys: bool,
 }
 
 impl Default for Options {
@@ -33,6 +38,7 @@ impl Default for Options {
         Self {
             max_containers: 512,
             allow_unknown_kinds: false,
+            allow_cross_namespace_keys: false,
         }
     }
 }

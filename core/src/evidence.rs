@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use crate::notary::Signer;
 use crate::reference::Digest;
+pub use crate::simple::{SignedBy, StoreAuth};
 
 /// One piece of evidence an image needs before it can be judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,19 @@ use crate::reference::Digest;
 pub enum Need {
     /// Notary v1 trust data for the image's repository, verified for its tag or digest.
     Trust(TrustNeed),
+    /// Red Hat simple signatures for the image's manifest digest, each `signedBy` requirement
+    /// met by at least one signature.
+    Simple(SimpleNeed),
+}
+
+/// A simple-signing check: every `signedBy` requirement must hold, and where to read signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleNeed {
+    pub requirements: Vec<SignedBy>,
+    /// `simple.storeURL`: the lookaside store; `None` means only the registry's own API.
+    pub store_url: Option<String>,
+    /// Basic-auth credentials for the store, from `simple.storeSecret`.
+    pub store_auth: Option<StoreAuth>,
 }
 
 /// A Notary v1 check: where, and which signers must have signed.

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod notary;
 pub mod policy;
 pub mod reference;
+pub mod simple;
 pub mod time;
 pub mod verdict;
 

@@ -100,7 +100,7 @@ pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan 
             continue;
         }
         seen.insert(&site.image, images.len());
-        let assessment = assess(&site.image, &request.namespace, policies);
+        let assessment = assess_with(&site.image, &request.namespace, policies, options);
         images.push(ImagePlan {
             sites: alloc::vec![index],
             assessment,
@@ -176,8 +176,19 @@ pub fn combine<'a>(verdicts: impl Iterator<Item = (&'a ContainerSite, Verdict)>)
     }
 }
 
-/// What the policy in force says of one image in a namespace, before evidence.
+/// What the policy in force says of one image in a namespace, before evidence, with default
+/// [`Options`].
 pub fn assess(image: &str, namespace: &str, policies: &PolicySet) -> Assessment {
+    assess_with(image, namespace, policies, &Options::default())
+}
+
+/// [`assess`] with the given options.
+pub fn assess_with(
+    image: &str,
+    namespace: &str,
+    policies: &PolicySet,
+    options: &Options,
+) -> Assessment {
     let image = match ImageRef::parse(image) {
         Ok(image) => image,
         Err(e) => {
@@ -187,7 +198,7 @@ pub fn assess(image: &str, namespace: &str, policies: &PolicySet) -> Assessment 
         }
     };
     match policies.resolve(namespace, &image) {
-        Ok(matched) => requirements(image, &matched, namespace, policies),
+        Ok(matched) => requirements(image, &matched, namespace, policies, options),
         Err(unmatched) => Assessment::Decided(Verdict::Deny(alloc::vec![unmatched.to_string()])),
     }
 }
@@ -198,10 +209,16 @@ fn requirements(
     matched: &Match<'_>,
     namespace: &str,
     policies: &PolicySet,
+    options: &Options,
 ) -> Assessment {
     let policy: &Policy = matched.policy;
     let mut reasons = static_denials(policy);
     let mut needs = Vec::new();
+    match simple::need(policy, namespace, policies, options) {
+        Ok(Some(need)) => needs.push(Need::Simple(need)),
+        Ok(None) => {}
+        Err(why) => reasons.extend(why),
+    }
     if policy.trust.is_enabled() {
         match signers(policy, namespace, policies) {
             Ok(signers) => {
@@ -246,12 +263,7 @@ fn static_denials(policy: &Policy) -> Vec<String> {
             "reject" => {
                 reasons.push("the policy rejects this image (simple requirement \"reject\")".into())
             }
-            "signedBy" => {
-                reasons.push(
-                    "simple signing (signedBy) is required but not supported by this build yet"
-                        .into(),
-                );
-            }
+            "signedBy" => {} // a Need::Simple, see `simple::need`
             other => reasons.push(format!("unknown simple requirement type \"{other}\"")),
         }
     }
@@ -347,6 +359,8 @@ fn pin(site: &ContainerSite, digest: &Digest) -> Option<Replace> {
         value: pinned,
     })
 }
+
+mod simple;
 
 #[cfg(test)]
 mod tests;

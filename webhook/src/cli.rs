@@ -50,6 +50,10 @@ pub struct EngineArgs {
     /// Admit objects of kinds portieris does not know instead of denying them.
     #[arg(long, env = "PORTIERIS_ALLOW_UNKNOWN_KINDS")]
     pub allow_unknown_kinds: bool,
+    /// Honour `keySecretNamespace` in simple `signedBy` requirements, letting a policy read
+    /// its key Secret from another namespace. Off by default (see docs/simple-signing.md).
+    #[arg(long, env = "PORTIERIS_ALLOW_CROSS_NAMESPACE_KEYS")]
+    pub allow_cross_namespace_keys: bool,
 }
 
 impl EngineArgs {
@@ -57,6 +61,7 @@ impl EngineArgs {
     pub fn options(&self) -> portieris_core::Options {
         portieris_core::Options {
             allow_unknown_kinds: self.allow_unknown_kinds,
+            allow_cross_namespace_keys: self.allow_cross_namespace_keys,
             ..Default::default()
         }
     }

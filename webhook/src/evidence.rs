@@ -1,5 +1,5 @@
 //! Gathers the evidence images need from the upstreams their policies name: Notary trust data
-//! today, with the credentials of the pod's pull Secrets.
+//! (with the credentials of the pod's pull Secrets) and simple signatures from lookaside stores.
 
 use std::sync::Arc;
 
@@ -28,6 +28,8 @@ pub enum GathererError {
 /// The production gatherer: one HTTP client, the trust cache.
 pub struct Gatherer {
     trust: Trust,
+    /// Shared with `trust`: simple signatures are read with the same client.
+    fetcher: Arc<Fetcher>,
 }
 
 impl Gatherer {
@@ -38,7 +40,8 @@ impl Gatherer {
         ))?);
         let servers = TrustServers::new(args.trust_servers.clone())?;
         Ok(Self {
-            trust: Trust::new(fetcher, servers, args.trust_cache_ttl),
+            trust: Trust::new(Arc::clone(&fetcher), servers, args.trust_cache_ttl),
+            fetcher,
         })
     }
 
@@ -50,6 +53,7 @@ impl Gatherer {
                 .await
                 .map(|verified| verified.digest)
                 .map_err(|e| e.to_string()),
+            Need::Simple(simple) => crate::simple::verify(&self.fetcher, simple, image).await,
             _ => Err(String::from("this build cannot gather that evidence")),
         }
     }

@@ -11,5 +11,6 @@ pub mod policies;
 pub mod policy_dir;
 pub mod review;
 pub mod server;
+pub mod simple;
 pub mod tls;
 pub mod trust;

@@ -89,7 +89,8 @@ fn requirements_this_build_cannot_verify_deny_and_say_so() {
             "icr.io/trust/a",
             "the evidence the policy needs was not gathered",
         ),
-        ("icr.io/simple/a", "signedBy"),
+        // signedBy is verified now; without its key Secret it denies before any fetch.
+        ("icr.io/simple/a", "key Secret \"team/k\" not found"),
         ("icr.io/va/a", "ICCRVA"),
         (
             "icr.io/odd/a",
@@ -288,7 +289,9 @@ fn trust_needs_carry_the_policy_server_and_the_pinned_signers() {
         panic!("{images:?}")
     };
     assert_eq!(requirements.image.to_string(), "icr.io/team/app:1");
-    let Need::Trust(trust) = &requirements.needs[0];
+    let Need::Trust(trust) = &requirements.needs[0] else {
+        panic!("a trust need")
+    };
     assert_eq!(trust.server.as_deref(), Some("https://notary.example:4443"));
     assert_eq!(
         trust.signers,

@@ -1,0 +1,42 @@
+//! Red Hat "simple signing" (containers/image signatures): the signed payload, the
+//! `signedIdentity` rules, and (feature `openpgp`) the OpenPGP verification of signatures.
+//!
+//! The payload and identity parts are `no_std`; OpenPGP uses rPGP, which needs `std`.
+
+pub mod identity;
+#[cfg(feature = "openpgp")]
+pub mod openpgp;
+pub mod payload;
+
+pub use identity::{IdentityError, IdentityRule};
+pub use payload::{Payload, PayloadError};
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// One `signedBy` requirement with its key Secret resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBy {
+    /// `namespace/name` of the key Secret, for messages.
+    pub key_secret: String,
+    /// The Secret's `key`: an armoured or binary OpenPGP keyring; any of its keys may sign.
+    pub keyring: Vec<u8>,
+    pub identity: IdentityRule,
+}
+
+/// Basic-auth credentials for a lookaside store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreAuth {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for StoreAuth {
+    // The password never reaches logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreAuth")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,119 @@
+//! The "atomic container signature" payload: what a simple signature signs.
+
+use alloc::string::String;
+use core::fmt;
+
+use serde::Deserialize;
+
+use crate::reference::{Digest, ImageRef};
+
+/// The only payload type containers/image defines.
+pub const SIGNATURE_TYPE: &str = "atomic container signature";
+
+/// Most bytes of payload accepted (the containers/image ones are a few hundred).
+pub const MAX_PAYLOAD: usize = 64 * 1024;
+
+/// The critical section of a verified payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// `critical.identity.docker-reference`, normalised.
+    pub identity: ImageRef,
+    /// `critical.image.docker-manifest-digest`.
+    pub digest: Digest,
+}
+
+/// Why a payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadError {
+    TooLarge(usize),
+    /// Not the JSON containers/image writes, or a critical field it does not know.
+    Malformed(String),
+    WrongType(String),
+    BadIdentity {
+        reference: String,
+        error: String,
+    },
+    BadDigest {
+        digest: String,
+        error: String,
+    },
+}
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge(n) => write!(f, "signature payload of {n} bytes is too large"),
+            Self::Malformed(e) => write!(f, "malformed signature payload: {e}"),
+            Self::WrongType(t) => write!(
+                f,
+                "signature payload type is \"{t}\", not \"{SIGNATURE_TYPE}\""
+            ),
+            Self::BadIdentity { reference, error } => {
+                write!(f, "signed identity \"{reference}\" is invalid: {error}")
+            }
+            Self::BadDigest { digest, error } => {
+                write!(f, "signed digest \"{digest}\" is invalid: {error}")
+            }
+        }
+    }
+}
+
+// Unknown fields in `critical` must fail verification (containers/image does the same), so every
+// level of it denies them; `optional` is free-form and ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    critical: Critical,
+    // Free-form (creator, timestamp): read past, never trusted.
+    #[serde(default, rename = "optional")]
+    _optional: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Critical {
+    #[serde(rename = "type")]
+    kind: String,
+    identity: Identity,
+    image: Image,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Identity {
+    #[serde(rename = "docker-reference")]
+    docker_reference: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Image {
+    #[serde(rename = "docker-manifest-digest")]
+    docker_manifest_digest: String,
+}
+
+impl Payload {
+    /// Parses the signed bytes. Call only on bytes whose signature verified.
+    pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
+        if bytes.len() > MAX_PAYLOAD {
+            return Err(PayloadError::TooLarge(bytes.len()));
+        }
+        let raw: Raw = serde_json::from_slice(bytes)
+            .map_err(|e| PayloadError::Malformed(alloc::format!("{e}")))?;
+        let critical = raw.critical;
+        if critical.kind != SIGNATURE_TYPE {
+            return Err(PayloadError::WrongType(critical.kind));
+        }
+        let reference = critical.identity.docker_reference;
+        let identity = ImageRef::parse(&reference).map_err(|e| PayloadError::BadIdentity {
+            error: alloc::format!("{e}"),
+            reference: reference.clone(),
+        })?;
+        let digest = critical.image.docker_manifest_digest;
+        let digest = Digest::parse(&digest).map_err(|e| PayloadError::BadDigest {
+            error: alloc::format!("{e}"),
+            digest: digest.clone(),
+        })?;
+        Ok(Self { identity, digest })
+    }
+}

@@ -1,0 +1,119 @@
+//! The simple-signing need of a policy: its `signedBy` requirements with key Secrets resolved.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::admission::Options;
+use crate::evidence::{SignedBy, SimpleNeed, StoreAuth};
+use crate::policy::{Policy, PolicySet, Requirement, Secret};
+use crate::simple::IdentityRule;
+
+/// `None` when the policy has no `signedBy`; otherwise the need, or every reason it cannot be
+/// built (a missing Secret, a bad identity rule), each a deny.
+pub(super) fn need(
+    policy: &Policy,
+    namespace: &str,
+    policies: &PolicySet,
+    options: &Options,
+) -> Result<Option<SimpleNeed>, Vec<String>> {
+    let simple = &policy.simple;
+    let mut requirements = Vec::new();
+    let mut reasons = Vec::new();
+    for requirement in simple.requirements.iter().filter(|r| r.kind == "signedBy") {
+        match signed_by(requirement, namespace, policies, options) {
+            Ok(signed_by) => requirements.push(signed_by),
+            Err(why) => reasons.push(why),
+        }
+    }
+    if requirements.is_empty() && reasons.is_empty() {
+        return Ok(None);
+    }
+    let store_auth = match simple.store_secret.as_str() {
+        "" => None,
+        name => match store_auth(namespace, name, policies) {
+            Ok(auth) => Some(auth),
+            Err(why) => {
+                reasons.push(why);
+                None
+            }
+        },
+    };
+    if !reasons.is_empty() {
+        return Err(reasons);
+    }
+    let store_url = Some(simple.store_url.clone()).filter(|u| !u.is_empty());
+    Ok(Some(SimpleNeed {
+        requirements,
+        store_url,
+        store_auth,
+    }))
+}
+
+fn signed_by(
+    requirement: &Requirement,
+    namespace: &str,
+    policies: &PolicySet,
+    options: &Options,
+) -> Result<SignedBy, String> {
+    let identity = IdentityRule::from_policy(&requirement.signed_identity)
+        .map_err(|e| format!("simple signedBy: {e}"))?;
+    if requirement.key_secret.is_empty() {
+        return Err("simple signedBy has no keySecret".into());
+    }
+    let key_namespace = match requirement.key_secret_namespace.as_str() {
+        "" => namespace,
+        other if other == namespace || options.allow_cross_namespace_keys => other,
+        other => {
+            return Err(format!(
+                "simple signedBy keySecretNamespace \"{other}\" is not allowed: key Secrets \
+                 from other namespaces are disabled"
+            ));
+        }
+    };
+    let secret = find(policies, key_namespace, &requirement.key_secret, "key")?;
+    let keyring = field(secret, "key")?;
+    Ok(SignedBy {
+        key_secret: format!("{key_namespace}/{}", requirement.key_secret),
+        keyring: keyring.to_vec(),
+        identity,
+    })
+}
+
+fn store_auth(namespace: &str, name: &str, policies: &PolicySet) -> Result<StoreAuth, String> {
+    let secret = find(policies, namespace, name, "store")?;
+    let text = |key| {
+        core::str::from_utf8(field(secret, key)?)
+            .map(String::from)
+            .map_err(|_| format!("store Secret \"{namespace}/{name}\" \"{key}\" is not UTF-8"))
+    };
+    Ok(StoreAuth {
+        username: text("username")?,
+        password: text("password")?,
+    })
+}
+
+fn find<'a>(
+    policies: &'a PolicySet,
+    namespace: &str,
+    name: &str,
+    what: &str,
+) -> Result<&'a Secret, String> {
+    policies
+        .secret(namespace, name)
+        .ok_or_else(|| format!("{what} Secret \"{namespace}/{name}\" not found"))
+}
+
+fn field<'a>(secret: &'a Secret, key: &str) -> Result<&'a [u8], String> {
+    secret
+        .data
+        .get(key)
+        .map(Vec::as_slice)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "Secret \"{}/{}\" has no \"{key}\"",
+                secret.namespace, secret.name
+            )
+        })
+}
