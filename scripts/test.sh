@@ -2,7 +2,7 @@
 # Runs every test of the workspace against real peers: starts the test rig (registry,
 # notary-signer, notary-servers, token server; installs their Debian packages if missing) and
 # a Kubernetes API server with etcd and the controller-manager (built from the Go module proxy
-# once per machine, cached under ~/.cache/portieris).
+# once per machine, cached under ~/.cache/portieris); then the Python binding's pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/rig.sh start
@@ -11,3 +11,4 @@ eval "$(bash scripts/rig.sh env)"
 export PORTIERIS_RIG_DIR
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+bash scripts/python-test.sh
