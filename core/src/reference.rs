@@ -9,7 +9,7 @@
 //! tag       := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
 //! digest    := "sha256:" 64 lower-case hex digits (the only algorithm accepted)
 //! ```
-//! Normalisation: no domain means `docker.io`; a one-component Docker Hub path gets
+//! Normalisation: the host is lower-cased; no domain means `docker.io`; a one-component Docker Hub path gets
 //! `library/`; `index.docker.io` is `docker.io`; no tag and no digest means tag `latest`.
 
 use alloc::string::{String, ToString};
@@ -101,16 +101,17 @@ impl ImageRef {
             check_tag(tag)?;
         }
         let (domain, path) = split_domain(name);
+        // Hosts are case-insensitive: lower-cased, `DOCKER.IO/nginx` is Docker Hub's nginx to
+        // the matcher, the trust lookup and the pinned image alike.
         let domain = match domain {
             Some(domain) => {
                 check_domain(domain)?;
-                if domain == "index.docker.io" {
-                    DOCKER_HUB
-                } else {
-                    domain
+                match domain.to_ascii_lowercase() {
+                    host if host == "index.docker.io" => DOCKER_HUB.to_string(),
+                    host => host,
                 }
             }
-            None => DOCKER_HUB,
+            None => DOCKER_HUB.to_string(),
         };
         check_path(path)?;
         let path = if domain == DOCKER_HUB && !path.contains('/') {
@@ -127,7 +128,7 @@ impl ImageRef {
             (None, Some(_)) => None,
         };
         Ok(Self {
-            domain: domain.to_string(),
+            domain,
             path,
             tag,
             digest,

@@ -38,7 +38,12 @@ const VALID: &[(&str, &str)] = &[
     ("quay.io/coreos/etcd:v3.5.0", "quay.io/coreos/etcd:v3.5.0"),
     ("app__x/y", "docker.io/app__x/y:latest"),
     ("x/a_b.c-d---e", "docker.io/x/a_b.c-d---e:latest"),
-    ("MyRegistry.io/app", "MyRegistry.io/app:latest"),
+    ("MyRegistry.io/app", "myregistry.io/app:latest"),
+    ("DOCKER.IO/nginx", "docker.io/library/nginx:latest"),
+    (
+        "Index.Docker.IO/library/nginx:1",
+        "docker.io/library/nginx:1",
+    ),
     ("nginx:Latest", "docker.io/library/nginx:Latest"),
     ("nginx:_x", "docker.io/library/nginx:_x"),
 ];

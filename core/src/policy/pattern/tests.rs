@@ -191,3 +191,19 @@ fn glob_is_anchored_on_both_ends() {
     assert!(glob(b"", b""));
     assert!(!glob(b"", b"a"));
 }
+
+/// Found by the `reference` fuzz target: an upper-case Docker Hub host must normalise like the
+/// lower-case one, so that an image always matches the pattern of its own name.
+#[test]
+fn a_docker_hub_host_in_another_case_is_matched_by_its_own_name() {
+    for text in [
+        "Index.Docker.IO/library/nginx:1",
+        "DOCKER.IO/nginx",
+        "iNdex.docker.io/library/nginx:latest",
+    ] {
+        let image = ImageRef::parse(text).expect("a reference");
+        let own = Pattern::parse(&image.name()).expect("a pattern");
+        assert!(own.matches(&image), "{text}");
+        assert!(matches("nginx", text), "{text}");
+    }
+}
