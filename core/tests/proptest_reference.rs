@@ -44,7 +44,12 @@ impl Parts {
 
     /// What the documentation says the reference normalises to (hosts lower-cased).
     fn normalised(&self) -> (String, String, Option<String>, Option<String>) {
-        let domain = match self.domain.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let domain = match self
+            .domain
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("index.docker.io") => "docker.io".to_string(),
             Some(domain) => domain.to_string(),
         };
