@@ -16,3 +16,4 @@ pub mod notary;
 pub mod pattern;
 pub mod policy;
 pub mod reference;
+pub mod simple;
