@@ -32,6 +32,8 @@ targets="${FUZZ_TARGETS:-$(cd fuzz && cargo fuzz list)}"
 dict_for() {
   case "$1" in
     reference | pattern) echo fuzz/dict/reference.dict ;;
+    www_authenticate) echo fuzz/dict/www_authenticate.dict ;;
+    openpgp) echo fuzz/dict/openpgp.dict ;;
     *) echo fuzz/dict/json.dict ;;
   esac
 }

@@ -87,10 +87,12 @@ pub fn run(data: &[u8]) {
         ),
     );
     // The response carries the same patch.
-    let decision = Decision::Allow {
-        patch: ops.clone(),
-        warnings: Vec::new(),
-    };
+    // Built from `allow_unchanged` so that fields the patch does not concern keep their
+    // defaults (the decision type grows: warnings, annotations, waived denies).
+    let mut decision = Decision::allow_unchanged();
+    if let Decision::Allow { patch, .. } = &mut decision {
+        patch.clone_from(&ops);
+    }
     let response = response(&respond(&request.uid, &decision), &request.uid);
     assert_eq!(response["allowed"], true);
     assert_eq!(response["patchType"], "JSONPatch");

@@ -63,7 +63,7 @@ pub fn run(data: &[u8]) {
     }
 }
 
-/// Each rule as containers-policy.json(5) defines it (`remapIdentity`: only never a panic).
+/// Each rule as containers-policy.json(5) defines it.
 fn check_rule(rule: &IdentityRule, image: &ImageRef, signed: &ImageRef) {
     let got = rule.check(image, signed).is_ok();
     let want = match rule {
@@ -75,7 +75,10 @@ fn check_rule(rule: &IdentityRule, image: &ImageRef, signed: &ImageRef) {
         IdentityRule::MatchRepoDigestOrExact => image == signed,
         IdentityRule::ExactReference(wanted) => wanted == signed,
         IdentityRule::ExactRepository(wanted) => *wanted == signed.name(),
-        _ => got,
+        IdentityRule::RemapIdentity {
+            prefix,
+            signed_prefix,
+        } => remap_model(image, signed, prefix, signed_prefix),
     };
     assert_eq!(
         got,
@@ -83,6 +86,31 @@ fn check_rule(rule: &IdentityRule, image: &ImageRef, signed: &ImageRef) {
         "{} on image {image}, signed {signed}",
         rule.name()
     );
+}
+
+/// `remapIdentity`: when the image's repository name is `prefix` or lies under it (the next
+/// character is `/`; containers/image's `refMatchesPrefix` compares names only, so a host
+/// prefix never covers another port), `prefix` is replaced by `signedPrefix` in the full
+/// reference, which must parse; then `matchRepoDigestOrExact`. Otherwise the image as it is.
+fn remap_model(image: &ImageRef, signed: &ImageRef, prefix: &str, signed_prefix: &str) -> bool {
+    let repo_digest_or_exact = |image: &ImageRef| {
+        if image.digest().is_some() {
+            image.name() == signed.name()
+        } else {
+            image == signed
+        }
+    };
+    let name = image.name();
+    let covered = name == prefix
+        || (name.len() > prefix.len()
+            && name.starts_with(prefix)
+            && name.as_bytes()[prefix.len()] == b'/');
+    if !covered {
+        return repo_digest_or_exact(image);
+    }
+    let full = image.to_string();
+    let remapped = format!("{signed_prefix}{}", &full[prefix.len()..]);
+    ImageRef::parse(&remapped).is_ok_and(|r| repo_digest_or_exact(&r))
 }
 
 #[cfg(test)]
@@ -94,6 +122,13 @@ mod tests {
         ));
         super::run(include_bytes!(
             "../regressions/simple_payload-number-out-of-range-in-optional"
+        ));
+    }
+
+    #[test]
+    fn a_host_prefix_does_not_remap_the_same_host_with_a_port() {
+        super::run(include_bytes!(
+            "../regressions/simple_payload-remap-host-prefix-and-port"
         ));
     }
 }

@@ -14,7 +14,9 @@ use core::fmt;
 
 use serde_json::{Number, Value};
 
-/// Nesting deeper than this is refused (serde_json's own parser stops at 128).
+/// Nesting deeper than this is refused. serde_json's parser reads at most 127 levels (its
+/// recursion limit of 128 refuses the 128th), so values parsed from metadata never reach this;
+/// only a hand-built `Value` can, and 128 levels still canonicalise.
 pub const MAX_DEPTH: usize = 128;
 
 /// Integers beyond ±2^53 would be rounded by Go's float64 decoding, so the bytes notary

@@ -144,6 +144,8 @@ pub enum KeyProblem {
     },
     /// The key is not a certificate, where one is needed (root keys).
     NotCertificate,
+    /// The key or certificate is larger than any key notary writes (`keys::MAX_KEY_BYTES`).
+    TooLarge { bytes: usize, limit: usize },
 }
 
 impl fmt::Display for NotaryError {
@@ -288,6 +290,9 @@ impl fmt::Display for KeyProblem {
                 Rfc3339(*now)
             ),
             Self::NotCertificate => f.write_str("not a certificate"),
+            Self::TooLarge { bytes, limit } => {
+                write!(f, "key of {bytes} bytes, more than {limit}")
+            }
         }
     }
 }

@@ -29,6 +29,11 @@ const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
+/// Most bytes of one key as it arrives (`keyval.public` in metadata, a pinned signer's PEM
+/// from a Secret), checked before any parsing. Notary's largest, an 8192-bit RSA key in a PEM
+/// certificate, is about 3 KiB.
+pub const MAX_KEY_BYTES: usize = 64 * 1024;
+
 /// Notary's minimum; the maximum bounds the cost of a verification.
 const RSA_BITS: core::ops::RangeInclusive<usize> = 2048..=8192;
 
@@ -102,6 +107,7 @@ pub fn pem_key_id(pem_text: &str) -> Result<String, KeyProblem> {
 
 /// A pinned key as notary's `ParsePEMPublicKey` reads it: type, `keyval.public`, parsed key.
 pub(crate) fn pinned_key(pem_text: &str) -> Result<(KeyType, Vec<u8>, ParsedKey), KeyProblem> {
+    bounded(pem_text.as_bytes())?;
     let block = pem::decode_first(pem_text).ok_or(KeyProblem::Pem)?;
     match block.label.as_str() {
         "CERTIFICATE" => {
@@ -139,6 +145,7 @@ pub(crate) fn pinned_key(pem_text: &str) -> Result<(KeyType, Vec<u8>, ParsedKey)
 
 /// Parses `keyval.public` for a metadata key of type `keytype`.
 pub(crate) fn parse_key(keytype: &str, public: &[u8]) -> Result<ParsedKey, KeyProblem> {
+    bounded(public)?;
     let kind =
         KeyType::parse(keytype).ok_or_else(|| KeyProblem::UnsupportedType(keytype.into()))?;
     match kind {
@@ -186,6 +193,17 @@ pub(crate) fn parse_key(keytype: &str, public: &[u8]) -> Result<ParsedKey, KeyPr
             })
         }
     }
+}
+
+/// Refuses a key over [`MAX_KEY_BYTES`] before it is decoded.
+pub(crate) fn bounded(bytes: &[u8]) -> Result<(), KeyProblem> {
+    if bytes.len() > MAX_KEY_BYTES {
+        return Err(KeyProblem::TooLarge {
+            bytes: bytes.len(),
+            limit: MAX_KEY_BYTES,
+        });
+    }
+    Ok(())
 }
 
 /// A verifier from a SubjectPublicKeyInfo: P-256 ECDSA, RSA (2048..=8192 bits) or Ed25519.
@@ -317,6 +335,33 @@ mod tests {
         assert!(matches!(
             parse_key("dsa", b""),
             Err(KeyProblem::UnsupportedType(t)) if t == "dsa"
+        ));
+    }
+
+    #[test]
+    fn keys_over_the_size_limit_are_refused_before_parsing() {
+        use alloc::string::ToString as _;
+        // A valid-looking PEM padded with junk before its block, one byte over the limit.
+        let block = "-----BEGIN PUBLIC KEY-----\nAAEC\n-----END PUBLIC KEY-----\n";
+        let junk = "x".repeat(MAX_KEY_BYTES - block.len());
+        let pem_text = [junk.as_str(), "\n", block].concat();
+        let too_large = KeyProblem::TooLarge {
+            bytes: MAX_KEY_BYTES + 1,
+            limit: MAX_KEY_BYTES,
+        };
+        assert_eq!(pem_key_id(&pem_text).expect_err("too large"), too_large);
+        assert_eq!(too_large.to_string(), "key of 65537 bytes, more than 65536");
+        for keytype in ["ecdsa", "rsa", "ecdsa-x509", "rsa-x509", "ed25519"] {
+            let got = parse_key(keytype, pem_text.as_bytes()).map(|_| ());
+            assert_eq!(got, Err(too_large.clone()), "{keytype}");
+        }
+        // At the limit the same text is parsed (and refused for what it is, not its size).
+        let at_limit = &pem_text[1..];
+        assert_eq!(pem_key_id(at_limit).expect_err("bad DER"), KeyProblem::Der);
+        let der = alloc::vec![0x30; MAX_KEY_BYTES + 1];
+        assert!(matches!(
+            CertInfo::parse(&der).map(|_| ()),
+            Err(KeyProblem::TooLarge { .. })
         ));
     }
 }

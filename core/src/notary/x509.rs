@@ -39,6 +39,8 @@ pub(crate) struct CertInfo {
 
 impl CertInfo {
     pub(crate) fn parse(der: &[u8]) -> Result<Self, KeyProblem> {
+        // Callers bound the PEM; the DER is bounded again here for any other path.
+        super::keys::bounded(der)?;
         let cert = Certificate::from_der(der).map_err(|_| KeyProblem::Der)?;
         let tbs = &cert.tbs_certificate;
         let is_ca = match tbs

@@ -59,7 +59,7 @@ impl Keyring {
     pub fn parse(bytes: &[u8]) -> Result<Self, OpenPgpError> {
         if bytes.len() > MAX_KEYRING {
             return Err(OpenPgpError::Keyring(format!(
-                "{} bytes is too large",
+                "{} bytes, more than {MAX_KEYRING}",
                 bytes.len()
             )));
         }
@@ -106,7 +106,7 @@ pub struct Verified {
 pub fn verify(keyring: &Keyring, message: &[u8], now: UnixTime) -> Result<Verified, OpenPgpError> {
     if message.len() > MAX_MESSAGE {
         return Err(OpenPgpError::Message(format!(
-            "{} bytes is too large",
+            "{} bytes, more than {MAX_MESSAGE}",
             message.len()
         )));
     }
@@ -324,4 +324,37 @@ fn one_signature(
         .identity
         .check(image, &payload.identity)
         .map_err(|e| format!("signed by {}: {e}", verified.signer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RSA_KEY: &[u8] = include_bytes!("../../tests/fixtures/simple/keys/rsa.asc");
+    const RSA_RIGHT: &[u8] = include_bytes!("../../tests/fixtures/simple/sigs/rsa-right.sig");
+
+    #[test]
+    fn a_keyring_over_the_limit_is_refused_before_it_is_parsed() {
+        // The fixture key, then padding: armour parsers skip trailing text, so only the size
+        // check can refuse it.
+        let mut bytes = RSA_KEY.to_vec();
+        bytes.resize(MAX_KEYRING + 1, b'\n');
+        let error = Keyring::parse(&bytes).expect_err("over the limit");
+        assert_eq!(
+            error.to_string(),
+            "invalid keyring: 1048577 bytes, more than 1048576"
+        );
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_refused_before_it_is_parsed() {
+        let keyring = Keyring::parse(RSA_KEY).expect("the fixture keyring");
+        let mut message = RSA_RIGHT.to_vec();
+        message.resize(MAX_MESSAGE + 1, 0);
+        let error = verify(&keyring, &message, UnixTime(1_800_000_000)).expect_err("too large");
+        assert_eq!(
+            error.to_string(),
+            "invalid signature: 65537 bytes, more than 65536"
+        );
+    }
 }
