@@ -1,6 +1,6 @@
-//! Simple signing: reads an image's signatures from a lookaside store and has the core verify
-//! them. Only images named by digest are checked for now: resolving a tag needs the manifest
-//! fetched with OCI/Docker Accept headers, which the shared session does not send yet.
+//! Simple signing: finds the manifest digest of an image (the one it names, else its tag's on
+//! the registry), reads the signatures of that digest from the policy's lookaside store, or
+//! without one from the registry signature extension API, and has the core verify them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,28 +9,40 @@ use portieris_core::simple::openpgp;
 use portieris_core::time::UnixTime;
 use portieris_core::{Digest, ImageRef};
 
-use crate::fetch::Fetcher;
 use crate::fetch::docker_config::Credential;
+use crate::fetch::{FetchError, Fetcher};
+use crate::registry::Registry;
 
-/// Most signatures read for one image (`signature-1` … `signature-16`).
+/// Most signatures read for one image (`signature-1` … `signature-16`, or from the registry).
 pub const MAX_SIGNATURES: usize = 16;
 
-/// Gathers and verifies the simple signatures one need asks for.
-pub async fn verify(fetcher: &Fetcher, need: &SimpleNeed, image: &ImageRef) -> Evidence {
-    let Some(digest) = image.digest() else {
-        return Err(format!(
-            "simple signing: {image} is named by tag; resolving tags to manifest digests is not \
-             supported by this build yet, name the image by digest"
-        ));
+/// Gathers and verifies the simple signatures one need asks for. `credentials` (the pod's
+/// pull Secrets for the image's registry) authenticate to the registry; the store has its own.
+pub async fn verify(
+    registry: &Registry,
+    fetcher: &Fetcher,
+    need: &SimpleNeed,
+    image: &ImageRef,
+    credentials: &[Credential],
+) -> Evidence {
+    let digest = registry
+        .digest(image, credentials)
+        .await
+        .map_err(|e| format!("simple signing: {e}"))?;
+    let signatures = match &need.store_url {
+        Some(store) => lookaside(fetcher, store, need.store_auth.as_ref(), image, &digest).await?,
+        None => registry
+            .signatures(
+                image,
+                &digest,
+                credentials,
+                MAX_SIGNATURES,
+                openpgp::MAX_MESSAGE,
+            )
+            .await
+            .map_err(|e| format!("simple signing: {e}"))?,
     };
-    let Some(store) = &need.store_url else {
-        return Err(String::from(
-            "simple signing: the policy has no storeURL; reading signatures from the registry \
-             extension API is not supported by this build yet",
-        ));
-    };
-    let signatures = lookaside(fetcher, store, need.store_auth.as_ref(), image, digest).await?;
-    openpgp::evaluate(need, image, digest, &signatures, now())
+    openpgp::evaluate(need, image, &digest, &signatures, now())
 }
 
 /// `<store>/<repository path>@sha256=<hex>/signature-N`, N = 1.. until the first 404, at most
@@ -63,10 +75,26 @@ pub async fn lookaside(
             }
             Ok(Some(body)) => signatures.push(body),
             Ok(None) => break,
-            Err(e) => return Err(format!("simple signing: reading signatures: {e}")),
+            Err(e) => return Err(store_error(&e, auth.is_some())),
         }
     }
     Ok(signatures)
+}
+
+/// A store's refusal speaks of the policy's `storeSecret`, not of pull Secrets (the shared
+/// session words it for registries).
+fn store_error(error: &FetchError, has_secret: bool) -> String {
+    match error {
+        FetchError::Auth { url, .. } if has_secret => format!(
+            "simple signing: the signature store did not accept the storeSecret credentials \
+             (sent over https, or plain http to loopback, only): {url}"
+        ),
+        FetchError::Auth { url, .. } => format!(
+            "simple signing: the signature store requires credentials and the policy has no \
+             storeSecret: {url}"
+        ),
+        other => format!("simple signing: reading signatures: {other}"),
+    }
 }
 
 /// The lookaside folder of one manifest (containers/image's layout).
@@ -91,6 +119,7 @@ fn now() -> UnixTime {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use portieris_core::evidence::SignedBy;
@@ -130,8 +159,21 @@ mod tests {
         }
     }
 
-    fn fetcher() -> Fetcher {
-        Fetcher::new(&FetchConfig::new(Duration::from_secs(5), None)).expect("client")
+    fn fetcher() -> Arc<Fetcher> {
+        Arc::new(Fetcher::new(&FetchConfig::new(Duration::from_secs(5), None)).expect("client"))
+    }
+
+    /// [`verify`] with a fresh client, without pull credentials.
+    async fn check(need: &SimpleNeed, image: &ImageRef) -> Evidence {
+        let fetcher = fetcher();
+        verify(
+            &Registry::new(Arc::clone(&fetcher)),
+            &fetcher,
+            need,
+            image,
+            &[],
+        )
+        .await
     }
 
     /// A store holding `signatures` (as signature-1, -2, …) for the image's digest.
@@ -164,7 +206,7 @@ mod tests {
         )
         .await;
         let (image, digest) = image();
-        let got = verify(&fetcher(), &need(&server.url(), None), &image).await;
+        let got = check(&need(&server.url(), None), &image).await;
         assert_eq!(got, Ok(digest));
         // signature-1, -2, then the 404 that ends the list.
         assert_eq!(server.requests(), 3);
@@ -183,9 +225,9 @@ mod tests {
             username: "user".into(),
             password: "pass".into(),
         };
-        let got = verify(&fetcher(), &need(&server.url(), Some(auth)), &image).await;
+        let got = check(&need(&server.url(), Some(auth)), &image).await;
         assert_eq!(got, Ok(digest));
-        let denied = verify(&fetcher(), &need(&server.url(), None), &image).await;
+        let denied = check(&need(&server.url(), None), &image).await;
         assert!(denied.is_err(), "{denied:?}");
     }
 
@@ -193,12 +235,12 @@ mod tests {
     async fn an_empty_store_or_a_wrong_signature_denies() {
         let (image, _) = image();
         let empty = store(Vec::new(), None).await;
-        let why = verify(&fetcher(), &need(&empty.url(), None), &image)
+        let why = check(&need(&empty.url(), None), &image)
             .await
             .expect_err("none");
         assert!(why.contains("no simple signatures"), "{why}");
         let wrong = store(vec![fixture("sigs/rsa-other-digest.sig")], None).await;
-        let why = verify(&fetcher(), &need(&wrong.url(), None), &image)
+        let why = check(&need(&wrong.url(), None), &image)
             .await
             .expect_err("digest");
         assert!(why.contains("expected sha256:"), "{why}");
@@ -208,7 +250,7 @@ mod tests {
     async fn signature_count_is_bounded() {
         let (image, _) = image();
         let many = store(vec![fixture("sigs/corrupt.raw"); 40], None).await;
-        let why = verify(&fetcher(), &need(&many.url(), None), &image)
+        let why = check(&need(&many.url(), None), &image)
             .await
             .expect_err("bad");
         assert!(
@@ -219,12 +261,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_tag_reference_is_refused_until_tags_are_resolved() {
-        let image = ImageRef::parse("127.0.0.1:5000/test/signed:v1").expect("ref");
-        let why = verify(&fetcher(), &need("http://127.0.0.1:9", None), &image)
+    async fn a_tag_whose_registry_cannot_be_read_denies_naming_the_image() {
+        let image = ImageRef::parse("127.0.0.1:9/test/signed:v1").expect("ref");
+        let why = check(&need("http://127.0.0.1:9", None), &image)
             .await
-            .expect_err("tag");
-        assert!(why.contains("named by tag"), "{why}");
+            .expect_err("unreachable registry");
+        assert!(
+            why.contains("resolving 127.0.0.1:9/test/signed:v1 to a manifest digest"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -2,117 +2,58 @@
 //! test rig (`scripts/rig.sh start`), with images the real `notary` CLI signed.
 
 #[allow(dead_code)] // shared with other test files
+#[path = "common/review.rs"]
+mod review;
+#[allow(dead_code)] // shared with other test files
 #[path = "common/rig.rs"]
 mod rig;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use review::Reviewed;
 use rig::Rig;
 use serde_json::{Value, json};
 
 /// A policy folder: trust for every rig image, signer Secrets, a pull secret.
-struct Folder {
-    dir: tempfile::TempDir,
-}
+struct Folder(review::Folder);
 
 impl Folder {
     fn new(rig: &Rig, repositories: Value) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let policy = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ImagePolicy",
-            "metadata": {"name": "trust", "namespace": "team"}, "spec": {"repositories": repositories}});
-        let mut docs = vec![policy];
+        let mut docs = vec![review::image_policy(repositories)];
         for signer in ["alice", "bob", "mallory"] {
-            docs.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": format!("{signer}-signer"), "namespace": "team"},
-                "stringData": {"name": signer, "publicKey": rig.signer_key(signer)}}));
+            docs.push(review::secret(
+                &format!("{signer}-signer"),
+                json!({"name": signer, "publicKey": rig.signer_key(signer)}),
+            ));
         }
         // Mallory's key under alice's delegation name: a key the repository never delegated.
-        docs.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alice-wrong-key", "namespace": "team"},
-            "stringData": {"name": "alice", "publicKey": rig.signer_key("mallory")}}));
-        let auth = format!(
-            "{}:{}",
-            rig.env("PORTIERIS_RIG_TOKEN_USER"),
-            rig.env("PORTIERIS_RIG_TOKEN_PASSWORD")
-        );
-        let config = json!({"auths": {rig.env("PORTIERIS_RIG_REGISTRY"): {"auth": base64(&auth)}}});
-        docs.push(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-            "metadata": {"name": "pull", "namespace": "team"}, "stringData": {".dockerconfigjson": config.to_string()}}));
-        let text: Vec<String> = docs
-            .iter()
-            .map(|d| serde_json::to_string(d).expect("json"))
-            .collect();
-        std::fs::write(dir.path().join("policies.yaml"), text.join("\n---\n")).expect("write");
-        Self { dir }
+        docs.push(review::secret(
+            "alice-wrong-key",
+            json!({"name": "alice", "publicKey": rig.signer_key("mallory")}),
+        ));
+        docs.push(review::pull_secret(
+            "pull",
+            &rig.env("PORTIERIS_RIG_REGISTRY"),
+            &rig.env("PORTIERIS_RIG_TOKEN_USER"),
+            &rig.env("PORTIERIS_RIG_TOKEN_PASSWORD"),
+        ));
+        Self(review::Folder::new(&docs))
     }
 
     fn path(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
-}
-
-fn base64(text: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-fn review_body(image: &str, pull_secret: bool) -> Vec<u8> {
-    let mut spec = json!({"containers": [{"name": "app", "image": image}]});
-    if pull_secret {
-        spec["imagePullSecrets"] = json!([{"name": "pull"}]);
-    }
-    serde_json::to_vec(
-        &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-        "uid": "trust", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "team",
-        "operation": "CREATE", "object": {"metadata": {"name": "p"}, "spec": spec}}}),
-    )
-    .expect("json")
-}
-
-struct Reviewed {
-    code: i32,
-    response: Value,
-    stderr: String,
-}
-
-impl Reviewed {
-    fn message(&self) -> &str {
-        self.response["response"]["status"]["message"]
-            .as_str()
-            .unwrap_or_default()
-    }
-
-    /// The image the JSON Patch rewrites the first container to.
-    fn pinned(&self) -> Option<String> {
-        use base64::Engine as _;
-        let patch = self.response["response"]["patch"].as_str()?;
-        let ops: Value = serde_json::from_slice(
-            &base64::engine::general_purpose::STANDARD
-                .decode(patch)
-                .ok()?,
-        )
-        .ok()?;
-        ops[0]["value"].as_str().map(String::from)
+        self.0.path().to_path_buf()
     }
 }
 
 fn review(rig: &Rig, folder: &Folder, image: &str, pull_secret: bool, extra: &[&str]) -> Reviewed {
-    let input = tempfile::NamedTempFile::new().expect("tempfile");
-    std::fs::write(input.path(), review_body(image, pull_secret)).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_portieris"))
-        .arg("review")
-        .arg("--policy-dir")
-        .arg(folder.path())
-        .arg("--ca-file")
-        .arg(rig.ca())
-        .args(extra)
-        .arg(input.path())
-        .output()
-        .expect("portieris runs");
-    Reviewed {
-        code: out.status.code().expect("exit code"),
-        response: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    review::review(
+        &folder.path(),
+        &rig.ca(),
+        image,
+        pull_secret.then_some("pull"),
+        extra,
+    )
 }
 
 fn trust(rig: &Rig, signers: &[&str]) -> Value {

@@ -11,34 +11,14 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::WWW_AUTHENTICATE;
+use portieris_core::registry::{Challenge, parse_challenges, parse_token};
+use reqwest::header::{ACCEPT, WWW_AUTHENTICATE};
 use reqwest::{RequestBuilder, Url};
-use serde::Deserialize;
 
 use super::{Credential, FetchError, Fetcher, Reply, parse_url, redact};
 
 /// Sent as `client_id` in password grants.
 pub const CLIENT_ID: &str = "portieris";
-/// Token lifetime when the token server does not say (the distribution spec's minimum).
-const DEFAULT_TOKEN_SECONDS: u64 = 60;
-/// Tokens are dropped this long before they expire, so one never expires in flight.
-const TOKEN_MARGIN_SECONDS: u64 = 10;
-
-/// One `WWW-Authenticate` challenge: a lower-cased scheme and its parameters (names lower-cased).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
-    pub scheme: String,
-    pub params: Vec<(String, String)>,
-}
-
-impl Challenge {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A Bearer challenge's token server and what to ask it for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -68,6 +48,8 @@ pub struct Session<'a> {
     credentials: &'a [Credential],
     /// The origin it was good for, and what worked.
     last: Mutex<Option<(String, Authorization)>>,
+    /// `Accept` of every request: registries choose the manifest format they serve by it.
+    accept: Option<&'a str>,
 }
 
 impl<'a> Session<'a> {
@@ -76,15 +58,27 @@ impl<'a> Session<'a> {
             fetcher,
             credentials,
             last: Mutex::new(None),
+            accept: None,
         }
+    }
+
+    /// The same session, sending `accept` as the `Accept` header of every request.
+    pub fn accepting(mut self, accept: &'a str) -> Self {
+        self.accept = Some(accept);
+        self
     }
 
     /// GETs `url`: the body of a 2xx answer; any other status is [`FetchError::Status`].
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        self.get_reply(url).await.map(|reply| reply.body)
+    }
+
+    /// Like [`Session::get`], with the answer's headers.
+    pub async fn get_reply(&self, url: &str) -> Result<Reply, FetchError> {
         let url = parse_url(url)?;
         let reply = self.get_authenticated(&url).await?;
         if (200..300).contains(&reply.status) {
-            Ok(reply.body)
+            Ok(reply)
         } else {
             Err(FetchError::Status {
                 url: redact(&url),
@@ -109,13 +103,15 @@ impl<'a> Session<'a> {
         if reply.status != 401 {
             return Ok(reply);
         }
-        let challenges: Vec<Challenge> = reply
-            .headers
-            .get_all(WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(parse_challenges)
-            .collect();
+        let mut challenges: Vec<Challenge> = Vec::new();
+        for value in reply.headers.get_all(WWW_AUTHENTICATE) {
+            let Ok(value) = value.to_str() else { continue };
+            let parsed = parse_challenges(value).map_err(|e| FetchError::Auth {
+                url: redact(url),
+                reason: e.to_string(),
+            })?;
+            challenges.extend(parsed);
+        }
         let (reply, worked) = self.answer(url, &challenges).await?;
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some((origin, worked));
         Ok(reply)
@@ -238,7 +234,10 @@ impl<'a> Session<'a> {
     }
 
     async fn send(&self, url: &Url, auth: Option<&Authorization>) -> Result<Reply, FetchError> {
-        let request = self.fetcher.client().get(url.clone());
+        let mut request = self.fetcher.client().get(url.clone());
+        if let Some(accept) = self.accept {
+            request = request.header(ACCEPT, accept);
+        }
         let request = match auth {
             None => request,
             Some(Authorization::Bearer(token)) => request.bearer_auth(token),
@@ -269,14 +268,6 @@ fn credentials_allowed(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback()),
         None => false,
     }
-}
-
-/// A token server's answer (distribution token spec; OAuth2 servers say `access_token`).
-#[derive(Deserialize)]
-struct TokenReply {
-    token: Option<String>,
-    access_token: Option<String>,
-    expires_in: Option<u64>,
 }
 
 impl Fetcher {
@@ -332,12 +323,11 @@ impl Fetcher {
                 status: reply.status,
             });
         }
-        parse_token(&reply.body)
-            .map(Some)
-            .ok_or_else(|| FetchError::Invalid {
-                url: redact(&realm),
-                detail: "the token server's answer has no token".to_string(),
-            })
+        let token = parse_token(&reply.body).map_err(|e| FetchError::Invalid {
+            url: redact(&realm),
+            detail: e.to_string(),
+        })?;
+        Ok(Some((token.token, Duration::from_secs(token.keep_seconds))))
     }
 
     /// POST of an OAuth2 password grant; servers without it (404, 405, some 400) get the
@@ -387,254 +377,11 @@ impl Fetcher {
     }
 }
 
-/// The token and how long to cache it.
-fn parse_token(body: &[u8]) -> Option<(String, Duration)> {
-    let reply: TokenReply = serde_json::from_slice(body).ok()?;
-    let token = [reply.token, reply.access_token]
-        .into_iter()
-        .flatten()
-        .find(|t| !t.is_empty())?;
-    let seconds = reply.expires_in.unwrap_or(DEFAULT_TOKEN_SECONDS);
-    let keep = seconds
-        .saturating_sub(TOKEN_MARGIN_SECONDS)
-        .max(seconds / 2);
-    Some((token, Duration::from_secs(keep)))
-}
-
-/// Parses a `WWW-Authenticate` value (RFC 7235): one or more challenges, each a scheme and
-/// comma-separated `name=value` parameters, values a token or a quoted string with `\`
-/// escapes. A token68 (`Negotiate abc==`) is skipped. Malformed input gives what was parsed
-/// before it.
-pub fn parse_challenges(value: &str) -> Vec<Challenge> {
-    let mut parser = Parser {
-        bytes: value.as_bytes(),
-        at: 0,
-    };
-    let mut challenges = Vec::new();
-    loop {
-        parser.skip(|b| b == b',' || is_space(b));
-        let scheme = parser.token();
-        if scheme.is_empty() {
-            break;
-        }
-        let params = parser.params();
-        challenges.push(Challenge {
-            scheme: scheme.to_ascii_lowercase(),
-            params,
-        });
-    }
-    challenges
-}
-
-struct Parser<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.at).copied()
-    }
-
-    fn skip(&mut self, what: impl Fn(u8) -> bool) {
-        while self.peek().is_some_and(&what) {
-            self.at += 1;
-        }
-    }
-
-    fn token(&mut self) -> String {
-        let start = self.at;
-        self.skip(is_tchar);
-        String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned()
-    }
-
-    /// Parameters up to the next challenge (a token not followed by `=`) or the end.
-    fn params(&mut self) -> Vec<(String, String)> {
-        let mut params = Vec::new();
-        let mut first = true;
-        loop {
-            let before = self.at;
-            self.skip(is_space);
-            let after_comma = self.peek() == Some(b',');
-            self.skip(|b| b == b',' || is_space(b));
-            let name = self.token();
-            if name.is_empty() {
-                // End, or a character no challenge may start with: stop here.
-                self.at = if self.peek().is_some() {
-                    self.bytes.len()
-                } else {
-                    self.at
-                };
-                return params;
-            }
-            self.skip(is_space);
-            if self.peek() != Some(b'=') {
-                if first && !after_comma && self.at > before {
-                    continue; // a token68 credential
-                }
-                self.at = before; // the next challenge's scheme
-                return params;
-            }
-            self.skip(|b| b == b'=');
-            self.skip(is_space);
-            match self.peek() {
-                None | Some(b',') => {} // `name=` or a token68 ending in `=`
-                Some(b'"') => params.push((name.to_ascii_lowercase(), self.quoted())),
-                Some(_) => params.push((name.to_ascii_lowercase(), self.bare_value())),
-            }
-            first = false;
-        }
-    }
-
-    /// An unquoted value: a token by the RFC, but servers send URLs unquoted too, so it runs
-    /// to the next comma or space.
-    fn bare_value(&mut self) -> String {
-        let start = self.at;
-        self.skip(|b| b != b',' && !is_space(b));
-        String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned()
-    }
-
-    /// A quoted string from its opening quote; unterminated ones end at the end of input.
-    fn quoted(&mut self) -> String {
-        self.at += 1;
-        let mut value = Vec::new();
-        while let Some(b) = self.peek() {
-            self.at += 1;
-            match b {
-                b'"' => break,
-                b'\\' => {
-                    if let Some(escaped) = self.peek() {
-                        value.push(escaped);
-                        self.at += 1;
-                    }
-                }
-                _ => value.push(b),
-            }
-        }
-        String::from_utf8_lossy(&value).into_owned()
-    }
-}
-
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
-/// RFC 7230 `tchar`, plus `/` so that token68 values are read whole.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~/".contains(&b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn challenge(scheme: &str, params: &[(&str, &str)]) -> Challenge {
-        Challenge {
-            scheme: scheme.into(),
-            params: params
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn a_docker_hub_bearer_challenge_parses() {
-        let value = r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull""#;
-        assert_eq!(
-            parse_challenges(value),
-            [challenge(
-                "bearer",
-                &[
-                    ("realm", "https://auth.docker.io/token"),
-                    ("service", "registry.docker.io"),
-                    ("scope", "repository:library/nginx:pull")
-                ]
-            )]
-        );
-    }
-
-    #[test]
-    fn schemes_and_names_are_case_insensitive_and_tokens_need_no_quotes() {
-        let value = "BEARER Realm=https://auth.example/token, SERVICE = notary";
-        assert_eq!(
-            parse_challenges(value),
-            [challenge(
-                "bearer",
-                &[
-                    ("realm", "https://auth.example/token"),
-                    ("service", "notary")
-                ]
-            )]
-        );
-    }
-
-    #[test]
-    fn commas_and_escapes_inside_quotes_are_kept() {
-        let value = r#"Bearer realm="https://a/t",scope="repository:x/y:pull,push",service="say \"hi\" \\o/""#;
-        let parsed = parse_challenges(value);
-        assert_eq!(parsed.len(), 1);
-        assert_eq!(parsed[0].param("scope"), Some("repository:x/y:pull,push"));
-        assert_eq!(parsed[0].param("service"), Some(r#"say "hi" \o/"#));
-    }
-
-    #[test]
-    fn several_challenges_in_one_value_are_split() {
-        let value = r#"Basic realm="registry", Bearer realm="https://a/t",service="s""#;
-        assert_eq!(
-            parse_challenges(value),
-            [
-                challenge("basic", &[("realm", "registry")]),
-                challenge("bearer", &[("realm", "https://a/t"), ("service", "s")])
-            ]
-        );
-    }
-
-    #[test]
-    fn token68_credentials_and_bare_schemes_are_skipped_over() {
-        let value = "Negotiate abc/+def==, Basic, Bearer realm=r";
-        assert_eq!(
-            parse_challenges(value),
-            [
-                challenge("negotiate", &[]),
-                challenge("basic", &[]),
-                challenge("bearer", &[("realm", "r")])
-            ]
-        );
-    }
-
-    #[test]
-    fn malformed_values_never_panic_and_keep_what_parsed() {
-        for value in [
-            "",
-            ",,,",
-            "\"",
-            "Bearer realm=\"unterminated",
-            "Bearer realm=",
-            "Bearer =x",
-            "Bearer realm=\"a\" junk \"q\"",
-            "Bearer realm=\"\\",
-            "ü",
-        ] {
-            let _ = parse_challenges(value);
-        }
-        assert_eq!(
-            parse_challenges("Bearer realm=\"unterminated")[0].param("realm"),
-            Some("unterminated")
-        );
-    }
-
-    #[test]
-    fn tokens_come_from_token_or_access_token_and_expire_early() {
-        let (token, ttl) = parse_token(br#"{"token":"t","expires_in":300}"#).expect("token");
-        assert_eq!((token.as_str(), ttl), ("t", Duration::from_secs(290)));
-        let (token, ttl) = parse_token(br#"{"access_token":"a"}"#).expect("token");
-        assert_eq!((token.as_str(), ttl), ("a", Duration::from_secs(50)));
-        let (_, ttl) = parse_token(br#"{"token":"t","expires_in":4}"#).expect("token");
-        assert_eq!(ttl, Duration::from_secs(2));
-        assert!(parse_token(br#"{"token":""}"#).is_none());
-        assert!(parse_token(b"not json").is_none());
-    }
+    // The challenge and token parsers are tested (and fuzzed) in portieris-core's `registry`.
 
     #[test]
     fn credentials_go_over_https_or_loopback_only() {
