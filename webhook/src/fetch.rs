@@ -152,7 +152,7 @@ impl Fetcher {
             timeout: config.timeout,
             connect_timeout,
             max_body_bytes: config.max_body_bytes,
-            tokens: Mutex::new(TtlCache::new(TOKEN_CACHE_ENTRIES)),
+            tokens: Mutex::new(TtlCache::named("tokens", TOKEN_CACHE_ENTRIES)),
         })
     }
 

@@ -19,6 +19,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admit::{Admitted, Admitter, Outcome};
@@ -197,6 +198,10 @@ impl Server {
         acceptor: TlsAcceptor,
         watcher: Watcher,
     ) {
+        // Answers are small and the peer waits for each: send them without Nagle's delay.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot disable Nagle's algorithm");
+        }
         // Failed handshakes are mostly probes that only open a socket: not worth a warning.
         let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
             Ok(Ok(tls)) => tls,
@@ -262,6 +267,15 @@ struct App {
     metrics: Metrics,
     max_body_bytes: usize,
     request_timeout: Duration,
+    /// One permit per admission evaluated at once (`--max-concurrent-admissions`).
+    ///
+    /// Requests over the cap wait for a permit inside their deadline rather than being
+    /// refused: the API server treats any answer but a 200 review as the webhook failing,
+    /// and applies `failurePolicy` — `Fail` rejects the user's object, `Ignore` admits it
+    /// unchecked. Neither is right for a burst that would clear in milliseconds, so a burst
+    /// queues and only a request still waiting at its deadline gets the 504 any late answer
+    /// gets. Bodies are read after the permit, so waiting requests hold no body memory.
+    admissions: Semaphore,
 }
 
 impl App {
@@ -271,6 +285,7 @@ impl App {
             metrics: Metrics::new()?,
             max_body_bytes: args.max_body_bytes,
             request_timeout: args.request_timeout,
+            admissions: Semaphore::new(permits(args.max_concurrent_admissions)),
         })
     }
 
@@ -353,6 +368,11 @@ impl App {
         B: Body,
         B::Error: Into<BoxError>,
     {
+        // The semaphore is never closed; if it were, refusing is the safe answer.
+        let Ok(_permit) = self.admissions.acquire().await else {
+            let reply = text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+            return (reply, Outcome::Invalid);
+        };
         match self.review_body(request).await {
             Ok(body) => {
                 let admitted = self.admitter.admit(&body).await;
@@ -397,6 +417,13 @@ impl App {
             }
         }
     }
+}
+
+/// Semaphore permits for a `--max-concurrent-admissions` value (at least one).
+fn permits(max: u32) -> usize {
+    usize::try_from(max)
+        .unwrap_or(Semaphore::MAX_PERMITS)
+        .clamp(1, Semaphore::MAX_PERMITS)
 }
 
 /// `application/json`, parameters such as `charset` allowed.
@@ -471,6 +498,7 @@ mod tests {
             metrics: Metrics::new().expect("metrics register"),
             max_body_bytes: 1024,
             request_timeout: Duration::from_millis(200),
+            admissions: Semaphore::new(64),
         }
     }
 
@@ -633,6 +661,77 @@ mod tests {
         assert!(text.contains(
             "portieris_admission_request_duration_seconds_count{outcome=\"invalid\"} 1\n"
         ));
+    }
+
+    const TRUSTED_REVIEW: &str = r#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u2", "namespace": "team", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c", "image": "icr.io/team/app:v1"}]}}}}"#;
+
+    /// Every icr.io image needs trust evidence, which takes 150 ms to gather.
+    fn slow_app(cap: usize, request_timeout: Duration) -> App {
+        let policy = serde_json::json!({"apiVersion": "portieris.cloud.ibm.com/v1",
+            "kind": "ClusterImagePolicy", "metadata": {"name": "trust"},
+            "spec": {"repositories": [{"name": "icr.io/*", "policy": {"trust": {"enabled": true}}}]}});
+        let store = Arc::new(PolicyStore::new());
+        store.replace(PolicySet::new([
+            portieris_core::policy::Resource::from_value(&policy).expect("a policy"),
+        ]));
+        let digest = portieris_core::Digest::from_sha256(&[7; 32]);
+        let evidence = crate::admit::testing::Fixed(Ok(digest), Duration::from_millis(150));
+        let admitter = Admitter::new(
+            store,
+            Box::new(evidence),
+            Options::default(),
+            Duration::from_secs(1),
+        );
+        App {
+            admitter: Arc::new(admitter),
+            metrics: Metrics::new().expect("metrics register"),
+            max_body_bytes: 4096,
+            request_timeout,
+            admissions: Semaphore::new(cap),
+        }
+    }
+
+    #[tokio::test]
+    async fn admissions_over_the_cap_wait_their_turn() {
+        let app = slow_app(1, Duration::from_secs(2));
+        let started = Instant::now();
+        let (a, b) = tokio::join!(
+            webhook(&app, post(JSON, TRUSTED_REVIEW)),
+            webhook(&app, post(JSON, TRUSTED_REVIEW))
+        );
+        assert_eq!((a, b), (StatusCode::OK, StatusCode::OK));
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "one at a time: {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_admission_still_waiting_at_its_deadline_times_out() {
+        let app = slow_app(1, Duration::from_millis(250));
+        let (a, b) = tokio::join!(
+            webhook(&app, post(JSON, TRUSTED_REVIEW)),
+            webhook(&app, post(JSON, TRUSTED_REVIEW))
+        );
+        let mut statuses = [a, b];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::GATEWAY_TIMEOUT]);
+        let roomy = slow_app(2, Duration::from_millis(250));
+        let (a, b) = tokio::join!(
+            webhook(&roomy, post(JSON, TRUSTED_REVIEW)),
+            webhook(&roomy, post(JSON, TRUSTED_REVIEW))
+        );
+        assert_eq!(
+            (a, b),
+            (StatusCode::OK, StatusCode::OK),
+            "under the cap both run at once"
+        );
     }
 
     #[tokio::test]

@@ -287,3 +287,31 @@ async fn reloads_a_changed_policy_folder_and_keeps_the_last_good_one() {
         server.log()
     );
 }
+
+#[tokio::test]
+async fn admissions_over_the_concurrency_cap_queue_and_are_all_answered() {
+    let server = server(&["--max-concurrent-admissions", "1"]).await;
+    let replies = futures::future::join_all(
+        (0..8).map(|_| server.send(post(JSON, pod_review("icr.io/allowed/app:1")))),
+    )
+    .await;
+    for reply in replies {
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.json()["response"]["allowed"], true);
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_trust_cache_lookups_from_the_start() {
+    let server = server(&[]).await;
+    let text = server.metrics().await.text();
+    for line in [
+        r#"portieris_cache_requests_total{cache="trust_results",result="hit"} 0"#,
+        r#"portieris_cache_requests_total{cache="trust_results",result="miss"} 0"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}

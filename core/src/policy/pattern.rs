@@ -27,6 +27,9 @@ pub struct Pattern {
     path: String,
     tag: Option<String>,
     everything: bool,
+    /// Derived at parse time: matching ranks every candidate by these, per image.
+    exact: bool,
+    specificity: usize,
 }
 
 impl Pattern {
@@ -42,6 +45,8 @@ impl Pattern {
                 path,
                 tag: None,
                 everything: true,
+                exact: false,
+                specificity: 0,
             });
         }
         if text.contains('@') {
@@ -76,10 +81,20 @@ impl Pattern {
         } else {
             path.to_string()
         };
+        let tag = tag.map(ToString::to_string);
+        let literal = |part: &str| part.bytes().filter(|&b| b != b'*').count();
+        let stars = |part: &str| part.contains('*');
+        let tag_part = tag.as_deref().unwrap_or("");
         Ok(Self {
+            exact: !stars(&host) && !stars(&path) && !stars(tag_part),
+            // The normal form's characters other than `*`: host, `/`, path, and `:` + tag.
+            specificity: literal(&host)
+                + 1
+                + literal(&path)
+                + tag.as_ref().map_or(0, |t| 1 + literal(t)),
             host,
             path,
-            tag: tag.map(ToString::to_string),
+            tag,
             everything: false,
         })
     }
@@ -94,26 +109,34 @@ impl Pattern {
             (Some(want), Some(tag)) => glob(want.as_bytes(), tag.as_bytes()),
             (Some(_), None) => false,
         };
+        // `ImageRef::parse` lower-cases the host, and so does `Pattern::parse`.
         tag_ok
-            && glob(
-                self.host.as_bytes(),
-                image.domain().to_ascii_lowercase().as_bytes(),
-            )
+            && glob(self.host.as_bytes(), image.domain().as_bytes())
             && glob(self.path.as_bytes(), image.path().as_bytes())
     }
 
     /// A pattern without any `*`: it names one repository (or one tag of it).
     pub fn is_exact(&self) -> bool {
-        !self.everything && !self.to_string().contains('*')
+        self.exact
     }
 
     /// How specific the pattern is: its characters other than `*`, normalised.
     pub fn specificity(&self) -> usize {
-        if self.everything {
-            0
-        } else {
-            self.to_string().bytes().filter(|&b| b != b'*').count()
+        self.specificity
+    }
+
+    /// What an image must have for this pattern to match it: the key it is indexed under.
+    pub(crate) fn shape(&self) -> Shape<'_> {
+        if self.exact {
+            return Shape::Exact {
+                host: &self.host,
+                path: &self.path,
+            };
         }
+        let host = (!self.host.contains('*')).then_some(self.host.as_str());
+        // Matching is anchored: the text before the first `*` must start the image's path.
+        let prefix = self.path.split('*').next().unwrap_or_default();
+        Shape::Wildcard { host, prefix }
     }
 }
 
@@ -128,6 +151,18 @@ impl fmt::Display for Pattern {
             None => Ok(()),
         }
     }
+}
+
+/// The literal parts of a pattern that an image must share with it.
+pub(crate) enum Shape<'a> {
+    /// No `*` anywhere: the image's host and path are these.
+    Exact { host: &'a str, path: &'a str },
+    /// `host`: the image's host when the pattern's has no `*`; `prefix`: how the image's
+    /// path must start.
+    Wildcard {
+        host: Option<&'a str>,
+        prefix: &'a str,
+    },
 }
 
 /// Why a repository name is not a usable pattern.

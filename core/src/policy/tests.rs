@@ -1,4 +1,5 @@
 use super::*;
+use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
 use serde_json::json;
@@ -266,4 +267,101 @@ fn missing_namespace_defaults_like_kubectl() {
         "metadata": {"name": "p"}, "spec": {"repositories": [{"name": "*"}]}});
     let set = PolicySet::new(vec![Resource::from_value(&object).expect("policy")]);
     assert!(set.resolve("default", &image("nginx")).is_ok());
+}
+
+/// The rule a scan of every candidate picks, written from the documented rule alone: exact
+/// beats wildcard, then most specific, ties to the first in (object, position) order.
+fn scanned<'a>(set: &'a PolicySet, img: &ImageRef) -> Option<&'a str> {
+    let mut best: Option<(&str, (bool, usize))> = None;
+    for (_, _, _, repository) in set.rules() {
+        let pattern = Pattern::parse(&repository.name).expect("compiled");
+        let rank = (pattern.is_exact(), pattern.specificity());
+        if pattern.matches(img) && best.is_none_or(|(_, top)| rank > top) {
+            best = Some((repository.name.as_str(), rank));
+        }
+    }
+    best.map(|(name, _)| name)
+}
+
+#[test]
+fn the_index_picks_the_rule_a_scan_of_every_candidate_picks() {
+    let patterns = [
+        "*",
+        "icr.io/*",
+        "icr.io/team/*",
+        "icr.io/team/app",
+        "icr.io/team/app:v1",
+        "icr.io/team/app:v*",
+        "icr.io/team*",
+        "icr.io/te*/app",
+        "*.icr.io/team/*",
+        "*/team/app",
+        "de.icr.io/team/app",
+        "nginx",
+        "library/*",
+        "docker.io/*",
+        "localhost:5000/a/*",
+        "localhost:5000/*/b",
+        "icr.io/team/app/*",
+        "icr.io/*/app",
+        "ICR.io/team/*",
+        "icr.io/team/*:v1",
+    ];
+    // Two objects, so ties between equal patterns go by object name then position.
+    let (first, second) = patterns.split_at(patterns.len() / 2);
+    let names = |list: &[&str]| json!(list.iter().map(|n| json!({"name": n})).collect::<Vec<_>>());
+    let reversed: Vec<&str> = patterns.iter().rev().copied().collect();
+    let set = PolicySet::new(vec![
+        cluster("b", names(first)),
+        cluster("a", names(second)),
+        cluster("c", names(&reversed)),
+    ]);
+    let images = [
+        "icr.io/team/app",
+        "icr.io/team/app:v1",
+        "icr.io/team/app:v2",
+        "icr.io/team/app:dev",
+        "icr.io/team/other",
+        "icr.io/teammate/app",
+        "icr.io/team/app/sub",
+        "de.icr.io/team/app",
+        "us.icr.io/team/x",
+        "nginx",
+        "docker.io/library/nginx:1",
+        "busybox",
+        "user/img",
+        "localhost:5000/a/b",
+        "localhost:5000/x/b",
+        "evil.com/icr.io/team/app",
+        "icr.io/x/app@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    ];
+    for text in images {
+        let img = image(text);
+        let indexed = set.resolve("ns", &img).ok().map(|m| m.repository);
+        assert_eq!(indexed, scanned(&set, &img), "{text}");
+    }
+}
+
+#[test]
+fn ten_thousand_repositories_resolve_like_a_scan() {
+    let repositories: Vec<serde_json::Value> = (0..10_000)
+        .map(|i| match i % 3 {
+            0 => json!({"name": format!("r{}.example.com/team{i}/app", i % 7)}),
+            1 => json!({"name": format!("r{}.example.com/team{i}/*", i % 7)}),
+            _ => json!({"name": format!("*.example.com/team{}*", i % 50)}),
+        })
+        .collect();
+    let set = PolicySet::new(vec![cluster("big", serde_json::Value::Array(repositories))]);
+    for text in [
+        "r0.example.com/team0/app",
+        "r1.example.com/team1/x",
+        "r4.example.com/team4/app",
+        "r3.example.com/team17/y",
+        "r9.example.com/team9/app",
+        "other.io/x",
+    ] {
+        let img = image(text);
+        let indexed = set.resolve("ns", &img).ok().map(|m| m.repository);
+        assert_eq!(indexed, scanned(&set, &img), "{text}");
+    }
 }

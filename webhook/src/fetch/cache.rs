@@ -1,7 +1,14 @@
 //! A bounded map whose entries expire: tokens, trust state and verification results.
+//!
+//! A cache made with [`TtlCache::named`] counts its hits and misses under its name, for the
+//! `portieris_cache_requests_total` metric. The counts are process-wide, keyed by name, read
+//! at scrape time ([`counts`]): caches live deep inside the fetchers, which should not need
+//! the metrics registry threaded through them to be observable.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// At most `capacity` entries; each expires after the TTL it was inserted with. When full, the
@@ -13,6 +20,38 @@ pub struct TtlCache<K, V> {
     order: BTreeMap<u64, K>,
     next: u64,
     capacity: usize,
+    counts: Option<Arc<Counts>>,
+}
+
+/// Lookups of the named caches: hits, and misses (absent or expired).
+#[derive(Debug, Default)]
+pub struct Counts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Counts {
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+}
+
+fn registry() -> &'static Mutex<BTreeMap<&'static str, Arc<Counts>>> {
+    static NAMED: OnceLock<Mutex<BTreeMap<&'static str, Arc<Counts>>>> = OnceLock::new();
+    NAMED.get_or_init(Mutex::default)
+}
+
+/// The counts of every named cache, by name. Caches sharing a name share their counts.
+pub fn counts() -> Vec<(&'static str, Arc<Counts>)> {
+    let named = registry().lock().unwrap_or_else(PoisonError::into_inner);
+    named
+        .iter()
+        .map(|(name, c)| (*name, Arc::clone(c)))
+        .collect()
 }
 
 #[derive(Debug)]
@@ -29,12 +68,32 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             order: BTreeMap::new(),
             next: 0,
             capacity: capacity.max(1),
+            counts: None,
+        }
+    }
+
+    /// Like [`TtlCache::new`], counting hits and misses under `name` (see [`counts`]).
+    pub fn named(name: &'static str, capacity: usize) -> Self {
+        let mut named = registry().lock().unwrap_or_else(PoisonError::into_inner);
+        let counts = Arc::clone(named.entry(name).or_default());
+        Self {
+            counts: Some(counts),
+            ..Self::new(capacity)
         }
     }
 
     /// The value, unless absent or expired (an expired entry is dropped).
     pub fn get(&mut self, key: &K) -> Option<V> {
-        self.get_at(key, Instant::now())
+        let value = self.get_at(key, Instant::now());
+        if let Some(counts) = &self.counts {
+            let counter = if value.is_some() {
+                &counts.hits
+            } else {
+                &counts.misses
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        value
     }
 
     fn get_at(&mut self, key: &K, now: Instant) -> Option<V> {
@@ -114,6 +173,29 @@ mod tests {
         assert_eq!(cache.get(&"a"), Some(3));
         assert_eq!(cache.get(&"c"), Some(4));
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn a_named_cache_counts_hits_and_misses_under_its_name() {
+        let mut cache = TtlCache::named("test_counting", 2);
+        assert_eq!(cache.get(&"k"), None);
+        cache.insert("k", 1, MINUTE);
+        assert_eq!(cache.get(&"k"), Some(1));
+        assert_eq!(cache.get(&"k"), Some(1));
+        cache.insert("k", 2, Duration::ZERO);
+        assert_eq!(cache.get(&"k"), None);
+        let (_, c) = counts()
+            .into_iter()
+            .find(|(name, _)| *name == "test_counting")
+            .expect("registered by name");
+        assert_eq!((c.hits(), c.misses()), (2, 2));
+    }
+
+    #[test]
+    fn an_unnamed_cache_counts_nothing() {
+        let mut cache: TtlCache<&str, i32> = TtlCache::new(2);
+        assert_eq!(cache.get(&"k"), None);
+        assert!(cache.counts.is_none());
     }
 
     #[test]

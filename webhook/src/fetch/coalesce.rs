@@ -44,8 +44,17 @@ where
 {
     /// Keeps at most `capacity` results.
     pub fn new(capacity: usize) -> Self {
+        Self::with_cache(TtlCache::new(capacity))
+    }
+
+    /// Like [`Coalescer::new`], counting result-cache hits and misses under `name`.
+    pub fn named(name: &'static str, capacity: usize) -> Self {
+        Self::with_cache(TtlCache::named(name, capacity))
+    }
+
+    fn with_cache(results: TtlCache<K, V>) -> Self {
         Self {
-            results: Mutex::new(TtlCache::new(capacity)),
+            results: Mutex::new(results),
             flights: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
         }
