@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real peers: starts the test rig (registry,
-# notary-signer, notary-servers, token server; installs their Debian packages if missing) and
-# a Kubernetes API server with etcd and the controller-manager (built from the Go module proxy
-# once per machine, cached under ~/.cache/portieris); then the Python binding's pytest suite.
+# notary-signer, notary-servers, token server; installs their Debian packages if missing), a
+# Kubernetes API server with etcd and the controller-manager, and cosign (built from the Go
+# module proxy once per machine, cached under ~/.cache/portieris); then the Python binding's
+# pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/rig.sh start
 bash scripts/kube.sh start
+# webhook/tests/cosign.rs signs with the real cosign (built once per machine and version).
+PORTIERIS_COSIGN=$(bash scripts/cosign-bin.sh)
+export PORTIERIS_COSIGN
 eval "$(bash scripts/rig.sh env)"
 export PORTIERIS_RIG_DIR
 cargo test --workspace --all-targets

@@ -3,6 +3,7 @@
 
 mod extract;
 mod kind;
+pub mod original;
 pub mod patch;
 
 use alloc::string::{String, ToString};
@@ -13,7 +14,9 @@ use serde_json::{Value, json};
 
 pub use extract::{ContainerList, ContainerSite};
 pub use kind::WorkloadKind;
+pub use original::OriginalImages;
 
+use crate::policy::Enforcement;
 use crate::reference::ImageRef;
 use crate::verdict::Decision;
 
@@ -31,6 +34,10 @@ pub struct Options {
     /// namespace's Secret; ClusterImagePolicies (written by cluster admins) need it to share
     /// one key Secret.
     pub allow_cross_namespace_keys: bool,
+    /// The cluster-wide floor under every policy's `enforcement`: `Warn` makes every policy
+    /// (and the no-matching-policy deny) warn, for a dry run of new policies. Invalid
+    /// policies and unreadable images still deny.
+    pub enforcement: Enforcement,
 }
 
 impl Default for Options {
@@ -39,6 +46,7 @@ impl Default for Options {
             max_containers: 512,
             allow_unknown_kinds: false,
             allow_cross_namespace_keys: false,
+            enforcement: Enforcement::Enforce,
         }
     }
 }
@@ -98,6 +106,8 @@ pub struct Request {
     pub pull_secrets: Vec<String>,
     /// `serviceAccountName` of the pod spec (Kubernetes' default is `default`).
     pub service_account: Option<String>,
+    /// The originals the object already records, for tag-preserving mutation.
+    pub original_images: OriginalImages,
 }
 
 /// A controller owner reference (`metadata.ownerReferences[]` with `controller: true`).
@@ -235,6 +245,7 @@ impl Request {
             owner: metadata.and_then(kind::controller),
             pull_secrets,
             service_account,
+            original_images: original::read(metadata),
         })
     }
 
@@ -293,11 +304,16 @@ fn operation(text: &str) -> Result<Operation, AdmissionError> {
 /// The AdmissionReview response for a decision.
 pub fn respond(uid: &str, decision: &Decision) -> Vec<u8> {
     let response = match decision {
-        Decision::Allow { patch, warnings } => {
+        Decision::Allow {
+            patch,
+            warnings,
+            annotate,
+            ..
+        } => {
             let mut response = json!({"uid": uid, "allowed": true});
-            if !patch.is_empty() {
+            if !patch.is_empty() || annotate.is_some() {
                 response["patchType"] = json!("JSONPatch");
-                response["patch"] = json!(patch::encode(patch));
+                response["patch"] = json!(patch::encode_document(patch, annotate.as_ref()));
             }
             if !warnings.is_empty() {
                 response["warnings"] = json!(warnings);

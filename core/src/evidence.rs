@@ -3,6 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub use crate::cosign::{CosignKey, CosignNeed};
 use crate::notary::Signer;
 use crate::reference::Digest;
 pub use crate::simple::{SignedBy, StoreAuth};
@@ -16,6 +17,8 @@ pub enum Need {
     /// Red Hat simple signatures for the image's manifest digest, each `signedBy` requirement
     /// met by at least one signature.
     Simple(SimpleNeed),
+    /// Key-based cosign signatures for the image's manifest digest, one by each key.
+    Cosign(CosignNeed),
 }
 
 /// A simple-signing check: every `signedBy` requirement must hold, and where to read signatures.

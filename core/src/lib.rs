@@ -6,10 +6,12 @@ extern crate alloc;
 extern crate std;
 
 pub mod admission;
+pub mod cosign;
 pub mod evidence;
 pub mod notary;
 pub mod policy;
 pub mod reference;
+pub mod registry;
 pub mod simple;
 pub mod time;
 pub mod verdict;

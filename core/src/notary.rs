@@ -50,7 +50,7 @@ use crate::time::UnixTime;
 
 pub mod canonical_json;
 mod error;
-mod keys;
+pub(crate) mod keys;
 pub mod limits;
 mod metadata;
 mod pem;

@@ -7,6 +7,7 @@
 //! position) order. An exact name wins; otherwise the wildcard with the most non-`*`
 //! characters; ties go to the first. Patterns are anchored and normalised (see [`pattern`]).
 
+mod index;
 pub mod pattern;
 mod resource;
 mod types;
@@ -19,10 +20,12 @@ use core::fmt;
 pub use pattern::{Pattern, PatternError};
 pub use resource::{Resource, ResourceError, Secret};
 pub use types::{
-    Iccrva, Policy, PolicySpec, Repository, Requirement, SignedIdentity, SignerSecret, Simple,
-    Trust, Vulnerability,
+    Cosign, CosignRequirement, Iccrva, Policy, PolicySpec, Repository, Requirement, SignedIdentity,
+    SignerSecret, Simple, Trust, Vulnerability,
 };
+pub use types::{Enforcement, Mutation};
 
+use self::index::Index;
 use crate::reference::ImageRef;
 
 /// The two policy kinds.
@@ -60,6 +63,8 @@ struct Scope {
     invalid: Vec<(String, String)>,
     /// Policy objects in this scope, valid or not.
     objects: usize,
+    /// Built over `candidates` once they are sorted.
+    index: Index,
 }
 
 #[derive(Debug)]
@@ -148,6 +153,7 @@ impl PolicySet {
             // Stable: list positions keep their order within one object.
             scope.candidates.sort_by(|a, b| a.object.cmp(&b.object));
             scope.invalid.sort();
+            scope.index = Index::new(scope.candidates.iter().map(|c| &c.pattern));
         }
         set
     }
@@ -261,17 +267,7 @@ impl Scope {
 
     /// Exact beats wildcard; then most specific; ties keep the first in order.
     fn best(&self, image: &ImageRef) -> Option<&Candidate> {
-        let mut best: Option<(&Candidate, (bool, usize))> = None;
-        for candidate in self.candidates.iter().filter(|c| c.pattern.matches(image)) {
-            let rank = (
-                candidate.pattern.is_exact(),
-                candidate.pattern.specificity(),
-            );
-            if best.is_none_or(|(_, top)| rank > top) {
-                best = Some((candidate, rank));
-            }
-        }
-        best.map(|(candidate, _)| candidate)
+        self.index.best(&self.candidates, image)
     }
 }
 

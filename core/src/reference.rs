@@ -164,6 +164,16 @@ impl ImageRef {
     pub fn pinned(&self, digest: &Digest) -> String {
         alloc::format!("{}/{}@{}", self.domain, self.path, digest)
     }
+
+    /// `domain/path:tag@digest`: pinned, keeping the tag for people to read (`latest` when
+    /// the reference had none). Kubernetes pulls by the digest; the tag is not looked at.
+    /// A digest-only reference has no tag to keep and stays `domain/path@digest`.
+    pub fn pinned_keeping_tag(&self, digest: &Digest) -> String {
+        match &self.tag {
+            Some(tag) => alloc::format!("{}/{}:{tag}@{digest}", self.domain, self.path),
+            None => self.pinned(digest),
+        }
+    }
 }
 
 impl fmt::Display for ImageRef {

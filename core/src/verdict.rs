@@ -9,12 +9,14 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::admission::patch::Replace;
+use crate::admission::patch::{Annotate, Replace};
 use crate::admission::{ContainerSite, Kind, Operation, Options, Request};
 use crate::evidence::{Evidence, Need, TrustNeed};
 use crate::notary::Signer;
-use crate::policy::{Match, Policy, PolicySet};
+use crate::policy::{Enforcement, Match, Mutation, Policy, PolicySet, Unmatched};
 use crate::reference::{Digest, ImageRef};
+
+pub use combine::{Handling, MAX_WARNING_CHARS, MAX_WARNINGS};
 
 /// The decision on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +24,14 @@ pub enum Decision {
     /// Admit, pinning images by `patch` (empty when nothing is rewritten).
     Allow {
         patch: Vec<Replace>,
+        /// For the AdmissionResponse: each at most [`MAX_WARNING_CHARS`] characters, at most
+        /// [`MAX_WARNINGS`] of them plus one saying how many more there were.
         warnings: Vec<String>,
+        /// Records the original images of a tag-preserving rewrite on the object.
+        annotate: Option<Annotate>,
+        /// Every deny reason that warn mode (the policy's, or the server's) waived, in full:
+        /// when there is one, enforcing would have denied this request.
+        waived: Vec<String>,
     },
     /// Refuse; one line per problem, sorted and without duplicates.
     Deny { reasons: Vec<String> },
@@ -31,6 +40,21 @@ pub enum Decision {
 impl Decision {
     pub fn is_allow(&self) -> bool {
         matches!(self, Self::Allow { .. })
+    }
+
+    /// Admitted only because warn mode waived some deny.
+    pub fn is_warn(&self) -> bool {
+        matches!(self, Self::Allow { waived, .. } if !waived.is_empty())
+    }
+
+    /// Admit, changing nothing and warning of nothing.
+    pub fn allow_unchanged() -> Self {
+        Self::Allow {
+            patch: Vec::new(),
+            warnings: Vec::new(),
+            annotate: None,
+            waived: Vec::new(),
+        }
     }
 }
 
@@ -61,6 +85,8 @@ pub struct ImagePlan {
     /// Indices into [`Request::sites`] that carry this image.
     pub sites: Vec<usize>,
     pub assessment: Assessment,
+    /// What a deny does, and how an allow is pinned.
+    pub handling: Handling,
 }
 
 /// What the policy makes of an image before any evidence.
@@ -84,10 +110,7 @@ pub struct Requirements {
 /// Plans a request: which images need which evidence.
 pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan {
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
-        return Plan::Final(Decision::Allow {
-            patch: Vec::new(),
-            warnings: Vec::new(),
-        });
+        return Plan::Final(Decision::allow_unchanged());
     }
     if let Kind::Other { .. } = &request.kind {
         return Plan::Final(unknown_kind(request, options));
@@ -100,10 +123,12 @@ pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan 
             continue;
         }
         seen.insert(&site.image, images.len());
-        let assessment = assess_with(&site.image, &request.namespace, policies, options);
+        let (assessment, handling) =
+            assess_image(&site.image, &request.namespace, policies, options);
         images.push(ImagePlan {
             sites: alloc::vec![index],
             assessment,
+            handling,
         });
     }
     Plan::Images(images)
@@ -111,20 +136,19 @@ pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan 
 
 /// Decides once the evidence is in: `evidence[i][j]` answers `images[i]`'s need `j`.
 pub fn finish(request: &Request, images: &[ImagePlan], evidence: &[Vec<Evidence>]) -> Decision {
-    let verdicts = images.iter().enumerate().flat_map(|(i, image)| {
+    let mut combined = combine::Combined::default();
+    for (i, image) in images.iter().enumerate() {
         let verdict = match &image.assessment {
             Assessment::Decided(verdict) => verdict.clone(),
             Assessment::Needs(requirements) => {
                 conclude(requirements, evidence.get(i).map_or(&[][..], Vec::as_slice))
             }
         };
-        image
-            .sites
-            .iter()
-            .filter_map(|&s| request.sites.get(s))
-            .map(move |site| (site, verdict.clone()))
-    });
-    combine(verdicts)
+        for site in image.sites.iter().filter_map(|&s| request.sites.get(s)) {
+            combined.add(site, verdict.clone(), image.handling);
+        }
+    }
+    combined.decide(Some(request))
 }
 
 fn unknown_kind(request: &Request, options: &Options) -> Decision {
@@ -135,6 +159,8 @@ fn unknown_kind(request: &Request, options: &Options) -> Decision {
         Decision::Allow {
             patch: Vec::new(),
             warnings: alloc::vec![warning],
+            annotate: None,
+            waived: Vec::new(),
         }
     } else {
         let reason = format!(
@@ -147,33 +173,14 @@ fn unknown_kind(request: &Request, options: &Options) -> Decision {
     }
 }
 
-/// Joins per-image verdicts into one decision.
+/// Joins per-image verdicts into one decision, every deny enforced and every pin to the bare
+/// digest (Portieris' behaviour); [`finish`] applies each image's [`Handling`].
 pub fn combine<'a>(verdicts: impl Iterator<Item = (&'a ContainerSite, Verdict)>) -> Decision {
-    let mut patch = Vec::new();
-    let mut reasons = BTreeSet::new();
+    let mut combined = combine::Combined::default();
     for (site, verdict) in verdicts {
-        match verdict {
-            Verdict::Allow {
-                digest: Some(digest),
-                mutate: true,
-            } => patch.extend(pin(site, &digest)),
-            Verdict::Allow { .. } => {}
-            Verdict::Deny(why) => reasons.extend(
-                why.into_iter()
-                    .map(|r| format!("Deny \"{}\", {r}", site.image)),
-            ),
-        }
+        combined.add(site, verdict, Handling::default());
     }
-    if reasons.is_empty() {
-        Decision::Allow {
-            patch,
-            warnings: Vec::new(),
-        }
-    } else {
-        Decision::Deny {
-            reasons: reasons.into_iter().collect(),
-        }
-    }
+    combined.decide(None)
 }
 
 /// What the policy in force says of one image in a namespace, before evidence, with default
@@ -189,17 +196,58 @@ pub fn assess_with(
     policies: &PolicySet,
     options: &Options,
 ) -> Assessment {
+    assess_image(image, namespace, policies, options).0
+}
+
+/// [`assess_with`], and how the image's verdict is handled. An unreadable image and an invalid
+/// policy scope always deny: warn mode must never turn a broken policy into an allow. With no
+/// matching policy there is no policy `enforcement`, so only the server's applies.
+fn assess_image(
+    image: &str,
+    namespace: &str,
+    policies: &PolicySet,
+    options: &Options,
+) -> (Assessment, Handling) {
+    let deny = |reason: String| Assessment::Decided(Verdict::Deny(alloc::vec![reason]));
     let image = match ImageRef::parse(image) {
         Ok(image) => image,
         Err(e) => {
-            return Assessment::Decided(Verdict::Deny(alloc::vec![format!(
-                "invalid image name: {e}"
-            )]));
+            return (
+                deny(format!("invalid image name: {e}")),
+                Handling::default(),
+            );
         }
     };
     match policies.resolve(namespace, &image) {
-        Ok(matched) => requirements(image, &matched, namespace, policies, options),
-        Err(unmatched) => Assessment::Decided(Verdict::Deny(alloc::vec![unmatched.to_string()])),
+        Ok(matched) => {
+            let handling = handling(matched.policy, options);
+            let assessment = requirements(image, &matched, namespace, policies, options);
+            (assessment, handling)
+        }
+        Err(invalid @ Unmatched::Invalid { .. }) => {
+            (deny(invalid.to_string()), Handling::default())
+        }
+        Err(unmatched) => {
+            let handling = Handling {
+                enforcement: options.enforcement,
+                ..Handling::default()
+            };
+            (deny(unmatched.to_string()), handling)
+        }
+    }
+}
+
+/// The policy's handling, the server's enforcement as a floor. A policy whose own text is
+/// wrong is enforced whatever it says.
+fn handling(policy: &Policy, options: &Options) -> Handling {
+    let enforcement = if simple::broken(policy) || cosign::broken(policy) {
+        Enforcement::Enforce
+    } else {
+        policy.enforcement.max(options.enforcement)
+    };
+    Handling {
+        enforcement,
+        mutation: policy.mutation,
     }
 }
 
@@ -216,6 +264,11 @@ fn requirements(
     let mut needs = Vec::new();
     match simple::need(policy, namespace, policies, options) {
         Ok(Some(need)) => needs.push(Need::Simple(need)),
+        Ok(None) => {}
+        Err(why) => reasons.extend(why),
+    }
+    match cosign::need(policy, namespace, policies, options) {
+        Ok(Some(need)) => needs.push(Need::Cosign(need)),
         Ok(None) => {}
         Err(why) => reasons.extend(why),
     }
@@ -350,16 +403,22 @@ fn conclude(requirements: &Requirements, evidence: &[Evidence]) -> Verdict {
     }
 }
 
-/// The replace op pinning `site` to `digest`; none when the image already is that.
-fn pin(site: &ContainerSite, digest: &Digest) -> Option<Replace> {
+/// The replace op pinning `site` to `digest` in the `mutation` form; none when the image
+/// already is that.
+fn pin(site: &ContainerSite, digest: &Digest, mutation: Mutation) -> Option<Replace> {
     let image = ImageRef::parse(&site.image).ok()?;
-    let pinned = image.pinned(digest);
+    let pinned = match mutation {
+        Mutation::Digest => image.pinned(digest),
+        Mutation::TagAndDigest => image.pinned_keeping_tag(digest),
+    };
     (pinned != site.image).then(|| Replace {
         path: site.pointer.clone(),
         value: pinned,
     })
 }
 
+mod combine;
+mod cosign;
 mod simple;
 
 #[cfg(test)]

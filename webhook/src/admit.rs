@@ -54,6 +54,9 @@ pub struct Scope<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Allow,
+    /// Admitted only because warn mode (a policy's `enforcement: warn`, or the server's
+    /// `--enforcement warn`) waived what would have denied it.
+    Warn,
     Deny,
     /// The request could not be evaluated; it was refused.
     Invalid,
@@ -114,18 +117,15 @@ impl Admitter {
             Err(invalid) => return refuse(invalid),
         };
         let decision = if self.approved_by_parent(&request).await {
-            Decision::Allow {
-                patch: Vec::new(),
-                warnings: Vec::new(),
-            }
+            Decision::allow_unchanged()
         } else {
             self.decide(&request).await
         };
         log(&request, &decision);
-        let outcome = if decision.is_allow() {
-            Outcome::Allow
-        } else {
-            Outcome::Deny
+        let outcome = match &decision {
+            d if d.is_warn() => Outcome::Warn,
+            Decision::Allow { .. } => Outcome::Allow,
+            Decision::Deny { .. } => Outcome::Deny,
         };
         Admitted {
             status: 200,
@@ -233,6 +233,10 @@ fn refuse(invalid: Invalid) -> Admitted {
 fn log(request: &Request, decision: &Decision) {
     let kind = request.kind.to_string();
     match decision {
+        Decision::Allow { waived, .. } if !waived.is_empty() => tracing::warn!(
+            uid = %request.uid, kind, namespace = %request.namespace, name = %request.name,
+            waived = %waived.join("; "), "allow in warn mode"
+        ),
         Decision::Allow { patch, .. } => tracing::info!(
             uid = %request.uid, kind, namespace = %request.namespace, name = %request.name,
             images = request.sites.len(), pinned = patch.len(), "allow"
@@ -337,8 +341,15 @@ mod tests {
     }
 
     fn trust_everything() -> PolicySet {
+        trust_everything_with(json!({}))
+    }
+
+    /// Trust for every image, with `extra` policy fields.
+    fn trust_everything_with(extra: Value) -> PolicySet {
+        let mut policy = extra;
+        policy["trust"] = json!({"enabled": true});
         let policy = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ClusterImagePolicy",
-            "metadata": {"name": "c"}, "spec": {"repositories": [{"name": "*", "policy": {"trust": {"enabled": true}}}]}});
+            "metadata": {"name": "c"}, "spec": {"repositories": [{"name": "*", "policy": policy}]}});
         PolicySet::new([portieris_core::policy::Resource::from_value(&policy).expect("policy")])
     }
 
@@ -357,6 +368,25 @@ mod tests {
         assert_eq!(admitted.outcome, Outcome::Allow);
         let response: Value = serde_json::from_slice(&admitted.body).expect("json");
         assert_eq!(response["response"]["patchType"], "JSONPatch");
+    }
+
+    #[tokio::test]
+    async fn a_warn_policy_admits_a_failing_image_unpatched_with_its_warning() {
+        let admitter = with_policies(
+            trust_everything_with(json!({"enforcement": "warn"})),
+            Fixed(Err("unsigned".into()), Duration::ZERO),
+        );
+        let admitted = admitter.admit(&pod("icr.io/team/app:1")).await;
+        assert_eq!(admitted.outcome, Outcome::Warn);
+        let response: Value = serde_json::from_slice(&admitted.body).expect("json");
+        assert_eq!(response["response"]["allowed"], true);
+        assert!(response["response"].get("patch").is_none(), "unmutated");
+        assert_eq!(
+            response["response"]["warnings"],
+            json!([
+                r#"Warn "icr.io/team/app:1", unsigned (ClusterImagePolicy "c", repository "*")"#
+            ])
+        );
     }
 
     #[tokio::test]

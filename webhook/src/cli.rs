@@ -54,6 +54,23 @@ pub struct EngineArgs {
     /// its key Secret from another namespace. Off by default (see docs/simple-signing.md).
     #[arg(long, env = "PORTIERIS_ALLOW_CROSS_NAMESPACE_KEYS")]
     pub allow_cross_namespace_keys: bool,
+    /// `warn` is a dry run: every image that fails its policy, or matches none, is admitted
+    /// unmutated with a warning instead of denied; invalid policies still deny. `enforce`
+    /// leaves it to each policy's `enforcement`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "enforce",
+        env = "PORTIERIS_ENFORCEMENT"
+    )]
+    pub enforcement: Enforcement,
+}
+
+/// `--enforcement`: the server-wide floor under every policy's `enforcement`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Enforcement {
+    Enforce,
+    Warn,
 }
 
 impl EngineArgs {
@@ -62,6 +79,10 @@ impl EngineArgs {
         portieris_core::Options {
             allow_unknown_kinds: self.allow_unknown_kinds,
             allow_cross_namespace_keys: self.allow_cross_namespace_keys,
+            enforcement: match self.enforcement {
+                Enforcement::Enforce => portieris_core::policy::Enforcement::Enforce,
+                Enforcement::Warn => portieris_core::policy::Enforcement::Warn,
+            },
             ..Default::default()
         }
     }
@@ -121,6 +142,15 @@ pub struct ServeArgs {
     /// Deadline for one admission request, reading the body included.
     #[arg(long, default_value = "9s", value_parser = parse_duration, env = "PORTIERIS_REQUEST_TIMEOUT")]
     pub request_timeout: Duration,
+    /// Admission requests evaluated at once; more wait their turn (before their body is
+    /// read) within --request-timeout, and time out with 504 if it passes.
+    #[arg(
+        long,
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..),
+        env = "PORTIERIS_MAX_CONCURRENT_ADMISSIONS"
+    )]
+    pub max_concurrent_admissions: u32,
     #[command(flatten)]
     pub fetch: FetchArgs,
     #[command(flatten)]

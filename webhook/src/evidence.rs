@@ -1,5 +1,6 @@
 //! Gathers the evidence images need from the upstreams their policies name: Notary trust data
-//! (with the credentials of the pod's pull Secrets) and simple signatures from lookaside stores.
+//! and simple signatures (from lookaside stores or the registry), with the credentials of the
+//! pod's pull Secrets.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use futures::FutureExt as _;
 use futures::future::{BoxFuture, join_all};
 use portieris_core::ImageRef;
 use portieris_core::evidence::{Evidence, Need};
+use portieris_core::policy::Secret;
 use portieris_core::verdict::Requirements;
 
 use crate::admit::{Gather, Scope};
@@ -14,6 +16,7 @@ use crate::cli::FetchArgs;
 use crate::fetch::docker_config::{self, Credential};
 use crate::fetch::trust_server::{TrustServerError, TrustServers};
 use crate::fetch::{FetchConfig, Fetcher, SetupError};
+use crate::registry::Registry;
 use crate::trust::Trust;
 
 /// Why the gatherer could not be built from its flags.
@@ -25,10 +28,11 @@ pub enum GathererError {
     TrustServers(#[from] TrustServerError),
 }
 
-/// The production gatherer: one HTTP client, the trust cache.
+/// The production gatherer: one HTTP client, the trust and tag-digest caches.
 pub struct Gatherer {
     trust: Trust,
-    /// Shared with `trust`: simple signatures are read with the same client.
+    registry: Registry,
+    /// Shared with `trust` and `registry`: lookaside stores are read with the same client.
     fetcher: Arc<Fetcher>,
 }
 
@@ -41,11 +45,18 @@ impl Gatherer {
         let servers = TrustServers::new(args.trust_servers.clone())?;
         Ok(Self {
             trust: Trust::new(Arc::clone(&fetcher), servers, args.trust_cache_ttl),
+            registry: Registry::new(Arc::clone(&fetcher)),
             fetcher,
         })
     }
 
-    async fn one(&self, need: &Need, image: &ImageRef, credentials: &[Credential]) -> Evidence {
+    async fn one(
+        &self,
+        need: &Need,
+        image: &ImageRef,
+        credentials: &[Credential],
+        secrets: &[&Secret],
+    ) -> Evidence {
         match need {
             Need::Trust(trust) => self
                 .trust
@@ -53,7 +64,28 @@ impl Gatherer {
                 .await
                 .map(|verified| verified.digest)
                 .map_err(|e| e.to_string()),
-            Need::Simple(simple) => crate::simple::verify(&self.fetcher, simple, image).await,
+            Need::Simple(simple) => {
+                crate::simple::verify(&self.registry, &self.fetcher, simple, image, credentials)
+                    .await
+            }
+            Need::Cosign(cosign) => {
+                // Signatures in another registry are read with the pull Secrets' credentials
+                // for that registry.
+                let store = cosign.repository.as_ref().unwrap_or(image);
+                let store_credentials = if store.domain() == image.domain() {
+                    credentials.to_vec()
+                } else {
+                    docker_config::credentials(store.domain(), secrets.iter().copied())
+                };
+                crate::cosign::verify(
+                    &self.registry,
+                    cosign,
+                    image,
+                    credentials,
+                    &store_credentials,
+                )
+                .await
+            }
             _ => Err(String::from("this build cannot gather that evidence")),
         }
     }
@@ -66,18 +98,20 @@ impl Gather for Gatherer {
         requirements: &'a Requirements,
     ) -> BoxFuture<'a, Vec<Evidence>> {
         let namespace = &scope.request.namespace;
-        let secrets = scope
+        let secrets: Vec<&Secret> = scope
             .pull_secrets
             .iter()
-            .filter_map(|name| scope.policies.secret(namespace, name));
-        let credentials = docker_config::credentials(requirements.image.domain(), secrets);
+            .filter_map(|name| scope.policies.secret(namespace, name))
+            .collect();
+        let credentials =
+            docker_config::credentials(requirements.image.domain(), secrets.iter().copied());
         async move {
             let image = &requirements.image;
             join_all(
                 requirements
                     .needs
                     .iter()
-                    .map(|need| self.one(need, image, &credentials)),
+                    .map(|need| self.one(need, image, &credentials, &secrets)),
             )
             .await
         }

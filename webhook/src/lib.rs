@@ -4,11 +4,13 @@
 pub mod admit;
 pub mod cli;
 pub mod cluster;
+pub mod cosign;
 pub mod evidence;
 pub mod fetch;
 pub mod metrics;
 pub mod policies;
 pub mod policy_dir;
+pub mod registry;
 pub mod review;
 pub mod server;
 pub mod simple;

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
 use crate::admit::Outcome;
+use crate::fetch::cache;
 
 /// Content type of [`Metrics::render`].
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
@@ -22,7 +23,15 @@ pub struct Metrics {
     registry: Registry,
     allow: IntCounter,
     deny: IntCounter,
+    /// `portieris_admission_decisions_total{decision, mode}`: what the policies decided, and
+    /// whether a deny was enforced or only warned of. A family of its own, so that Portieris'
+    /// two counters keep counting exactly what the API server was told (a request admitted in
+    /// warn mode is an allow there) and existing dashboards and alerts mean what they meant.
+    decisions: IntCounterVec,
     duration: HistogramVec,
+    /// `portieris_cache_requests_total{cache, result}`, brought up to date from the named
+    /// caches' counts at each scrape.
+    cache: IntCounterVec,
 }
 
 impl Metrics {
@@ -30,6 +39,14 @@ impl Metrics {
         let registry = Registry::new();
         let allow = decision_counter(&registry, "allow", "Allow")?;
         let deny = decision_counter(&registry, "deny", "Deny")?;
+        let decisions = IntCounterVec::new(
+            Opts::new(
+                "portieris_admission_decisions_total",
+                "Admission decisions by what the policies decided (allow, deny) and whether a deny was enforced (mode enforce) or only warned of (mode warn)",
+            ),
+            &["decision", "mode"],
+        )?;
+        registry.register(Box::new(decisions.clone()))?;
         let duration = HistogramVec::new(
             HistogramOpts::new(
                 "portieris_admission_request_duration_seconds",
@@ -41,14 +58,30 @@ impl Metrics {
         registry.register(Box::new(duration.clone()))?;
         // Every series exists from the start, so rates over them are defined before the first
         // request of each kind.
-        for outcome in [Outcome::Allow, Outcome::Deny, Outcome::Invalid] {
+        for outcome in [
+            Outcome::Allow,
+            Outcome::Warn,
+            Outcome::Deny,
+            Outcome::Invalid,
+        ] {
             duration.with_label_values(&[label(outcome)]);
+            decisions.with_label_values(&decision_labels(outcome));
         }
+        let cache = IntCounterVec::new(
+            Opts::new(
+                "portieris_cache_requests_total",
+                "Cache lookups by cache and result (hit, miss)",
+            ),
+            &["cache", "result"],
+        )?;
+        registry.register(Box::new(cache.clone()))?;
         Ok(Self {
             registry,
             allow,
             deny,
+            decisions,
             duration,
+            cache,
         })
     }
 
@@ -56,9 +89,12 @@ impl Metrics {
     /// what the API server received.
     pub fn observe(&self, outcome: Outcome, elapsed: Duration) {
         match outcome {
-            Outcome::Allow => self.allow.inc(),
+            Outcome::Allow | Outcome::Warn => self.allow.inc(),
             Outcome::Deny | Outcome::Invalid => self.deny.inc(),
         }
+        self.decisions
+            .with_label_values(&decision_labels(outcome))
+            .inc();
         self.duration
             .with_label_values(&[label(outcome)])
             .observe(elapsed.as_secs_f64());
@@ -66,7 +102,18 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> Result<String, prometheus::Error> {
+        self.update_caches();
         prometheus::TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+
+    /// Counters only go up: each series is raised by what its cache counted since.
+    fn update_caches(&self) {
+        for (name, counts) in cache::counts() {
+            for (result, total) in [("hit", counts.hits()), ("miss", counts.misses())] {
+                let counter = self.cache.with_label_values(&[name, result]);
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
     }
 }
 
@@ -84,9 +131,19 @@ fn decision_counter(
     Ok(counter)
 }
 
+/// `[decision, mode]`: an allow is the same in both modes, so it is always `enforce`.
+fn decision_labels(outcome: Outcome) -> [&'static str; 2] {
+    match outcome {
+        Outcome::Allow => ["allow", "enforce"],
+        Outcome::Warn => ["deny", "warn"],
+        Outcome::Deny | Outcome::Invalid => ["deny", "enforce"],
+    }
+}
+
 fn label(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Allow => "allow",
+        Outcome::Warn => "warn",
         Outcome::Deny => "deny",
         Outcome::Invalid => "invalid",
     }
@@ -133,6 +190,49 @@ mod tests {
             r#"portieris_admission_request_duration_seconds_count{outcome="invalid"} 1"#,
             r#"portieris_admission_request_duration_seconds_count{outcome="allow"} 0"#,
             r#"portieris_admission_request_duration_seconds_count{outcome="deny"} 0"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn cache_lookups_are_counted_by_cache_and_result() {
+        let mut cache = cache::TtlCache::named("metrics_test", 4);
+        cache.insert("k", 1, Duration::from_secs(60));
+        for key in ["k", "k", "k", "absent"] {
+            let _ = cache.get(&key);
+        }
+        let text = rendered(&[]);
+        for line in [
+            "# TYPE portieris_cache_requests_total counter",
+            r#"portieris_cache_requests_total{cache="metrics_test",result="hit"} 3"#,
+            r#"portieris_cache_requests_total{cache="metrics_test",result="miss"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn warn_mode_is_an_allow_to_portieris_counters_and_a_deny_in_mode_warn() {
+        let text = rendered(&[
+            Outcome::Warn,
+            Outcome::Allow,
+            Outcome::Deny,
+            Outcome::Invalid,
+        ]);
+        for line in [
+            "portieris_pod_admission_decision_allow_count 2",
+            "portieris_pod_admission_decision_deny_count 2",
+            r#"portieris_admission_decisions_total{decision="allow",mode="enforce"} 1"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="enforce"} 2"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="warn"} 1"#,
+            r#"portieris_admission_request_duration_seconds_count{outcome="warn"} 1"#,
         ] {
             assert!(
                 text.lines().any(|l| l == line),

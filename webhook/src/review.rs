@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portieris_core::PolicySet;
-use portieris_core::policy::{Pattern, Policy, Resource};
+use portieris_core::policy::{Mutation, Pattern, Policy, Resource};
 
 use crate::admit::{Admitter, Outcome};
 use crate::cli::{ReviewArgs, ValidateArgs};
@@ -20,7 +20,8 @@ const EXIT_INVALID: u8 = 2;
 /// Offline there is no API server deadline; this only bounds a hung upstream.
 const EVIDENCE_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Evaluates one AdmissionReview and prints the response. Exit 0 allow, 1 deny, 2 invalid.
+/// Evaluates one AdmissionReview and prints the response. Exit 0 allow (warn mode included:
+/// the warnings are in the response), 1 deny, 2 invalid.
 pub fn review(args: &ReviewArgs) -> ExitCode {
     match run_review(args) {
         Ok(code) => code,
@@ -57,7 +58,7 @@ fn run_review(args: &ReviewArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     println!("{pretty}");
     Ok(match admitted.outcome {
-        Outcome::Allow => ExitCode::SUCCESS,
+        Outcome::Allow | Outcome::Warn => ExitCode::SUCCESS,
         Outcome::Deny => ExitCode::from(EXIT_DENIED),
         Outcome::Invalid => ExitCode::from(EXIT_INVALID),
     })
@@ -155,6 +156,14 @@ fn check_resource(resource: &Resource, secrets: &[(String, String)]) -> Vec<Stri
         let field = format!("{what}: spec.repositories[{i}]");
         if let Err(e) = Pattern::parse(&repository.name) {
             problems.push(format!("{field}.name: {e}"));
+        }
+        let policy = &repository.policy;
+        if !policy.mutates() && policy.mutation == Mutation::TagAndDigest {
+            // Not an error for the webhook (nothing is mutated, as mutateImage says), but
+            // surely not what the author meant.
+            problems.push(format!(
+                "{field}.policy.mutation: tagAndDigest has no effect with mutateImage: false"
+            ));
         }
         for (path, secret, secret_namespace) in secret_refs(&repository.policy) {
             // A ClusterImagePolicy's Secrets are read from the namespace of each request, so

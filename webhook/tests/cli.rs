@@ -216,6 +216,29 @@ fn validate_reports_every_problem_with_file_and_field() {
 }
 
 #[test]
+fn validate_reports_policy_fields_that_cannot_mean_what_they_say() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = "apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: c}\nspec:\n  repositories:\n    - name: \"icr.io/*\"\n      policy: {mutateImage: false, mutation: tagAndDigest}\n---\napiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: d}\nspec:\n  repositories:\n    - name: \"quay.io/*\"\n      policy: {enforcement: audit}\n";
+    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
+    let out = portieris(
+        &[
+            "validate",
+            "--policy-dir",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    for needle in [
+        "unknown variant `audit`, expected `enforce` or `warn`",
+        "spec.repositories[0].policy.mutation: tagAndDigest has no effect with mutateImage: false",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
+#[test]
 fn review_refuses_a_policy_folder_with_problems() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("broken.yaml"), "kind: [unclosed").expect("write");

@@ -869,6 +869,89 @@ async fn ephemeral_containers_are_checked() {
 // Failure policy
 
 #[tokio::test]
+async fn a_warn_policy_admits_an_unsigned_pod_unmutated_and_kubectl_prints_the_warning() {
+    let fx = fixture().await.read().await;
+    let client = fx.cluster.client().await;
+    let ns = Namespace::new(&client, "e2e-warn", json!({})).await;
+    let pattern = format!("{}/test/*", fx.rig.env("PORTIERIS_RIG_REGISTRY"));
+    let mut rule = trust(&fx.rig, &pattern, &[]);
+    rule["policy"]["enforcement"] = json!("warn");
+    ns.set_image_policy("warn", json!([rule])).await;
+    // The allow-all ClusterImagePolicy never pins: a pinned probe means this policy decides.
+    let expected = pinned(&fx.rig, "signed_v1");
+    ns.wait_for_probe(
+        &fx.rig.image("signed_v1").image,
+        "the warn ImagePolicy in force",
+        |outcome| outcome.as_ref().is_ok_and(|image| *image == expected),
+    )
+    .await;
+    let unsigned = fx.rig.image("unsigned_v1").image;
+    let mut pod = Kind::Pod.object("warned", &unsigned, None);
+    pod["metadata"]["namespace"] = json!(ns.name);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pod.json");
+    std::fs::write(&file, pod.to_string()).expect("pod file");
+    let output = fx
+        .cluster
+        .command("kubectl", dir.path())
+        .args(["apply", "-f"])
+        .arg(&file)
+        .output()
+        .expect("kubectl runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "admitted: {stderr}\n{}", fx.log());
+    assert!(
+        stderr.contains(&format!("Warning: Warn \"{unsigned}\", ")),
+        "kubectl prints the warning: {stderr}"
+    );
+    let stored = ns.get(Kind::Pod, "warned").await;
+    assert_eq!(
+        Kind::Pod.images(&stored),
+        vec![unsigned.clone(), unsigned],
+        "stored as written, not mutated"
+    );
+}
+
+#[tokio::test]
+async fn tag_and_digest_mutation_keeps_the_tag_records_the_original_and_the_pods_follow() {
+    let fx = fixture().await.read().await;
+    let client = fx.cluster.client().await;
+    let ns = Namespace::new(&client, "e2e-keeptag", json!({})).await;
+    let pattern = format!("{}/test/*", fx.rig.env("PORTIERIS_RIG_REGISTRY"));
+    let mut rule = trust(&fx.rig, &pattern, &[]);
+    rule["policy"]["mutation"] = json!("tagAndDigest");
+    ns.set_image_policy("keep-tag", json!([rule])).await;
+    let signed = fx.rig.image("signed_v1");
+    let expected = format!("{}:{}@{}", signed.gun, signed.tag, signed.digest);
+    ns.wait_for_probe(
+        &signed.image,
+        "the tagAndDigest ImagePolicy in force",
+        |outcome| outcome.as_ref().is_ok_and(|image| *image == expected),
+    )
+    .await;
+    let deployment = Kind::Deployment.object("kept", &signed.image, Some(1));
+    ns.create(Kind::Deployment, &deployment, false)
+        .await
+        .unwrap_or_else(|e| panic!("signed Deployment refused: {e}\n{}", fx.log()));
+    let stored = ns.get(Kind::Deployment, "kept").await;
+    assert_eq!(
+        Kind::Deployment.images(&stored),
+        vec![expected.clone(), expected.clone()]
+    );
+    let recorded = stored["metadata"]["annotations"]["portieris.cloud.ibm.com/original-images"]
+        .as_str()
+        .expect("the Deployment records the originals");
+    assert_eq!(
+        serde_json::from_str::<Value>(recorded).expect("JSON"),
+        json!({"/spec/template/spec/initContainers/0/image": signed.image,
+            "/spec/template/spec/containers/0/image": signed.image})
+    );
+    // The ReplicaSet and its Pod carry the pinned images on: admitted, nothing re-resolved.
+    let pods = wait_pods(&client, &ns.name, "kept", 1).await;
+    assert_eq!(pod_images(&pods[0]), vec![expected.clone(), expected]);
+}
+
+#[tokio::test]
 async fn creates_are_refused_while_portieris_is_down_and_admitted_with_failure_policy_ignore() {
     let fx = fixture().await.write().await;
     let client = fx.cluster.client().await;
@@ -1339,6 +1422,34 @@ async fn the_chart_lints_clean_with_every_certificate_source() {
             "UseGeneratedCerts.caCert=z",
         ],
     );
+}
+
+#[tokio::test]
+async fn the_enforcement_value_sets_the_server_flag_and_only_takes_enforce_or_warn() {
+    let fx = fixture().await.read().await;
+    let enforcement = |args: &[&str]| {
+        let objects = render(&fx, RELEASE_NAMESPACE, args);
+        let container =
+            &find(&objects, "Deployment", "portieris")["spec"]["template"]["spec"]["containers"][0];
+        let env = container["env"].as_array().expect("env").clone();
+        env.into_iter()
+            .find(|e| e["name"] == "PORTIERIS_ENFORCEMENT")
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(enforcement(&[]), Some(json!("enforce")));
+    assert_eq!(
+        enforcement(&["--set", "enforcement=warn"]),
+        Some(json!("warn"))
+    );
+    let refused = fx
+        .chart
+        .template(
+            &fx.cluster,
+            RELEASE_NAMESPACE,
+            &["--set", "enforcement=audit"],
+        )
+        .expect_err("the schema refuses other values");
+    assert!(refused.contains("enforcement"), "{refused}");
 }
 
 #[tokio::test]

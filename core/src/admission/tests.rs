@@ -324,6 +324,8 @@ fn allow_response_carries_a_base64_json_patch() {
     let decision = Decision::Allow {
         patch: vec![op],
         warnings: vec!["careful".into()],
+        annotate: None,
+        waived: vec![],
     };
     let response: Value = serde_json::from_slice(&respond("uid-1", &decision)).expect("json");
     assert_eq!(response["apiVersion"], "admission.k8s.io/v1");
@@ -344,14 +346,8 @@ fn allow_response_carries_a_base64_json_patch() {
 
 #[test]
 fn allow_without_pins_has_no_patch() {
-    let response: Value = serde_json::from_slice(&respond(
-        "u",
-        &Decision::Allow {
-            patch: vec![],
-            warnings: vec![],
-        },
-    ))
-    .expect("json");
+    let response: Value =
+        serde_json::from_slice(&respond("u", &Decision::allow_unchanged())).expect("json");
     assert!(
         response["response"].get("patch").is_none()
             && response["response"].get("patchType").is_none()

@@ -33,8 +33,16 @@ pub struct Policy {
     pub simple: Simple,
     #[serde(default)]
     pub vulnerability: Vulnerability,
+    /// Key-based cosign signatures (not in Portieris; absent means no cosign check).
+    pub cosign: Option<Cosign>,
     /// Rewrite the image to its verified digest (default true).
     pub mutate_image: Option<bool>,
+    /// How `mutateImage` rewrites (not in Portieris; default `digest`, Portieris' form).
+    #[serde(default)]
+    pub mutation: Mutation,
+    /// What a failure does (not in Portieris; default `enforce`, Portieris' behaviour).
+    #[serde(default)]
+    pub enforcement: Enforcement,
 }
 
 impl Policy {
@@ -42,6 +50,30 @@ impl Policy {
     pub fn mutates(&self) -> bool {
         self.mutate_image.unwrap_or(true)
     }
+}
+
+/// `mutation`: the form `mutateImage` rewrites an admitted image to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Mutation {
+    /// `name@sha256:…`: the tag is dropped, as Portieris does.
+    #[default]
+    Digest,
+    /// `name:tag@sha256:…`: the tag stays readable, the digest decides what runs, and the
+    /// object records the original references in an annotation.
+    TagAndDigest,
+}
+
+/// `enforcement`: what an image that fails its policy does to the request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Enforcement {
+    /// The request is denied (Portieris' only behaviour).
+    #[default]
+    Enforce,
+    /// The image is admitted unmutated and the failure comes back as a warning. Ordered after
+    /// `Enforce`, so the laxer of two settings is their maximum.
+    Warn,
 }
 
 /// Notary v1 (Docker Content Trust) requirement.
@@ -110,6 +142,28 @@ pub struct SignedIdentity {
     pub prefix: String,
     #[serde(default)]
     pub signed_prefix: String,
+}
+
+/// Key-based cosign requirements: every key must have signed the image's digest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cosign {
+    #[serde(default)]
+    pub requirements: Vec<CosignRequirement>,
+    /// Where signatures are stored (`registry/path`, as `COSIGN_REPOSITORY`); empty means
+    /// the image's own repository.
+    #[serde(default)]
+    pub repository: String,
+}
+
+/// One cosign requirement: a Secret holding a PEM public key (`cosign.pub` or `key`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CosignRequirement {
+    #[serde(default)]
+    pub key_secret: String,
+    #[serde(default)]
+    pub key_secret_namespace: String,
 }
 
 /// IBM Cloud Vulnerability Advisor settings (parsed for compatibility only).

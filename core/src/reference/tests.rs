@@ -204,3 +204,40 @@ fn errors_say_what_was_wrong() {
     let msg = ImageRef::parse("Nginx").expect_err("refused").to_string();
     assert!(msg.contains("lower case"), "{msg}");
 }
+
+#[test]
+fn pinning_keeping_the_tag_writes_name_tag_and_digest() {
+    let digest = Digest::parse(D).expect("valid digest");
+    let cases = [
+        (
+            "nginx:1.25",
+            alloc::format!("docker.io/library/nginx:1.25@{D}"),
+        ),
+        (
+            "nginx",
+            alloc::format!("docker.io/library/nginx:latest@{D}"),
+        ),
+        (
+            &alloc::format!("icr.io/a/b@{D}"),
+            alloc::format!("icr.io/a/b@{D}"),
+        ),
+        (
+            &alloc::format!("icr.io/a/b:v2@{D}"),
+            alloc::format!("icr.io/a/b:v2@{D}"),
+        ),
+    ];
+    for (text, want) in cases {
+        let image = ImageRef::parse(text).expect("valid reference");
+        assert_eq!(image.pinned_keeping_tag(&digest), want, "{text}");
+    }
+}
+
+#[test]
+fn a_reference_with_tag_and_digest_keeps_both_and_the_digest_is_its_digest() {
+    let image = ImageRef::parse(&alloc::format!("icr.io/a/b:v2@{D}")).expect("valid reference");
+    assert_eq!(image.tag(), Some("v2"));
+    assert_eq!(
+        image.digest(),
+        Some(&Digest::parse(D).expect("valid digest"))
+    );
+}

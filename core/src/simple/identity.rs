@@ -109,7 +109,7 @@ impl IdentityRule {
     pub fn check(&self, image: &ImageRef, signed: &ImageRef) -> Result<(), IdentityError> {
         let ok = match self {
             Self::MatchRepoDigestOrExact => repo_digest_or_exact(image, signed),
-            Self::MatchExact => image == signed,
+            Self::MatchExact => image == signed || tag_of_pinned_matches(image, signed),
             Self::MatchRepository => image.name() == signed.name(),
             Self::ExactReference(wanted) => wanted == signed,
             Self::ExactRepository(wanted) => *wanted == signed.name(),
@@ -135,6 +135,17 @@ impl IdentityRule {
     }
 }
 
+/// `name:tag@digest` names, as an identity, `name:tag`: its digest is checked against the
+/// signature's manifest digest, and tag-preserving mutation writes this form, so a mutated
+/// image must match where `name:tag` matched before it was pinned.
+fn tag_of_pinned_matches(image: &ImageRef, signed: &ImageRef) -> bool {
+    image.digest().is_some()
+        && image.tag().is_some()
+        && signed.digest().is_none()
+        && image.name() == signed.name()
+        && image.tag() == signed.tag()
+}
+
 fn repo_digest_or_exact(image: &ImageRef, signed: &ImageRef) -> bool {
     if image.digest().is_some() {
         image.name() == signed.name()
@@ -144,14 +155,19 @@ fn repo_digest_or_exact(image: &ImageRef, signed: &ImageRef) -> bool {
 }
 
 /// `image` with `prefix` replaced by `signed_prefix`; `None` when the prefix does not apply.
-/// The prefix must end at a path-component boundary, so `example.com/a` does not cover
-/// `example.com/ab`.
+/// As containers/image's `refMatchesPrefix`, the prefix is compared with the repository name
+/// only and must be all of it or end where a `/` follows: `example.com/a` does not cover
+/// `example.com/ab`, and the host `example.com` does not cover `example.com:5000/a` (another
+/// registry; found by the `simple_payload` fuzz target, see docs/fuzzing.md F2).
 fn remap(image: &ImageRef, prefix: &str, signed_prefix: &str) -> Option<Result<ImageRef, ()>> {
-    let full = image.to_string();
-    let rest = full.strip_prefix(prefix)?;
-    if !(rest.is_empty() || rest.starts_with(['/', ':', '@'])) {
+    let name = image.name();
+    let under = name.strip_prefix(prefix)?;
+    if !(under.is_empty() || under.starts_with('/')) {
         return None;
     }
+    // The full reference starts with the name, so the tag and digest follow the prefix too.
+    let full = image.to_string();
+    let rest = full.strip_prefix(prefix)?;
     Some(ImageRef::parse(&format!("{signed_prefix}{rest}")).map_err(|_| ()))
 }
 
@@ -199,5 +215,67 @@ fn bad(field: &'static str, error: &str) -> IdentityError {
     IdentityError::BadRule {
         field,
         error: error.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(text: &str) -> ImageRef {
+        ImageRef::parse(text).expect("a valid reference")
+    }
+
+    fn remap_rule(prefix: &str, signed_prefix: &str) -> IdentityRule {
+        IdentityRule::from_policy(&SignedIdentity {
+            kind: "remapIdentity".into(),
+            prefix: prefix.into(),
+            signed_prefix: signed_prefix.into(),
+            ..SignedIdentity::default()
+        })
+        .expect("a valid rule")
+    }
+
+    // Reproducer: fuzz/regressions/simple_payload-remap-host-prefix-and-port.
+    #[test]
+    fn a_host_prefix_does_not_remap_the_same_host_with_a_port() {
+        let rule = remap_rule("quay.io", "mirror.example.com");
+        let on_port = image("quay.io:443/org/app:v1");
+        let signed_for_mirror_port = image("mirror.example.com:443/org/app:v1");
+        assert!(rule.check(&on_port, &signed_for_mirror_port).is_err());
+        // The same host without a port is remapped, and a port image still matches itself.
+        let signed_for_mirror = image("mirror.example.com/org/app:v1");
+        assert!(
+            rule.check(&image("quay.io/org/app:v1"), &signed_for_mirror)
+                .is_ok()
+        );
+        assert!(rule.check(&on_port, &on_port).is_ok());
+    }
+
+    #[test]
+    fn match_exact_takes_a_pinned_tag_as_its_tag_and_a_bare_digest_as_nothing() {
+        let rule = IdentityRule::MatchExact;
+        let signed = image("icr.io/team/app:1");
+        let d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let pinned = image(&alloc::format!("icr.io/team/app:1@{d}"));
+        assert!(rule.check(&pinned, &signed).is_ok());
+        let other_tag = image(&alloc::format!("icr.io/team/app:2@{d}"));
+        assert!(rule.check(&other_tag, &signed).is_err());
+        let bare = image(&alloc::format!("icr.io/team/app@{d}"));
+        assert!(rule.check(&bare, &signed).is_err());
+    }
+
+    #[test]
+    fn a_repository_prefix_remaps_itself_and_what_is_under_it_only() {
+        let rule = remap_rule("quay.io/org/app", "mirror.example.com/org/app");
+        let signed = image("mirror.example.com/org/app:v1");
+        assert!(rule.check(&image("quay.io/org/app:v1"), &signed).is_ok());
+        let longer = image("quay.io/org/apps:v1");
+        assert!(
+            rule.check(&longer, &image("mirror.example.com/org/apps:v1"))
+                .is_err()
+        );
+        let nested = remap_rule("quay.io/org", "mirror.example.com/org");
+        assert!(nested.check(&image("quay.io/org/app:v1"), &signed).is_ok());
     }
 }

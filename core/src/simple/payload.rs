@@ -4,6 +4,7 @@ use alloc::string::String;
 use core::fmt;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::reference::{Digest, ImageRef};
 
@@ -28,7 +29,10 @@ pub enum PayloadError {
     TooLarge(usize),
     /// Not the JSON containers/image writes, or a critical field it does not know.
     Malformed(String),
-    WrongType(String),
+    WrongType {
+        found: String,
+        expected: &'static str,
+    },
     BadIdentity {
         reference: String,
         error: String,
@@ -44,9 +48,9 @@ impl fmt::Display for PayloadError {
         match self {
             Self::TooLarge(n) => write!(f, "signature payload of {n} bytes is too large"),
             Self::Malformed(e) => write!(f, "malformed signature payload: {e}"),
-            Self::WrongType(t) => write!(
+            Self::WrongType { found, expected } => write!(
                 f,
-                "signature payload type is \"{t}\", not \"{SIGNATURE_TYPE}\""
+                "signature payload type is \"{found}\", not \"{expected}\""
             ),
             Self::BadIdentity { reference, error } => {
                 write!(f, "signed identity \"{reference}\" is invalid: {error}")
@@ -95,25 +99,47 @@ struct Image {
 impl Payload {
     /// Parses the signed bytes. Call only on bytes whose signature verified.
     pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
-        if bytes.len() > MAX_PAYLOAD {
-            return Err(PayloadError::TooLarge(bytes.len()));
-        }
-        let raw: Raw = serde_json::from_slice(bytes)
-            .map_err(|e| PayloadError::Malformed(alloc::format!("{e}")))?;
-        let critical = raw.critical;
-        if critical.kind != SIGNATURE_TYPE {
-            return Err(PayloadError::WrongType(critical.kind));
-        }
-        let reference = critical.identity.docker_reference;
-        let identity = ImageRef::parse(&reference).map_err(|e| PayloadError::BadIdentity {
-            error: alloc::format!("{e}"),
-            reference: reference.clone(),
-        })?;
-        let digest = critical.image.docker_manifest_digest;
-        let digest = Digest::parse(&digest).map_err(|e| PayloadError::BadDigest {
-            error: alloc::format!("{e}"),
-            digest: digest.clone(),
-        })?;
+        let critical = read::<Raw>(bytes)?.critical;
+        let (identity, digest) = checked(
+            critical.kind,
+            SIGNATURE_TYPE,
+            critical.identity.docker_reference,
+            critical.image.docker_manifest_digest,
+        )?;
         Ok(Self { identity, digest })
     }
+}
+
+/// Reads a payload of at most [`MAX_PAYLOAD`] bytes into the format's own `Raw` shape (the
+/// containers format refuses unknown critical fields, cosign's ignores them).
+pub(crate) fn read<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, PayloadError> {
+    if bytes.len() > MAX_PAYLOAD {
+        return Err(PayloadError::TooLarge(bytes.len()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| PayloadError::Malformed(alloc::format!("{e}")))
+}
+
+/// The `critical` checks both formats share: the type is the format's, the identity is an
+/// image reference and the digest a digest.
+pub(crate) fn checked(
+    kind: String,
+    expected: &'static str,
+    reference: String,
+    digest: String,
+) -> Result<(ImageRef, Digest), PayloadError> {
+    if kind != expected {
+        return Err(PayloadError::WrongType {
+            found: kind,
+            expected,
+        });
+    }
+    let identity = ImageRef::parse(&reference).map_err(|e| PayloadError::BadIdentity {
+        error: alloc::format!("{e}"),
+        reference: reference.clone(),
+    })?;
+    let digest = Digest::parse(&digest).map_err(|e| PayloadError::BadDigest {
+        error: alloc::format!("{e}"),
+        digest: digest.clone(),
+    })?;
+    Ok((identity, digest))
 }

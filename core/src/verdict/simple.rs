@@ -50,6 +50,22 @@ pub(super) fn need(
     }))
 }
 
+/// Whether the policy's own simple requirements are wrong (an unknown type, a `signedBy`
+/// without a key Secret or with a bad identity rule): no warn mode softens those.
+pub(super) fn broken(policy: &Policy) -> bool {
+    policy
+        .simple
+        .requirements
+        .iter()
+        .any(|r| match r.kind.as_str() {
+            "insecureAcceptAnything" | "reject" => false,
+            "signedBy" => {
+                r.key_secret.is_empty() || IdentityRule::from_policy(&r.signed_identity).is_err()
+            }
+            _ => true,
+        })
+}
+
 fn signed_by(
     requirement: &Requirement,
     namespace: &str,
@@ -61,16 +77,12 @@ fn signed_by(
     if requirement.key_secret.is_empty() {
         return Err("simple signedBy has no keySecret".into());
     }
-    let key_namespace = match requirement.key_secret_namespace.as_str() {
-        "" => namespace,
-        other if other == namespace || options.allow_cross_namespace_keys => other,
-        other => {
-            return Err(format!(
-                "simple signedBy keySecretNamespace \"{other}\" is not allowed: key Secrets \
-                 from other namespaces are disabled"
-            ));
-        }
-    };
+    let key_namespace = key_namespace(
+        &requirement.key_secret_namespace,
+        namespace,
+        options,
+        "simple signedBy",
+    )?;
     let secret = find(policies, key_namespace, &requirement.key_secret, "key")?;
     let keyring = field(secret, "key")?;
     Ok(SignedBy {
@@ -78,6 +90,25 @@ fn signed_by(
         keyring: keyring.to_vec(),
         identity,
     })
+}
+
+/// The namespace a key Secret is read from: `asked` (`keySecretNamespace`) when it is the
+/// request's own or cross-namespace keys are allowed, the request's when empty. `what` names
+/// the requirement in the refusal.
+pub(super) fn key_namespace<'a>(
+    asked: &'a str,
+    namespace: &'a str,
+    options: &Options,
+    what: &str,
+) -> Result<&'a str, String> {
+    match asked {
+        "" => Ok(namespace),
+        other if other == namespace || options.allow_cross_namespace_keys => Ok(other),
+        other => Err(format!(
+            "{what} keySecretNamespace \"{other}\" is not allowed: key Secrets from other \
+             namespaces are disabled"
+        )),
+    }
 }
 
 fn store_auth(namespace: &str, name: &str, policies: &PolicySet) -> Result<StoreAuth, String> {
@@ -93,7 +124,7 @@ fn store_auth(namespace: &str, name: &str, policies: &PolicySet) -> Result<Store
     })
 }
 
-fn find<'a>(
+pub(super) fn find<'a>(
     policies: &'a PolicySet,
     namespace: &str,
     name: &str,
@@ -104,7 +135,7 @@ fn find<'a>(
         .ok_or_else(|| format!("{what} Secret \"{namespace}/{name}\" not found"))
 }
 
-fn field<'a>(secret: &'a Secret, key: &str) -> Result<&'a [u8], String> {
+pub(super) fn field<'a>(secret: &'a Secret, key: &str) -> Result<&'a [u8], String> {
     secret
         .data
         .get(key)

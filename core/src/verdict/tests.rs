@@ -51,13 +51,7 @@ fn an_empty_policy_allows_without_mutation() {
         &["icr.io/team/app:1"],
         &policies(json!([{"name": "icr.io/*"}])),
     );
-    assert_eq!(
-        decision,
-        Decision::Allow {
-            patch: vec![],
-            warnings: vec![]
-        }
-    );
+    assert_eq!(decision, Decision::allow_unchanged());
 }
 
 #[test]
@@ -200,13 +194,7 @@ fn an_image_already_pinned_is_not_patched_again() {
         )]
         .into_iter(),
     );
-    assert_eq!(
-        decision,
-        Decision::Allow {
-            patch: vec![],
-            warnings: vec![]
-        }
-    );
+    assert_eq!(decision, Decision::allow_unchanged());
 }
 
 fn widget() -> Request {
@@ -374,10 +362,7 @@ fn a_digest_reference_must_be_the_digest_that_was_verified() {
     let same = Digest::parse(D).expect("digest");
     assert_eq!(
         finish(&request, &images, &[vec![Ok(same)]]),
-        Decision::Allow {
-            patch: vec![],
-            warnings: vec![]
-        }
+        Decision::allow_unchanged()
     );
 }
 
@@ -418,11 +403,5 @@ fn trust_with_mutate_image_false_admits_without_a_patch() {
     let request = pod(&["icr.io/team/app:1"]).expect("valid");
     let images = images_of(&request, &set);
     let decision = finish(&request, &images, &[vec![Ok(Digest::parse(D).expect("d"))]]);
-    assert_eq!(
-        decision,
-        Decision::Allow {
-            patch: vec![],
-            warnings: vec![]
-        }
-    );
+    assert_eq!(decision, Decision::allow_unchanged());
 }

@@ -1,0 +1,125 @@
+//! Per-site verdicts into one decision. An enforced deny denies the request. A deny under warn
+//! mode admits its image as written (unmutated) and comes back as a warning: kubectl prints
+//! it, and nothing changes for the workload. Allowed images are pinned as their policy says
+//! even when another image only warned, as Kyverno and Gatekeeper apply mutations whatever
+//! their validation mode: switching a policy from warn to enforce then changes nothing for the
+//! images that pass.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{Decision, Verdict, pin};
+use crate::admission::patch::Replace;
+use crate::admission::{ContainerSite, Request, original};
+use crate::policy::{Enforcement, Mutation};
+
+/// The API server cuts a warning longer than this (Kubernetes recommends 120; reasons come
+/// first, so what matters survives a cut) and drops warnings past 4 KiB in all, a budget shared
+/// with other webhooks and deprecation notices.
+pub const MAX_WARNING_CHARS: usize = 256;
+/// Warnings given one by one; more are summed up in one last warning. Eight of at most 256
+/// characters and the count of the rest take about half of the 4 KiB budget.
+pub const MAX_WARNINGS: usize = 8;
+
+/// How the verdict on one image is carried out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Handling {
+    /// What a deny does.
+    pub enforcement: Enforcement,
+    /// The form an allowed, mutating image is pinned to.
+    pub mutation: Mutation,
+}
+
+/// Verdicts seen so far.
+#[derive(Debug, Default)]
+pub(super) struct Combined {
+    patch: Vec<Replace>,
+    reasons: BTreeSet<String>,
+    waived: BTreeSet<String>,
+    /// Pointer → image as written, for every tag-preserving rewrite.
+    rewritten: BTreeMap<String, String>,
+}
+
+impl Combined {
+    pub(super) fn add(&mut self, site: &ContainerSite, verdict: Verdict, handling: Handling) {
+        match verdict {
+            Verdict::Allow {
+                digest: Some(digest),
+                mutate: true,
+            } => {
+                let Some(op) = pin(site, &digest, handling.mutation) else {
+                    return;
+                };
+                if handling.mutation == Mutation::TagAndDigest {
+                    self.rewritten
+                        .insert(site.pointer.clone(), site.image.clone());
+                }
+                self.patch.push(op);
+            }
+            Verdict::Allow { .. } => {}
+            Verdict::Deny(why) => {
+                let (verb, into) = match handling.enforcement {
+                    Enforcement::Enforce => ("Deny", &mut self.reasons),
+                    Enforcement::Warn => ("Warn", &mut self.waived),
+                };
+                into.extend(
+                    why.into_iter()
+                        .map(|r| format!("{verb} \"{}\", {r}", site.image)),
+                );
+            }
+        }
+    }
+
+    /// The decision; with the request, the original-images annotation is kept up to date.
+    /// Waived reasons are dropped when an enforced one denies anyway: the deny says what to
+    /// fix first.
+    pub(super) fn decide(self, request: Option<&Request>) -> Decision {
+        if !self.reasons.is_empty() {
+            return Decision::Deny {
+                reasons: self.reasons.into_iter().collect(),
+            };
+        }
+        let annotate =
+            request.and_then(|r| original::record(&r.original_images, &r.sites, self.rewritten));
+        let waived: Vec<String> = self.waived.into_iter().collect();
+        Decision::Allow {
+            patch: self.patch,
+            warnings: bounded(&waived),
+            waived,
+            annotate,
+        }
+    }
+}
+
+/// At most [`MAX_WARNINGS`] lines of at most [`MAX_WARNING_CHARS`] characters, then one line
+/// counting the rest. Control characters become spaces: a warning is one line of text.
+fn bounded(lines: &[String]) -> Vec<String> {
+    let total = lines.len();
+    let mut warnings: Vec<String> = lines
+        .iter()
+        .take(MAX_WARNINGS)
+        .map(|line| one_line(line))
+        .collect();
+    if total > MAX_WARNINGS {
+        warnings.push(format!(
+            "and {} more warnings; the portieris log has them all",
+            total - MAX_WARNINGS
+        ));
+    }
+    warnings
+}
+
+fn one_line(text: &str) -> String {
+    let clean = text.chars().map(|c| if c.is_control() { ' ' } else { c });
+    if text.chars().count() <= MAX_WARNING_CHARS {
+        return clean.collect();
+    }
+    let mut cut: String = clean.take(MAX_WARNING_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prints the path of a cosign binary, building it once per machine and version with
+# `go install github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION` (default v2.6.5) into
+# ${XDG_CACHE_HOME:-~/.cache}/portieris/cosign-<version>/. A cosign already on PATH is not
+# used: the tests and the committed fixtures want a known version. The build runs at `nice 10`
+# and takes several minutes on two cores the first time.
+#
+#   scripts/cosign-bin.sh              print the path (building if needed)
+#   scripts/cosign-bin.sh ARGS...      run that cosign with ARGS
+set -euo pipefail
+version=${COSIGN_VERSION:-v2.6.5}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/portieris/cosign-$version
+bin=$cache/cosign
+if [[ ! -x $bin ]]; then
+	mkdir -p "$cache"
+	# Built into a scratch GOBIN and moved, so an interrupted build never leaves a binary
+	# that the check above would take for a finished one.
+	tmp=$(mktemp -d "$cache/build.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	GOBIN=$tmp GOTOOLCHAIN=local GOFLAGS=-mod=mod nice -n 10 \
+		go install "github.com/sigstore/cosign/v2/cmd/cosign@$version" >&2
+	mv "$tmp/cosign" "$bin"
+fi
+if [[ $# -eq 0 ]]; then
+	echo "$bin"
+else
+	exec "$bin" "$@"
+fi
