@@ -5,20 +5,21 @@ mod extract;
 mod kind;
 pub mod original;
 pub mod patch;
+mod response;
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub use extract::{ContainerList, ContainerSite};
 pub use kind::WorkloadKind;
 pub use original::OriginalImages;
+pub use response::{respond, respond_invalid};
 
 use crate::policy::Enforcement;
 use crate::reference::ImageRef;
-use crate::verdict::Decision;
 
 const API_VERSION: &str = "admission.k8s.io/v1";
 
@@ -299,50 +300,6 @@ fn operation(text: &str) -> Result<Operation, AdmissionError> {
         "CONNECT" => Ok(Operation::Connect),
         other => Err(AdmissionError::UnknownOperation(other.into())),
     }
-}
-
-/// The AdmissionReview response for a decision.
-pub fn respond(uid: &str, decision: &Decision) -> Vec<u8> {
-    let response = match decision {
-        Decision::Allow {
-            patch,
-            warnings,
-            annotate,
-            ..
-        } => {
-            let mut response = json!({"uid": uid, "allowed": true});
-            if !patch.is_empty() || annotate.is_some() {
-                response["patchType"] = json!("JSONPatch");
-                response["patch"] = json!(patch::encode_document(patch, annotate.as_ref()));
-            }
-            if !warnings.is_empty() {
-                response["warnings"] = json!(warnings);
-            }
-            response
-        }
-        Decision::Deny { reasons } => json!({
-            "uid": uid,
-            "allowed": false,
-            "status": {"status": "Failure", "code": 403, "reason": "Forbidden", "message": reasons.join("\n")},
-        }),
-    };
-    review(response)
-}
-
-/// The AdmissionReview response refusing a request that could not be evaluated.
-pub fn respond_invalid(uid: &str, error: &AdmissionError) -> Vec<u8> {
-    review(json!({
-        "uid": uid,
-        "allowed": false,
-        "status": {"status": "Failure", "code": 400, "reason": "BadRequest", "message": error.to_string()},
-    }))
-}
-
-fn review(response: Value) -> Vec<u8> {
-    let review =
-        json!({"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": response});
-    // Serialising a Value built from strings and booleans cannot fail.
-    serde_json::to_vec(&review).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -462,3 +462,150 @@ fn pull_secrets_and_service_account_come_from_the_pod_spec() {
     .expect("valid");
     assert!(bare.pull_secrets.is_empty() && bare.service_account.is_none());
 }
+
+/// The `json!` implementation the typed response replaced, kept to prove the bytes unchanged.
+mod json_tree {
+    use super::*;
+    use crate::admission::patch::{Annotate, Annotations, Replace};
+
+    fn annotate_op(a: &Annotate) -> Value {
+        match a.at {
+            Annotations::NoMetadata => {
+                json!({"op": "add", "path": "/metadata", "value": {"annotations": {&a.key: &a.value}}})
+            }
+            Annotations::NoMap => {
+                json!({"op": "add", "path": "/metadata/annotations", "value": {&a.key: &a.value}})
+            }
+            Annotations::Map => {
+                let path = format!("/metadata/annotations/{}", patch::escape(&a.key));
+                json!({"op": "add", "path": path, "value": &a.value})
+            }
+        }
+    }
+
+    pub fn document(ops: &[Replace], annotate: Option<&Annotate>) -> Vec<u8> {
+        let ops: Vec<Value> = ops
+            .iter()
+            .map(|op| json!({"op": "replace", "path": op.path, "value": op.value}))
+            .chain(annotate.map(annotate_op))
+            .collect();
+        serde_json::to_vec(&ops).expect("serialisable")
+    }
+
+    pub fn respond(uid: &str, decision: &Decision) -> Vec<u8> {
+        let response = match decision {
+            Decision::Allow {
+                patch,
+                warnings,
+                annotate,
+                ..
+            } => {
+                let mut response = json!({"uid": uid, "allowed": true});
+                if !patch.is_empty() || annotate.is_some() {
+                    response["patchType"] = json!("JSONPatch");
+                    let document = document(patch, annotate.as_ref());
+                    response["patch"] =
+                        json!(base64::engine::general_purpose::STANDARD.encode(document));
+                }
+                if !warnings.is_empty() {
+                    response["warnings"] = json!(warnings);
+                }
+                response
+            }
+            Decision::Deny { reasons } => json!({
+                "uid": uid,
+                "allowed": false,
+                "status": {"status": "Failure", "code": 403, "reason": "Forbidden", "message": reasons.join("\n")},
+            }),
+        };
+        review(response)
+    }
+
+    pub fn respond_invalid(uid: &str, error: &AdmissionError) -> Vec<u8> {
+        review(json!({
+            "uid": uid,
+            "allowed": false,
+            "status": {"status": "Failure", "code": 400, "reason": "BadRequest", "message": error.to_string()},
+        }))
+    }
+
+    fn review(response: Value) -> Vec<u8> {
+        let review =
+            json!({"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": response});
+        serde_json::to_vec(&review).expect("serialisable")
+    }
+}
+
+#[test]
+fn typed_responses_are_byte_for_byte_the_json_tree_ones() {
+    use crate::admission::patch::{Annotate, Annotations, Replace};
+    let awkward = "q\"uote\\ \u{1} \u{e9} \u{2028} </script>";
+    let pins = vec![
+        Replace {
+            path: "/spec/containers/0/image".into(),
+            value: format!("icr.io/a@{D}"),
+        },
+        Replace {
+            path: "/spec/initContainers/1/image".into(),
+            value: awkward.into(),
+        },
+    ];
+    let annotate = |at| Annotate {
+        at,
+        key: "portieris.cloud.ibm.com/original~images".into(),
+        value: format!("{{\"/spec/containers/0/image\":\"{awkward}\"}}"),
+    };
+    let allow = |patch: Vec<Replace>, warnings: Vec<String>, annotate, waived: Vec<String>| {
+        Decision::Allow {
+            patch,
+            warnings,
+            annotate,
+            waived,
+        }
+    };
+    let mut decisions = vec![
+        Decision::allow_unchanged(),
+        allow(pins.clone(), vec![], None, vec![]),
+        allow(
+            vec![],
+            vec!["careful".into(), awkward.into()],
+            None,
+            vec!["x".into()],
+        ),
+        allow(pins.clone(), vec!["w".into()], None, vec![]),
+        Decision::Deny {
+            reasons: vec!["a".into(), awkward.into()],
+        },
+        Decision::Deny { reasons: vec![] },
+    ];
+    for at in [
+        Annotations::NoMetadata,
+        Annotations::NoMap,
+        Annotations::Map,
+    ] {
+        decisions.push(allow(pins.clone(), vec![], Some(annotate(at)), vec![]));
+        decisions.push(allow(vec![], vec!["w".into()], Some(annotate(at)), vec![]));
+        let document = patch::document(&pins, Some(&annotate(at)));
+        assert_eq!(document, json_tree::document(&pins, Some(&annotate(at))));
+    }
+    for uid in ["uid-1", awkward] {
+        for decision in &decisions {
+            let (new, old) = (respond(uid, decision), json_tree::respond(uid, decision));
+            assert_eq!(
+                String::from_utf8(new).expect("utf-8"),
+                String::from_utf8(old).expect("utf-8"),
+                "{decision:?}"
+            );
+        }
+        for error in [
+            AdmissionError::MissingField("request.object"),
+            AdmissionError::NotJson(awkward.into()),
+        ] {
+            assert_eq!(
+                respond_invalid(uid, &error),
+                json_tree::respond_invalid(uid, &error)
+            );
+        }
+    }
+    assert_eq!(patch::to_json(&[]), json_tree::document(&[], None));
+}
