@@ -62,7 +62,7 @@ impl Gatherer {
                 .trust
                 .verify(image, trust.server.as_deref(), &trust.signers, credentials)
                 .await
-                .map(|verified| verified.digest)
+                .map(|verified| verified.digest.clone())
                 .map_err(|e| e.to_string()),
             Need::Simple(simple) => {
                 crate::simple::verify(&self.registry, &self.fetcher, simple, image, credentials)

@@ -31,6 +31,9 @@ use super::fetch::cache::TtlCache;
 use super::fetch::coalesce::Coalescer;
 use super::fetch::trust_server::{TrustServerError, TrustServers};
 use super::fetch::{Credential, FetchError, Fetcher, Session};
+use key::{Key, Parts};
+
+mod key;
 
 /// Delegation rounds before giving up (docker uses two levels: `targets/releases`, signers).
 const MAX_ROUNDS: usize = 8;
@@ -78,7 +81,7 @@ struct Inner {
     fetcher: Arc<Fetcher>,
     servers: TrustServers,
     trusted: Mutex<TtlCache<(String, String), Trusted>>,
-    results: Arc<Coalescer<Key, Result<Verified, TrustError>>>,
+    results: Arc<Coalescer<Key, Result<Arc<Verified>, TrustError>>>,
     /// Top-level metadata by repository, shared by all its tags (metric `trust_metadata`).
     repositories: Arc<Coalescer<RepositoryKey, Result<Arc<Repository>, TrustError>>>,
     /// Delegation roles fetched in one round, by top-level fetch (its generation) and the
@@ -102,16 +105,7 @@ type RoundKey = (u64, Vec<String>);
 /// Delegation roles as fetched: `None` when the server answered 404.
 type Roles = Arc<Vec<(String, Option<Vec<u8>>)>>;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    server: String,
-    gun: String,
-    target: String,
-    signers: Vec<(String, String)>,
-    credentials: Vec<Credential>,
-}
-
-/// Credentials are part of the key for the same reason as in [`Key`]: metadata one
+/// Credentials are part of the key for the same reason as in [`Key`](key::Key): metadata one
 /// namespace's pull Secret could read must not serve another namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct RepositoryKey {
@@ -177,54 +171,43 @@ impl Trust {
         server: Option<&str>,
         signers: &[Signer],
         credentials: &[Credential],
-    ) -> Result<Verified, TrustError> {
+    ) -> Result<Arc<Verified>, TrustError> {
         let server = self.inner.servers.resolve(image.domain(), server)?;
         let target = match (image.digest(), image.tag()) {
             (Some(digest), _) => TargetRef::Digest(digest.clone()),
             (None, tag) => TargetRef::Tag(tag.unwrap_or("latest").to_string()),
         };
-        let job = Job {
-            server,
-            gun: image.name(),
-            target,
-            signers: signers.to_vec(),
-            credentials: credentials.to_vec(),
+        let gun = image.name();
+        let key = Parts {
+            server: &server,
+            gun: &gun,
+            target: &target,
+            signers,
+            credentials,
+        }
+        .key();
+        // The job owns copies of its inputs; made only when a run starts (a miss).
+        let run = || {
+            let job = Job {
+                server: server.to_string(),
+                gun: gun.clone(),
+                target,
+                signers: signers.to_vec(),
+                credentials: credentials.to_vec(),
+            };
+            let inner = Arc::clone(&self.inner);
+            async move {
+                let result = inner.run(&job).await.map(Arc::new);
+                let ttl = inner.keep_for(&result);
+                (result, ttl)
+            }
         };
-        let key = job.key();
-        let gun = job.gun.clone();
-        let inner = Arc::clone(&self.inner);
-        let run = move || async move {
-            let result = inner.run(&job).await;
-            let ttl = inner.keep_for(&result);
-            (result, ttl)
-        };
-        self.inner
-            .results
-            .get_or_run(key, run)
-            .await
-            .unwrap_or(Err(TrustError::Aborted { gun }))
+        let result = self.inner.results.get_or_run(key, run).await;
+        result.unwrap_or(Err(TrustError::Aborted { gun }))
     }
 }
 
 impl Job {
-    fn key(&self) -> Key {
-        let target = match &self.target {
-            TargetRef::Digest(digest) => digest.to_string(),
-            TargetRef::Tag(tag) => format!("tag:{tag}"),
-        };
-        Key {
-            server: self.server.clone(),
-            gun: self.gun.clone(),
-            target,
-            signers: self
-                .signers
-                .iter()
-                .map(|s| (s.name.clone(), s.public_key_pem.clone()))
-                .collect(),
-            credentials: self.credentials.clone(),
-        }
-    }
-
     fn repository_key(&self) -> RepositoryKey {
         RepositoryKey {
             server: self.server.clone(),
@@ -480,7 +463,7 @@ impl Inner {
     }
 
     /// Successes until the TTL or the metadata's expiry; failures briefly.
-    fn keep_for(&self, result: &Result<Verified, TrustError>) -> Duration {
+    fn keep_for(&self, result: &Result<Arc<Verified>, TrustError>) -> Duration {
         match result {
             Ok(verified) => {
                 let left = verified.expires.0.saturating_sub((self.clock)().0);

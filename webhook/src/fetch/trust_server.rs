@@ -3,7 +3,12 @@
 //! Order: the policy's `trustServer`; a `--trust-server REGISTRY=URL` flag for that exact
 //! registry host; the built-in map of public registries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Distinct policy `trustServer` texts remembered normalised; past this the memo starts over
+/// (policies name a handful of servers; the bound only stops unbounded growth).
+const POLICY_URLS: usize = 256;
 
 /// Why no trust server could be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,9 +22,12 @@ pub enum TrustServerError {
 }
 
 /// The trust server map: flags over built-ins.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct TrustServers {
-    by_registry: BTreeMap<String, String>,
+    by_registry: BTreeMap<String, Arc<str>>,
+    /// Policy `trustServer` text → its normalised URL (or why it is refused): normalising
+    /// parses the URL, which cost a measurable share of every warm admission.
+    policy_urls: Mutex<HashMap<String, Result<Arc<str>, TrustServerError>>>,
 }
 
 impl TrustServers {
@@ -29,9 +37,12 @@ impl TrustServers {
     ) -> Result<Self, TrustServerError> {
         let by_registry = extra
             .into_iter()
-            .map(|(registry, url)| Ok((registry.to_ascii_lowercase(), normalise(&url)?)))
+            .map(|(registry, url)| Ok((registry.to_ascii_lowercase(), normalise(&url)?.into())))
             .collect::<Result<_, _>>()?;
-        Ok(Self { by_registry })
+        Ok(Self {
+            by_registry,
+            policy_urls: Mutex::default(),
+        })
     }
 
     /// The base URL (no trailing `/`) of the trust server for images of `registry`.
@@ -39,15 +50,42 @@ impl TrustServers {
         &self,
         registry: &str,
         policy: Option<&str>,
-    ) -> Result<String, TrustServerError> {
+    ) -> Result<Arc<str>, TrustServerError> {
         if let Some(url) = policy.map(str::trim).filter(|url| !url.is_empty()) {
-            return normalise(url);
+            return self.policy_url(url);
         }
-        let registry = registry.to_ascii_lowercase();
-        if let Some(url) = self.by_registry.get(&registry) {
-            return Ok(url.clone());
+        let lower;
+        let registry = if registry.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = registry.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            registry
+        };
+        if let Some(url) = self.by_registry.get(registry) {
+            return Ok(Arc::clone(url));
         }
-        builtin(&registry).ok_or(TrustServerError::Unknown { registry })
+        builtin(registry)
+            .map(Arc::from)
+            .ok_or(TrustServerError::Unknown {
+                registry: registry.to_string(),
+            })
+    }
+
+    /// A policy's `trustServer`, normalised once per distinct text.
+    fn policy_url(&self, url: &str) -> Result<Arc<str>, TrustServerError> {
+        let mut memo = self
+            .policy_urls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = memo.get(url) {
+            return known.clone();
+        }
+        let normalised = normalise(url).map(Arc::from);
+        if memo.len() >= POLICY_URLS {
+            memo.clear();
+        }
+        memo.insert(url.to_string(), normalised.clone());
+        normalised
     }
 }
 
@@ -111,7 +149,7 @@ mod tests {
     #[test]
     fn public_registries_have_built_in_servers() {
         let map = servers(&[]);
-        let resolve = |r| map.resolve(r, None).expect("known");
+        let resolve = |r| map.resolve(r, None).expect("known").to_string();
         assert_eq!(resolve("docker.io"), "https://notary.docker.io");
         assert_eq!(resolve("quay.io"), "https://quay.io:443");
         assert_eq!(resolve("icr.io"), "https://icr.io:4443");
@@ -125,9 +163,11 @@ mod tests {
     #[test]
     fn the_policy_server_wins_and_is_normalised() {
         let map = servers(&[("icr.io", "https://flag.example")]);
-        let got = map.resolve("icr.io", Some("notary.example:4443/"));
+        let got = map
+            .resolve("icr.io", Some("notary.example:4443/"))
+            .map(|u| u.to_string());
         assert_eq!(got, Ok("https://notary.example:4443".to_string()));
-        let blank = map.resolve("icr.io", Some("  "));
+        let blank = map.resolve("icr.io", Some("  ")).map(|u| u.to_string());
         assert_eq!(
             blank,
             Ok("https://flag.example".to_string()),
@@ -142,17 +182,47 @@ mod tests {
             ("127.0.0.1:5000", "https://127.0.0.1:4443"),
         ]);
         assert_eq!(
-            map.resolve("us.icr.io", None),
+            map.resolve("us.icr.io", None).map(|u| u.to_string()),
             Ok("https://mirror.example".into())
         );
         assert_eq!(
-            map.resolve("de.icr.io", None),
+            map.resolve("de.icr.io", None).map(|u| u.to_string()),
             Ok("https://de.icr.io:4443".into())
         );
         assert_eq!(
-            map.resolve("127.0.0.1:5000", None),
+            map.resolve("127.0.0.1:5000", None).map(|u| u.to_string()),
             Ok("https://127.0.0.1:4443".into())
         );
+    }
+
+    #[test]
+    fn policy_servers_are_normalised_once_and_answer_the_same_each_time() {
+        let map = servers(&[("r.example", "https://flag.example")]);
+        for _ in 0..3 {
+            let good = map.resolve("x", Some(" notary.example/ "));
+            assert_eq!(
+                good.map(|u| u.to_string()),
+                Ok("https://notary.example".into())
+            );
+            let bad = map.resolve("x", Some("ftp://notary.example"));
+            assert!(
+                matches!(bad, Err(TrustServerError::Invalid { .. })),
+                "{bad:?}"
+            );
+        }
+        let upper = map.resolve("R.Example", None).map(|u| u.to_string());
+        assert_eq!(
+            upper,
+            Ok("https://flag.example".into()),
+            "hosts are case-insensitive"
+        );
+        for i in 0..POLICY_URLS + 5 {
+            let url = format!("n{i}.example");
+            let got = map.resolve("x", Some(&url)).map(|u| u.to_string());
+            assert_eq!(got, Ok(format!("https://{url}")));
+        }
+        let memo = map.policy_urls.lock().expect("memo").len();
+        assert!(memo <= POLICY_URLS, "bounded: {memo}");
     }
 
     #[test]
