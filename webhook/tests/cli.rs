@@ -46,6 +46,18 @@ fn message(response: &serde_json::Value) -> &str {
         .unwrap_or_default()
 }
 
+/// Runs `portieris validate --policy-dir <dir>`: its exit code and its report (stdout). Its
+/// stderr goes to the test's, which the harness shows when the test fails.
+fn validate(dir: &Path) -> (Option<i32>, String) {
+    let out = portieris(
+        &["validate", "--policy-dir", dir.to_str().expect("utf-8")],
+        None,
+    );
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code(), report)
+}
+
 const KINDS: [&str; 8] = [
     "pod",
     "deployment",
@@ -175,12 +187,8 @@ fn review_reads_stdin_and_exits_2_on_malformed_input() {
 #[test]
 fn validate_accepts_the_examples() {
     for folder in ["policies", "demo/policies"] {
-        let dir = examples().join(folder);
-        let out = portieris(
-            &["validate", "--policy-dir", dir.to_str().expect("utf-8")],
-            None,
-        );
-        assert_eq!(out.status.code(), Some(0), "{folder}: {out:?}");
+        let (code, report) = validate(&examples().join(folder));
+        assert_eq!(code, Some(0), "{folder}: {report}");
     }
 }
 
@@ -195,16 +203,8 @@ fn validate_reports_every_problem_with_file_and_field() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
     )
     .expect("write");
-    let out = portieris(
-        &[
-            "validate",
-            "--policy-dir",
-            dir.path().to_str().expect("utf-8"),
-        ],
-        None,
-    );
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{report}");
+    let (code, report) = validate(dir.path());
+    assert_eq!(code, Some(1), "{report}");
     for needle in [
         "bad.yaml (document 1): ImagePolicy \"team/p\": spec.repositories[1] (\"ok.io/*\"): unknown field `trsut`",
         "bad.yaml (document 2): ImagePolicy \"team/q\": spec.repositories[0].policy.trust.signerSecrets[0].name: Secret \"team/alice\" is not in the folder",
@@ -220,16 +220,8 @@ fn validate_reports_policy_fields_that_cannot_mean_what_they_say() {
     let dir = tempfile::tempdir().expect("tempdir");
     let policies = "apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: c}\nspec:\n  repositories:\n    - name: \"icr.io/*\"\n      policy: {mutateImage: false, mutation: tagAndDigest}\n---\napiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: d}\nspec:\n  repositories:\n    - name: \"quay.io/*\"\n      policy: {enforcement: audit}\n";
     std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
-    let out = portieris(
-        &[
-            "validate",
-            "--policy-dir",
-            dir.path().to_str().expect("utf-8"),
-        ],
-        None,
-    );
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{report}");
+    let (code, report) = validate(dir.path());
+    assert_eq!(code, Some(1), "{report}");
     for needle in [
         "unknown variant `audit`, expected `enforce` or `warn`",
         "spec.repositories[0].policy.mutation: tagAndDigest has no effect with mutateImage: false",

@@ -40,20 +40,30 @@ def _unix_seconds(now: Now) -> int:
     return seconds
 
 
-def _role_bytes(role: str, data: Union[bytes, bytearray, memoryview, str, None]) -> Optional[bytes]:
-    if data is None or isinstance(data, bytes):
+Bytes = Union[bytes, bytearray, memoryview, str]
+
+
+def _as_bytes(data: Bytes, expected: str) -> bytes:
+    """``data`` as bytes (str as UTF-8); else ``TypeError("<expected>, not <type>")``."""
+    if isinstance(data, bytes):
         return data
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data)
     if isinstance(data, str):
         return data.encode("utf-8")
-    raise TypeError(f"metadata[{role!r}] must be bytes, str or None, not {type(data).__name__}")
+    raise TypeError(f"{expected}, not {type(data).__name__}")
+
+
+def _role_bytes(role: str, data: Optional[Bytes]) -> Optional[bytes]:
+    if data is None:
+        return None
+    return _as_bytes(data, f"metadata[{role!r}] must be bytes, str or None")
 
 
 def verify(
     gun: str,
     target: str,
-    metadata: Mapping[str, Union[bytes, bytearray, memoryview, str, None]],
+    metadata: Mapping[str, Optional[Bytes]],
     now: Now = None,
     signers: Iterable[Tuple[str, str]] = (),
 ) -> Target:

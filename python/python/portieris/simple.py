@@ -8,26 +8,14 @@ extension) and the manifest digest yourself.
 from __future__ import annotations
 
 import json as _json
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional
 
 from . import _portieris
-from .notary import Now, _unix_seconds
+from .notary import Bytes, Now, _as_bytes, _unix_seconds
 
 Payload = _portieris.Payload
 
 __all__ = ["verify", "Payload"]
-
-Bytes = Union[bytes, bytearray, memoryview, str]
-
-
-def _bytes(name: str, data: Bytes) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    raise TypeError(f"{name} must be bytes or str, not {type(data).__name__}")
 
 
 def verify(
@@ -55,8 +43,8 @@ def verify(
     if identity is not None and reference is None:
         raise ValueError("identity needs a reference to check the signed identity against")
     return _portieris.simple_verify(
-        _bytes("signature", signature),
-        _bytes("keyring", keyring),
+        _as_bytes(signature, "signature must be bytes or str"),
+        _as_bytes(keyring, "keyring must be bytes or str"),
         reference,
         digest,
         _json.dumps(dict(identity)) if identity is not None else None,
