@@ -144,9 +144,24 @@ fn admission_steps(c: &mut Criterion) {
     let evidence = vec![vec![Ok(digest)]];
     let decision = finish(&request, &images, &evidence);
     let mut group = c.benchmark_group("admission_steps");
-    group.bench_function("parse", |b| {
-        b.iter(|| Request::parse(black_box(&body), &options));
-    });
+    // The one-container Pod, and the same Pod with everything else the API server sends (an UPDATE, so twice).
+    let full: Value = serde_json::from_str(include_str!(
+        "../tests/fixtures/admission/api-server-pod.json"
+    ))
+    .expect("the fixture is JSON");
+    let full = serde_json::to_vec(&full).expect("serialisable");
+    for (name, body) in [("parse_api_server", &full), ("parse", &body)] {
+        group.bench_function(name, |b| {
+            b.iter(|| Request::parse(black_box(body), &options));
+        });
+        // Reading the whole tree, as `parse` did before it pruned: what pruning saves.
+        group.bench_function(format!("{name}_whole_tree"), |b| {
+            b.iter(|| {
+                let whole: Value = serde_json::from_slice(black_box(body)).expect("JSON");
+                Request::from_value(&whole, &options)
+            });
+        });
+    }
     group.bench_function("plan", |b| {
         b.iter(|| plan(black_box(&request), &set, &options));
     });

@@ -5,6 +5,7 @@ mod extract;
 mod kind;
 pub mod original;
 pub mod patch;
+mod prune;
 mod response;
 
 use alloc::string::{String, ToString};
@@ -170,10 +171,17 @@ impl fmt::Display for AdmissionError {
 impl core::error::Error for AdmissionError {}
 
 impl Request {
-    /// Parses an AdmissionReview v1 body and extracts every image to check.
+    /// Parses an AdmissionReview v1 body and extracts every image to check. Only the members
+    /// portieris reads are built (see `prune`); the rest is checked for syntax and skipped.
     pub fn parse(body: &[u8], options: &Options) -> Result<Self, Invalid> {
-        let review: Value = serde_json::from_slice(body)
-            .map_err(|e| invalid(None, AdmissionError::NotJson(e.to_string())))?;
+        let not_json = |e: &dyn fmt::Display| invalid(None, AdmissionError::NotJson(e.to_string()));
+        let body = core::str::from_utf8(body).map_err(|e| not_json(&e))?;
+        let review = prune::review(body).map_err(|e| not_json(&e))?;
+        Self::from_value(&review, options)
+    }
+
+    /// [`Request::parse`] for a review already read as a whole `Value`.
+    pub fn from_value(review: &Value, options: &Options) -> Result<Self, Invalid> {
         if review.get("apiVersion").and_then(Value::as_str) != Some(API_VERSION)
             || review.get("kind").and_then(Value::as_str) != Some("AdmissionReview")
         {

@@ -95,9 +95,11 @@ pub fn run(data: &[u8]) {
             check_plan(&request, &images);
             let evidence = evidence(&mut u, &images);
             let decision = finish(&request, &images, &evidence);
-            let review: Value = serde_json::from_slice(body).expect("parsed once");
-            let object = review["request"].get("object").unwrap_or(&Value::Null);
-            check_decision(&request, object, &images, &evidence, &decision);
+            // `Value` may refuse what the pruned read accepted (see the `admission` target).
+            if let Ok(review) = serde_json::from_slice::<Value>(body) {
+                let object = review["request"].get("object").unwrap_or(&Value::Null);
+                check_decision(&request, object, &images, &evidence, &decision);
+            }
             decision
         }
     };

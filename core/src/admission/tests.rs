@@ -37,8 +37,22 @@ fn review(group: &str, kind: &str, operation: &str, object: Value) -> Vec<u8> {
     serde_json::to_vec(&review).expect("serialisable")
 }
 
+/// `Request::parse`, checked against reading the whole tree: every body of these tests is
+/// also a case for the pruned read (`prune`).
 fn parse(body: &[u8]) -> Result<Request, Invalid> {
-    Request::parse(body, &Options::default())
+    parse_with(body, &Options::default())
+}
+
+fn parse_with(body: &[u8], options: &Options) -> Result<Request, Invalid> {
+    let parsed = Request::parse(body, options);
+    if let Ok(whole) = serde_json::from_slice::<Value>(body) {
+        assert_eq!(
+            parsed,
+            Request::from_value(&whole, options),
+            "pruned and whole reads differ"
+        );
+    }
+    parsed
 }
 
 const KINDS: [(&str, WorkloadKind); 8] = [
@@ -239,14 +253,14 @@ fn container_count_is_bounded() {
         ..Options::default()
     };
     assert_eq!(
-        Request::parse(&body, &options)
+        parse_with(&body, &options)
             .map(|_| ())
             .expect_err("too many")
             .error,
         AdmissionError::TooManyContainers { max: 9 }
     );
     assert!(
-        Request::parse(
+        parse_with(
             &body,
             &Options {
                 max_containers: 10,
@@ -608,4 +622,120 @@ fn typed_responses_are_byte_for_byte_the_json_tree_ones() {
         }
     }
     assert_eq!(patch::to_json(&[]), json_tree::document(&[], None));
+}
+
+/// A Pod as the API server sends it (see the fixture's README): most of it is never read.
+fn api_server_review() -> Value {
+    serde_json::from_str(include_str!(
+        "../../tests/fixtures/admission/api-server-pod.json"
+    ))
+    .expect("the fixture is JSON")
+}
+
+#[test]
+fn a_full_api_server_review_reads_as_its_whole_tree_does() {
+    let body = serde_json::to_vec(&api_server_review()).expect("json");
+    let request = parse(&body).expect("valid");
+    assert_eq!(request.sites.len(), 1);
+    assert_eq!(request.sites[0].image, "icr.io/team/web:1");
+    assert_eq!(request.pull_secrets, ["icr"]);
+    assert_eq!(request.service_account.as_deref(), Some("builder"));
+    assert_eq!(
+        request.owner.as_ref().map(|o| o.uid.as_str()),
+        Some("rs-uid")
+    );
+    assert_eq!(request.original_images.at, patch::Annotations::Map);
+}
+
+#[test]
+fn the_kind_may_follow_the_object() {
+    let review = api_server_review();
+    let request = &review["request"];
+    // serde_json writes members sorted; write `object` before `kind` by hand.
+    let body = format!(
+        r#"{{"request": {{"object": {}, "uid": "uid-9", "operation": "CREATE", "kind": {}}}, "kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"}}"#,
+        request["object"], request["kind"]
+    );
+    assert_eq!(parse(body.as_bytes()).expect("valid").sites.len(), 1);
+}
+
+#[test]
+fn members_of_the_wrong_type_are_read_as_in_the_whole_tree() {
+    let cases = [
+        ("/request", json!(1)),
+        ("/request/kind", Value::Null),
+        ("/request/object", json!([])),
+        ("/request/object/metadata", json!("x")),
+        (
+            "/request/object/metadata/ownerReferences",
+            json!({"controller": true}),
+        ),
+        ("/request/object/metadata/annotations", json!([1])),
+        ("/request/object/spec", json!([{"containers": []}])),
+        ("/request/object/spec/containers", json!({"image": "nginx"})),
+        (
+            "/request/object/spec/containers",
+            json!([["nginx"], {"image": 7}]),
+        ),
+        (
+            "/request/object/spec/imagePullSecrets",
+            json!([{"name": 1}, "icr"]),
+        ),
+    ];
+    for (pointer, value) in cases {
+        let mut review = api_server_review();
+        *review.pointer_mut(pointer).expect("present") = value;
+        // `parse` compares the pruned read with the whole one.
+        let _ = parse(&serde_json::to_vec(&review).expect("json"));
+    }
+}
+
+#[test]
+fn a_duplicate_member_counts_once_the_last_as_in_the_whole_tree() {
+    let body = br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "u", "operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "object": {"spec": {"containers": [{"image": "first", "image": "second"}]}},
+        "object": {"spec": {"containers": [{"image": "third"}]}}}}"#;
+    let request = parse(body).expect("valid");
+    assert_eq!(request.sites[0].image, "third");
+}
+
+#[test]
+fn skipped_members_are_checked_for_syntax_and_utf8() {
+    let mut review = api_server_review();
+    review["request"]["oldObject"] = json!("PLACEHOLDER");
+    let body = serde_json::to_string(&review).expect("json");
+    let with = |old: &str| body.replace("\"PLACEHOLDER\"", old).into_bytes();
+    for broken in [&b"{\"a\": }"[..], b"[1,]", b"\"\\x\"", b"01"] {
+        let broken = core::str::from_utf8(broken).expect("ascii");
+        assert!(
+            matches!(
+                parse(&with(broken)).map_err(|e| e.error),
+                Err(AdmissionError::NotJson(_))
+            ),
+            "{broken}"
+        );
+    }
+    // A byte that is not UTF-8, in the skipped `oldObject`.
+    let mut bad_utf8 = with("\"cafX\"");
+    let at = bad_utf8
+        .windows(4)
+        .position(|w| w == b"cafX")
+        .expect("placed")
+        + 3;
+    bad_utf8[at] = 0xff;
+    assert!(matches!(
+        parse(&bad_utf8).map_err(|e| e.error),
+        Err(AdmissionError::NotJson(_))
+    ));
+    // Deeper than `Value` reads (128 levels), but nothing reads it: accepted.
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    assert!(Request::parse(&with(&deep), &Options::default()).is_ok());
+    // Kept members keep `Value`'s limits.
+    let mut review = api_server_review();
+    review["request"]["object"]["spec"]["containers"][0]["image"] = json!("PLACEHOLDER");
+    let body = serde_json::to_string(&review)
+        .expect("json")
+        .replace("\"PLACEHOLDER\"", &deep);
+    assert!(Request::parse(body.as_bytes(), &Options::default()).is_err());
 }
