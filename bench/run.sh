@@ -6,7 +6,8 @@
 #   PORTIERIS_BENCH_SECONDS=20 bench/run.sh      longer measured windows (default 8 s)
 #   PORTIERIS_BENCH_OUT=DIR                      where results go (default target/bench-load)
 #
-# Scenarios (docs/benchmarks.md explains each): ceiling; allow-all; warm trust; cold trust
+# Scenarios (docs/benchmarks.md explains each): ceiling (with the small Pod and with an API
+# server's Pod UPDATE); allow-all; warm trust (both bodies); cold trust
 # (fresh process per image, notary requests counted from the notary server's access log);
 # a pod with 20 images; 100 distinct images (100 tags signed in one rig repository).
 # Results: one JSON object per measurement in $OUT/results.jsonl, a table on stdout.
@@ -106,6 +107,12 @@ write_inputs() {
 		anonymous = "https://127.0.0.1:4443"
 		signed = [v for v in rig["images"].values() if v["signed_by"] and v["notary"] == rig["env"]["PORTIERIS_RIG_NOTARY"]]
 		write("one.json", pod("one", [rig["images"]["signed_v1"]["image"]]))
+		# The same image in a Pod UPDATE as the API server sends it (oldObject, managedFields, ...).
+		full = json.load(open("core/tests/fixtures/admission/api-server-pod.json"))
+		for side in ("object", "oldObject"):
+		    full["request"][side]["spec"]["containers"][0]["image"] = rig["images"]["signed_v1"]["image"]
+		with open(f"{out}/api-server.json", "w") as f:
+		    json.dump(full, f, separators=(",", ":"))
 		# 20 distinct image strings: the signed tags, the same by digest, then tag@digest.
 		by_tag = [v["image"] for v in signed]
 		by_digest = [v["gun"] + "@" + v["digest"] for v in signed]
@@ -193,10 +200,12 @@ write_summariser() {
 		    r = json.loads(line)
 		    l, s, rss = r["latency_us"], r["setting"], r["rss_kib"]
 		    mode = "open %s/s" % s["rate"] if s["mode"] == "open" else "closed c=%s" % s["concurrency"]
-		    print("%-26s %-14s %7.0f req/s  p50 %7.3f  p99 %7.3f  p99.9 %7.3f ms  errors %d  rss %.1f/%.1f MiB  load %.1f"
+		    late = r.get("pacer_late_us") or {}
+		    pacer = "  pacer late p99 %.3f ms" % (late["p99"] / 1000) if late else ""
+		    print("%-26s %-14s %7.0f req/s  p50 %7.3f  p99 %7.3f  p99.9 %7.3f ms  errors %d  rss %.1f/%.1f MiB  load %.1f%s"
 		          % (s["label"], mode, r["throughput_rps"], l["p50"] / 1000, l["p99"] / 1000,
 		             l["p999"] / 1000, r["errors"], rss["mid"] / 1024, rss["hwm"] / 1024,
-		             r["loadavg_1m_before"]))
+		             r["loadavg_1m_before"], pacer))
 	PY
 }
 
@@ -217,6 +226,7 @@ B=$OUT/bodies
 
 start_ceiling
 both_loops ceiling "$CEILING_PORT" --body "$B/one.json" --expect ''
+both_loops ceiling-api-server "$CEILING_PORT" --body "$B/api-server.json" --expect ''
 stop_server
 
 start_portieris "$OUT/policies/allow.yaml" "$OUT/logs/allow.log"
@@ -243,6 +253,7 @@ done
 
 start_portieris "$OUT/policies/trust.yaml" "$OUT/logs/trust.log"
 both_loops trust-warm "$PORT" --body "$B/one.json"
+both_loops trust-warm-api-server "$PORT" --body "$B/api-server.json"
 load pod-20-images "$PORT" --concurrency "$CONCURRENCY" --body "$B/twenty.json"
 before=$(notary_requests "$MANY_GUN")
 load 100-distinct-first-pass "$PORT" --concurrency 8 --bodies-file "$B/many.jsonl" --requests 100 --warmup 0
@@ -254,10 +265,13 @@ stop_server
 python3 - "$RESULTS" <<-'PY'
 	import json, sys
 	rows = [json.loads(l) for l in open(sys.argv[1])]
-	ceiling = {r["setting"]["mode"]: r["throughput_rps"] for r in rows if r["setting"]["label"] == "ceiling"}
-	print("\nthroughput as a fraction of the ceiling (closed loop):")
-	for r in rows:
-	    if r["setting"]["mode"] == "closed" and r["setting"]["label"] != "ceiling":
-	        print(f"  {r['setting']['label']:<28} {r['throughput_rps'] / ceiling['closed']:.2f}")
+	closed = [r for r in rows if r["setting"]["mode"] == "closed"]
+	ceiling = {r["setting"]["label"]: r["throughput_rps"] for r in closed if r["setting"]["label"].startswith("ceiling")}
+	print("\nthroughput as a fraction of the ceiling with the same body (closed loop):")
+	for r in closed:
+	    label = r["setting"]["label"]
+	    if not label.startswith("ceiling"):
+	        base = "ceiling-api-server" if label.endswith("api-server") else "ceiling"
+	        print(f"  {label:<28} {r['throughput_rps'] / ceiling[base]:.2f}")
 PY
 echo "results: $RESULTS"

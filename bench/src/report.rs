@@ -16,6 +16,8 @@ pub struct Tally {
     pub latency: Histogram<u64>,
     /// Answers that were not a 200 with the expected body, by status (0: no answer at all).
     pub errors: BTreeMap<u16, u64>,
+    /// Open loop: how late the pacer released each request (part of its latency).
+    pub late: Histogram<u64>,
 }
 
 impl Tally {
@@ -23,20 +25,24 @@ impl Tally {
         Ok(Self {
             latency: histogram()?,
             errors: BTreeMap::new(),
+            late: histogram()?,
         })
     }
 
     pub fn record(&mut self, elapsed: Duration, status: Option<u16>) {
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        // Outside the bounds only past a minute: clamp rather than lose the sample.
-        self.latency.saturating_record(micros.max(1));
+        saturating_record(&mut self.latency, elapsed);
         if status != Some(200) {
             *self.errors.entry(status.unwrap_or(0)).or_default() += 1;
         }
     }
 
+    pub fn record_late(&mut self, late: Duration) {
+        saturating_record(&mut self.late, late);
+    }
+
     pub fn merge(&mut self, other: &Self) -> anyhow::Result<()> {
         self.latency.add(&other.latency)?;
+        self.late.add(&other.late)?;
         for (status, n) in &other.errors {
             *self.errors.entry(*status).or_default() += n;
         }
@@ -48,6 +54,9 @@ impl Tally {
         let q = |quantile: f64| self.latency.value_at_quantile(quantile);
         let requests = self.latency.len();
         let errors: u64 = self.errors.values().sum();
+        let late = |quantile: f64| self.late.value_at_quantile(quantile);
+        let pacer = (!self.late.is_empty())
+            .then(|| json!({"p50": late(0.5), "p99": late(0.99), "max": self.late.max()}));
         json!({
             "setting": setting,
             "seconds": elapsed.as_secs_f64(),
@@ -59,8 +68,15 @@ impl Tally {
                 "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "p999": q(0.999),
                 "max": self.latency.max(), "mean": self.latency.mean(),
             },
+            "pacer_late_us": pacer,
         })
     }
+}
+
+/// Outside the bounds only past a minute: clamp rather than lose the sample.
+fn saturating_record(histogram: &mut Histogram<u64>, elapsed: Duration) {
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    histogram.saturating_record(micros.max(1));
 }
 
 /// One line of text from [`Tally::summary`].
