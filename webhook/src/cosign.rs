@@ -3,15 +3,22 @@
 //! `sha256-<hex>.sig` in the image's repository (or the policy's `cosign.repository`), fetches
 //! each layer's payload blob (hash checked, bounded) and has the core verify them.
 //!
-//! Signature artifacts are not cached: a new signature must count at once, and the digest
-//! lookup in front of them is.
+//! The signature set read (every layer's payload with its signature) is cached per
+//! (registry, repository, digest, credentials): 30 s, an empty set or a failure 5 s, so a
+//! signature pushed after a deny counts within seconds; concurrent reads of one set share one
+//! fetch ([`crate::signature_sets`]). It is verified again for every admission. The payload
+//! blobs of one artifact are fetched concurrently.
 
+use std::sync::Arc;
+
+use futures::future::try_join_all;
 use portieris_core::cosign::{self, Signature, artifact, payload};
 use portieris_core::evidence::{CosignNeed, Evidence};
 use portieris_core::{Digest, ImageRef};
 
 use crate::fetch::docker_config::Credential;
 use crate::registry::Registry;
+use crate::signature_sets::{SetKey, Source};
 
 /// Gathers and verifies the cosign signatures one need asks for. `credentials` (the pod's
 /// pull Secrets for the image's registry) authenticate the digest lookup; `store_credentials`
@@ -37,8 +44,32 @@ pub fn signature_tag(digest: &Digest) -> String {
     format!("{}-{}.sig", digest.algorithm(), digest.hex())
 }
 
-/// The signature layers of `digest` in `store`; none when the tag does not exist (404).
+/// The signature layers of `digest` in `store`, in layer order; none when the tag does not
+/// exist (404). Cached in `registry`.
 pub async fn signatures(
+    registry: &Registry,
+    store: &ImageRef,
+    digest: &Digest,
+    credentials: &[Credential],
+) -> Result<Arc<[Signature]>, String> {
+    let key = SetKey {
+        source: Source::Registry(store.domain().to_string()),
+        repository: store.path().to_string(),
+        digest: digest.clone(),
+        credentials: credentials.to_vec(),
+    };
+    let job = (registry.clone(), store.clone(), digest.clone());
+    let credentials = key.credentials.clone();
+    let fetch = move || async move {
+        let (registry, store, digest) = job;
+        fetch_signatures(&registry, &store, &digest, &credentials).await
+    };
+    registry.cosign_signatures().get_or_fetch(key, fetch).await
+}
+
+/// [`signatures`] uncached: the `.sig` manifest, then its layers' payload blobs, all at once
+/// (at most [`cosign::MAX_SIGNATURES`]: the manifest parser refuses more).
+async fn fetch_signatures(
     registry: &Registry,
     store: &ImageRef,
     digest: &Digest,
@@ -54,18 +85,18 @@ pub async fn signatures(
     };
     let layers =
         artifact::parse(&manifest).map_err(|e| format!("cosign: {}:{tag}: {e}", store.name()))?;
-    let mut signatures = Vec::with_capacity(layers.len());
-    for layer in layers {
+    // try_join_all keeps the layers' order, and stops at the first failure.
+    try_join_all(layers.into_iter().map(|layer| async move {
         let payload = registry
             .blob(store, &layer.digest, credentials, payload::MAX_PAYLOAD)
             .await
             .map_err(|e| format!("cosign: {e}"))?;
-        signatures.push(Signature {
+        Ok(Signature {
             payload,
             signature: layer.signature,
-        });
-    }
-    Ok(signatures)
+        })
+    }))
+    .await
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub enum GathererError {
     TrustServers(#[from] TrustServerError),
 }
 
-/// The production gatherer: one HTTP client, the trust and tag-digest caches.
+/// The production gatherer: one HTTP client, the trust, tag-digest and signature caches.
 pub struct Gatherer {
     trust: Trust,
     registry: Registry,

@@ -13,6 +13,7 @@ pub mod policy_dir;
 pub mod registry;
 pub mod review;
 pub mod server;
+pub mod signature_sets;
 pub mod simple;
 pub mod tls;
 pub mod trust;

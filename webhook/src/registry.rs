@@ -13,6 +13,10 @@
 //! failures for a few seconds; concurrent identical lookups share one fetch. Credentials are
 //! part of the key: a namespace that cannot read a private repository must not learn its
 //! digests through another namespace's lookup.
+//!
+//! The [`Registry`] also holds the caches of fetched signature sets, simple signing's (from
+//! the extension API or a lookaside store) and cosign's (see [`crate::signature_sets`]): it is
+//! the one reader simple signing and cosign share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +28,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::fetch::coalesce::Coalescer;
 use crate::fetch::{Credential, FetchError, Fetcher, Session};
+use crate::signature_sets::SignatureSets;
 
 /// Manifest formats whose digest is the sha256 of their bytes: OCI manifest and index,
 /// Docker v2 schema 2 manifest and manifest list (not schema 1, whose digest excludes its
@@ -81,10 +86,14 @@ pub enum RegistryError {
     BlobDigest { what: String, actual: Digest },
 }
 
-/// Reads from registries with the shared client. Build once; share by reference.
+/// Reads from registries with the shared client. Build once; share by reference (a clone
+/// shares the client and the caches).
+#[derive(Clone)]
 pub struct Registry {
     fetcher: Arc<Fetcher>,
     digests: Arc<Coalescer<Key, Result<Digest, RegistryError>>>,
+    simple_signatures: Arc<SignatureSets<Vec<u8>>>,
+    cosign_signatures: Arc<SignatureSets<portieris_core::cosign::Signature>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -99,8 +108,27 @@ impl Registry {
     pub fn new(fetcher: Arc<Fetcher>) -> Self {
         Self {
             fetcher,
-            digests: Arc::new(Coalescer::new(CACHE_ENTRIES)),
+            digests: Arc::new(Coalescer::named("registry_digests", CACHE_ENTRIES)),
+            simple_signatures: Arc::new(SignatureSets::named(
+                "simple_signatures",
+                "simple signing",
+                Vec::len,
+            )),
+            cosign_signatures: Arc::new(SignatureSets::named("cosign_signatures", "cosign", |s| {
+                s.payload.len() + s.signature.as_ref().map_or(0, String::len)
+            })),
         }
+    }
+
+    /// Simple signing's signature sets, by store or registry, repository, digest and
+    /// credentials.
+    pub fn simple_signatures(&self) -> &SignatureSets<Vec<u8>> {
+        &self.simple_signatures
+    }
+
+    /// Cosign's signature sets, by registry, repository, digest and credentials.
+    pub fn cosign_signatures(&self) -> &SignatureSets<portieris_core::cosign::Signature> {
+        &self.cosign_signatures
     }
 
     /// The manifest digest of `image`: the one it names, else the one its tag (`latest` if
@@ -140,7 +168,8 @@ impl Registry {
     /// The signatures of `digest` in `image`'s repository from the registry extension API
     /// (`GET /extensions/v2/<repository>/signatures/<digest>`), if the registry advertises
     /// it on `/v2/`. Entries of another schema version or type are skipped, as
-    /// containers/image does; at most `max` are kept, each at most `max_bytes`.
+    /// containers/image does; at most `max` are kept, each at most `max_bytes`. Not cached
+    /// here: simple signing caches the set ([`Registry::simple_signatures`]).
     pub async fn signatures(
         &self,
         image: &ImageRef,
@@ -176,7 +205,8 @@ impl Registry {
     }
 
     /// The manifest `reference` (a tag) of `repository`, as served (OCI or Docker v2, at most
-    /// [`MAX_MANIFEST_BYTES`]); `None` on 404. Not cached: it is read once per verification.
+    /// [`MAX_MANIFEST_BYTES`]); `None` on 404. Not cached here: cosign caches the signature set
+    /// read from it ([`Registry::cosign_signatures`]).
     pub async fn manifest(
         &self,
         repository: &ImageRef,

@@ -1,7 +1,12 @@
 //! Simple signing: finds the manifest digest of an image (the one it names, else its tag's on
 //! the registry), reads the signatures of that digest from the policy's lookaside store, or
 //! without one from the registry signature extension API, and has the core verify them.
+//!
+//! The signatures read are cached per (store URL or registry, repository, digest, store or pull
+//! credentials): 30 s, an empty set or a failure 5 s; concurrent reads of one set share one
+//! fetch ([`crate::signature_sets`]). They are verified again for every admission.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use portieris_core::evidence::{Evidence, SimpleNeed, StoreAuth};
@@ -12,15 +17,17 @@ use portieris_core::{Digest, ImageRef};
 use crate::fetch::docker_config::Credential;
 use crate::fetch::{FetchError, Fetcher};
 use crate::registry::Registry;
+use crate::signature_sets::{SetKey, Source};
 
 /// Most signatures read for one image (`signature-1` … `signature-16`, or from the registry).
 pub const MAX_SIGNATURES: usize = 16;
 
 /// Gathers and verifies the simple signatures one need asks for. `credentials` (the pod's
 /// pull Secrets for the image's registry) authenticate to the registry; the store has its own.
+/// `fetcher` reads the store; the signatures read are cached in `registry`.
 pub async fn verify(
     registry: &Registry,
-    fetcher: &Fetcher,
+    fetcher: &Arc<Fetcher>,
     need: &SimpleNeed,
     image: &ImageRef,
     credentials: &[Credential],
@@ -29,24 +36,73 @@ pub async fn verify(
         .digest(image, credentials)
         .await
         .map_err(|e| format!("simple signing: {e}"))?;
-    let signatures = match &need.store_url {
-        Some(store) => lookaside(fetcher, store, need.store_auth.as_ref(), image, &digest).await?,
-        None => registry
-            .signatures(
-                image,
-                &digest,
-                credentials,
-                MAX_SIGNATURES,
-                openpgp::MAX_MESSAGE,
-            )
-            .await
-            .map_err(|e| format!("simple signing: {e}"))?,
-    };
+    let signatures = signatures(registry, fetcher, need, image, &digest, credentials).await?;
     openpgp::evaluate(need, image, &digest, &signatures, now())
+}
+
+/// The signatures of `digest`: from the lookaside store if the need names one, else from the
+/// registry extension API; cached.
+async fn signatures(
+    registry: &Registry,
+    fetcher: &Arc<Fetcher>,
+    need: &SimpleNeed,
+    image: &ImageRef,
+    digest: &Digest,
+    credentials: &[Credential],
+) -> Result<Arc<[Vec<u8>]>, String> {
+    let sets = registry.simple_signatures();
+    // Read as `repository@digest`: a cached failure names the set it is about, not the tag of
+    // whichever admission read it first.
+    let image = ImageRef::parse(&image.pinned(digest)).unwrap_or_else(|_| image.clone());
+    let digest = digest.clone();
+    match &need.store_url {
+        Some(store) => {
+            let auth = need.store_auth.clone();
+            let key = SetKey {
+                source: Source::Store(store.trim_end_matches('/').to_string()),
+                repository: image.path().to_string(),
+                digest: digest.clone(),
+                credentials: store_credentials(auth.as_ref()),
+            };
+            let (fetcher, store) = (Arc::clone(fetcher), store.clone());
+            sets.get_or_fetch(key, move || async move {
+                lookaside(&fetcher, &store, auth.as_ref(), &image, &digest).await
+            })
+            .await
+        }
+        None => {
+            let key = SetKey {
+                source: Source::Registry(image.domain().to_string()),
+                repository: image.path().to_string(),
+                digest: digest.clone(),
+                credentials: credentials.to_vec(),
+            };
+            let (registry, credentials) = (registry.clone(), key.credentials.clone());
+            sets.get_or_fetch(key, move || async move {
+                let max = openpgp::MAX_MESSAGE;
+                registry
+                    .signatures(&image, &digest, &credentials, MAX_SIGNATURES, max)
+                    .await
+                    .map_err(|e| format!("simple signing: {e}"))
+            })
+            .await
+        }
+    }
+}
+
+/// The store's basic-auth credentials, as the shared session takes them.
+fn store_credentials(auth: Option<&StoreAuth>) -> Vec<Credential> {
+    auth.map(|a| Credential {
+        username: a.username.clone(),
+        password: a.password.clone(),
+    })
+    .into_iter()
+    .collect()
 }
 
 /// `<store>/<repository path>@sha256=<hex>/signature-N`, N = 1.. until the first 404, at most
 /// [`MAX_SIGNATURES`]. Any other failure is an error: a store that cannot be read denies.
+/// Not cached: [`verify`] caches what it returns.
 pub async fn lookaside(
     fetcher: &Fetcher,
     store: &str,
@@ -54,13 +110,7 @@ pub async fn lookaside(
     image: &ImageRef,
     digest: &Digest,
 ) -> Result<Vec<Vec<u8>>, String> {
-    let credentials: Vec<Credential> = auth
-        .map(|a| Credential {
-            username: a.username.clone(),
-            password: a.password.clone(),
-        })
-        .into_iter()
-        .collect();
+    let credentials = store_credentials(auth);
     let session = fetcher.session(&credentials);
     let base = signature_dir(store, image, digest);
     let mut signatures = Vec::new();
@@ -244,6 +294,109 @@ mod tests {
             .await
             .expect_err("digest");
         assert!(why.contains("expected sha256:"), "{why}");
+    }
+
+    /// [`verify`] against one registry and client, as the webhook does across admissions.
+    struct Shared {
+        registry: Registry,
+        fetcher: Arc<Fetcher>,
+    }
+
+    impl Shared {
+        fn new() -> Self {
+            let fetcher = fetcher();
+            Self {
+                registry: Registry::new(Arc::clone(&fetcher)),
+                fetcher,
+            }
+        }
+
+        async fn check(&self, need: &SimpleNeed, image: &ImageRef) -> Evidence {
+            verify(&self.registry, &self.fetcher, need, image, &[]).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_admission_verifies_the_cached_signatures_without_reading_the_store() {
+        let server = store(vec![fixture("sigs/rsa-right.sig")], None).await;
+        let (image, digest) = image();
+        let shared = Shared::new();
+        let need = need(&server.url(), None);
+        assert_eq!(shared.check(&need, &image).await, Ok(digest.clone()));
+        assert_eq!(server.requests(), 2, "signature-1, then the 404");
+        assert_eq!(shared.check(&need, &image).await, Ok(digest));
+        assert_eq!(server.requests(), 2, "{:?}", server.paths());
+        // Verified again, not a cached verdict: a key that did not sign still denies.
+        let mut other_key = need.clone();
+        other_key.requirements[0].keyring = fixture("keys/other.asc");
+        let why = shared
+            .check(&other_key, &image)
+            .await
+            .expect_err("another key");
+        assert!(why.contains("team/key"), "{why}");
+        assert_eq!(server.requests(), 2);
+    }
+
+    #[tokio::test]
+    async fn signatures_read_with_one_store_secret_are_not_served_to_another() {
+        // base64("user:pass")
+        let server = store(
+            vec![fixture("sigs/rsa-right.sig")],
+            Some("Basic dXNlcjpwYXNz"),
+        )
+        .await;
+        let (image, digest) = image();
+        let auth = |password: &str| StoreAuth {
+            username: "user".into(),
+            password: password.into(),
+        };
+        let shared = Shared::new();
+        let right = need(&server.url(), Some(auth("pass")));
+        assert_eq!(shared.check(&right, &image).await, Ok(digest.clone()));
+        let read = server.requests();
+        for other in [None, Some(auth("wrong"))] {
+            let denied = shared.check(&need(&server.url(), other), &image).await;
+            let why = denied.expect_err("not the cached signatures");
+            assert!(why.contains("signature store"), "{why}");
+        }
+        assert!(server.requests() > read, "the others asked the store");
+        let asked = server.requests();
+        assert_eq!(shared.check(&right, &image).await, Ok(digest));
+        assert_eq!(
+            server.requests(),
+            asked,
+            "the right secret's read is cached"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_signed_after_a_deny_is_admitted_once_the_short_ttl_passes() {
+        let (image, digest) = image();
+        let signed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let dir = format!("/test/signed@sha256={}/signature-1", digest.hex());
+        let server = {
+            let signed = Arc::clone(&signed);
+            let signature = fixture("sigs/rsa-right.sig");
+            FakeServer::start(move |seen| {
+                if seen.path == dir && signed.load(std::sync::atomic::Ordering::SeqCst) {
+                    Canned::ok(signature.clone())
+                } else {
+                    Canned::status(404)
+                }
+            })
+            .await
+        };
+        let shared = Shared::new();
+        let need = need(&server.url(), None);
+        for _ in 0..2 {
+            let why = shared.check(&need, &image).await.expect_err("unsigned");
+            assert!(why.contains("no simple signatures"), "{why}");
+        }
+        assert_eq!(server.requests(), 1, "the empty set is cached");
+        signed.store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(crate::signature_sets::EMPTY_TTL + Duration::from_millis(200)).await;
+        assert_eq!(shared.check(&need, &image).await, Ok(digest));
+        assert_eq!(server.requests(), 3, "signature-1, then the 404");
     }
 
     #[tokio::test]

@@ -115,6 +115,8 @@ struct World {
     stored: String,
     /// An in-process registry serving cosign/app with a changed payload blob.
     tampering: String,
+    /// An in-process registry counting the requests of the cache tests.
+    counting: Counting,
     /// A Notary- and cosign-signed image, and a tag moved after Notary signed it (cosign-signed
     /// at its new digest) with the digest Notary signed.
     notarised: String,
@@ -200,28 +202,46 @@ impl Setup {
     }
 }
 
+/// `sha256-<hex>.sig`, the tag cosign signs `digest` under.
+fn signature_tag(digest: &str) -> String {
+    digest.replacen(':', "-", 1) + ".sig"
+}
+
 impl Setup {
+    /// Copies the signature artifact of `repository@digest` into `dir` (skopeo's `dir:`
+    /// layout: `manifest.json`, blobs by hex); its manifest and layer digests.
+    fn artifact(&self, repository: &str, digest: &str, dir: &Path) -> (Vec<u8>, Vec<String>) {
+        let certs = self.rig.env("PORTIERIS_RIG_CERT_DIR");
+        tools::run(
+            Command::new("skopeo")
+                .args(["copy", "-q", "--preserve-digests", "--src-cert-dir", &certs])
+                .arg(format!(
+                    "docker://{}:{}",
+                    self.repository(repository),
+                    signature_tag(digest)
+                ))
+                .arg(format!("dir:{}", dir.display())),
+            None,
+        );
+        let manifest = std::fs::read(dir.join("manifest.json")).expect("signature manifest");
+        let parsed: Value = serde_json::from_slice(&manifest).expect("JSON");
+        let layers = parsed["layers"].as_array().expect("layers");
+        let digests = layers
+            .iter()
+            .map(|l| l["digest"].as_str().expect("a layer digest").to_string())
+            .collect();
+        (manifest, digests)
+    }
+
     /// An in-process registry serving cosign/app:v1 and its signature manifest, but a payload
     /// blob changed by one byte under the layer's digest; its address.
     fn tampering_registry(&self, root: &Path, app: &str) -> String {
         std::fs::create_dir_all(root).expect("registry root");
         let address = tools::serve(root.to_path_buf(), Some(tools::rig_tls(&self.rig))).to_string();
-        let tag = app.replacen(':', "-", 1) + ".sig";
+        let tag = signature_tag(app);
         let signatures = root.join("signatures");
-        let certs = self.rig.env("PORTIERIS_RIG_CERT_DIR");
-        tools::run(
-            Command::new("skopeo")
-                .args(["copy", "-q", "--preserve-digests", "--src-cert-dir", &certs])
-                .arg(format!("docker://{}:{tag}", self.repository("app")))
-                .arg(format!("dir:{}", signatures.display())),
-            None,
-        );
-        let manifest = std::fs::read(signatures.join("manifest.json")).expect("signature manifest");
-        let parsed: Value = serde_json::from_slice(&manifest).expect("JSON");
-        let layer = parsed["layers"][0]["digest"]
-            .as_str()
-            .expect("a layer")
-            .to_string();
+        let (manifest, layers) = self.artifact("app", app, &signatures);
+        let layer = layers[0].clone();
         let mut payload = std::fs::read(signatures.join(&layer["sha256:".len()..])).expect("blob");
         let at = payload.len() - 3;
         payload[at] ^= 1;
@@ -233,6 +253,99 @@ impl Setup {
         std::fs::write(repository.join("manifests").join(&tag), manifest).expect("signatures");
         std::fs::write(repository.join("blobs").join(&layer), payload).expect("tampered blob");
         address
+    }
+}
+
+/// An in-process registry that records what it is asked ([`tools::served`]): cosign/cached:v1
+/// signed by alice and bob (two layers), and cosign/late:v1, whose signature artifact (alice's)
+/// waits outside until [`Counting::publish`]. Signed as this registry's repositories; only the
+/// cache tests read it.
+struct Counting {
+    address: std::net::SocketAddr,
+    cached: String,
+    late: String,
+    /// The late artifact: `manifests/<tag>` and `blobs/`, and where they are served from.
+    late_staged: PathBuf,
+    late_served: PathBuf,
+}
+
+impl Counting {
+    /// Serves cosign/late's signatures from now on.
+    fn publish(&self) {
+        let tag = signature_tag(&self.late);
+        std::fs::rename(
+            self.late_staged.join("blobs"),
+            self.late_served.join("blobs"),
+        )
+        .expect("blobs");
+        std::fs::rename(
+            self.late_staged.join("manifests").join(&tag),
+            self.late_served.join("manifests").join(&tag),
+        )
+        .expect("signature manifest");
+    }
+
+    /// The paths under `/v2/cosign/<name>/` asked for, but the image's own manifest (the
+    /// digest lookup): the signature reads.
+    fn signature_reads(&self, name: &str) -> Vec<String> {
+        let prefix = format!("/v2/cosign/{name}/");
+        tools::served(self.address)
+            .into_iter()
+            .filter(|p| p.starts_with(&prefix) && !p.ends_with("/manifests/v1"))
+            .collect()
+    }
+}
+
+impl Setup {
+    fn counting_registry(&self, root: &Path) -> Counting {
+        let served = root.join("served");
+        std::fs::create_dir_all(&served).expect("registry root");
+        let address = tools::serve(served.clone(), Some(tools::rig_tls(&self.rig)));
+        let counted = |name: &str, keys: &[&str], signatures_into: &Path| {
+            let digest = self.push(name, "v1", &format!("cosign {name}, counted"));
+            let identity = format!("{address}/cosign/{name}");
+            let args = ["--sign-container-identity", identity.as_str()];
+            let extra = Extra {
+                args: &args,
+                ..Extra::default()
+            };
+            self.sign(name, &digest, keys, &extra);
+            let copied = root.join(format!("artifact-{name}"));
+            let (manifest, layers) = self.artifact(name, &digest, &copied);
+            let image = format!("{}:v1", self.repository(name));
+            let repository = served.join(format!("v2/cosign/{name}"));
+            std::fs::create_dir_all(repository.join("manifests")).expect("manifests");
+            std::fs::write(
+                repository.join("manifests/v1"),
+                tools::raw_manifest(&self.rig, &image),
+            )
+            .expect("image manifest");
+            std::fs::create_dir_all(signatures_into.join("manifests")).expect("manifests");
+            std::fs::create_dir_all(signatures_into.join("blobs")).expect("blobs");
+            let tag = signature_tag(&digest);
+            std::fs::write(signatures_into.join("manifests").join(tag), manifest)
+                .expect("signature manifest");
+            for layer in &layers {
+                let hex = &layer["sha256:".len()..];
+                std::fs::copy(copied.join(hex), signatures_into.join("blobs").join(layer))
+                    .expect("payload blob");
+            }
+            digest
+        };
+        let cached = counted(
+            "cached",
+            &["alice", "bob"],
+            &served.join("v2/cosign/cached"),
+        );
+        let late_staged = root.join("late-staged");
+        let late = counted("late", &["alice"], &late_staged);
+        Counting {
+            address,
+            cached,
+            late,
+            late_staged,
+            late_served: served.join("v2/cosign/late"),
+        }
     }
 }
 
@@ -282,6 +395,7 @@ impl World {
         };
         setup.sign("private", &private, &["alice"], &token);
         let tampering = setup.tampering_registry(&root.join("tampering-registry"), &app);
+        let counting = setup.counting_registry(&root.join("counting-registry"));
         let (notarised, notarised_digest) = setup.notarised("notarised", None);
         let (moved, moved_from) = setup.notarised("moved", Some("moved after notary signed"));
         Self {
@@ -292,6 +406,7 @@ impl World {
             other,
             stored,
             tampering,
+            counting,
             notarised,
             notarised_digest,
             moved,
@@ -469,6 +584,131 @@ fn a_payload_blob_that_is_not_its_layer_digest_denies() {
     let image = format!("{}/cosign/app:v1", w.tampering);
     w.review(cosign(&["alice"]), &image)
         .assert_denied("a changed payload", "not the digest it was asked for");
+}
+
+/// In process, as `portieris serve` runs: one registry reader across admissions.
+mod in_process {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use portieris_core::evidence::{CosignKey, CosignNeed, Evidence};
+    use portieris_core::{Digest, ImageRef};
+    use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
+    use portieris_webhook::registry::Registry;
+
+    use super::{World, world};
+
+    fn registry(w: &World) -> Registry {
+        let config = FetchConfig::new(Duration::from_secs(10), Some(w.rig.ca()));
+        Registry::new(Arc::new(Fetcher::new(&config).expect("client")))
+    }
+
+    fn need(w: &World, keys: &[&str]) -> CosignNeed {
+        let key = |name: &&str| CosignKey {
+            key_secret: format!("team/{name}-key"),
+            public_key_pem: w
+                .keys
+                .iter()
+                .find(|(n, _)| n == name)
+                .expect("key")
+                .1
+                .clone(),
+        };
+        CosignNeed {
+            keys: keys.iter().map(key).collect(),
+            repository: None,
+        }
+    }
+
+    /// Admits `cosign/<name>:v1` of the counting registry, reading signatures with `pull`.
+    async fn admit(
+        w: &World,
+        r: &Registry,
+        name: &str,
+        keys: &[&str],
+        pull: &[Credential],
+    ) -> Evidence {
+        let image = format!("{}/cosign/{name}:v1", w.counting.address);
+        let image = ImageRef::parse(&image).expect("reference");
+        portieris_webhook::cosign::verify(r, &need(w, keys), &image, &[], pull).await
+    }
+
+    #[tokio::test]
+    async fn a_second_admission_reads_no_signatures_and_other_credentials_read_their_own() {
+        let w = world();
+        let registry = registry(w);
+        let digest = Digest::parse(&w.counting.cached).expect("digest");
+        let both = ["alice", "bob"];
+        assert_eq!(
+            admit(w, &registry, "cached", &both, &[]).await,
+            Ok(digest.clone())
+        );
+        let reads = w.counting.signature_reads("cached");
+        assert_eq!(
+            reads.len(),
+            3,
+            "the .sig manifest and both payloads: {reads:?}"
+        );
+        assert_eq!(
+            admit(w, &registry, "cached", &both, &[]).await,
+            Ok(digest.clone())
+        );
+        assert_eq!(
+            w.counting.signature_reads("cached"),
+            reads,
+            "nothing read again"
+        );
+        // Verified again, not a cached verdict: a key that did not sign still denies.
+        let why = admit(w, &registry, "cached", &["mallory"], &[]).await;
+        assert!(why.expect_err("mallory").contains("team/mallory-key"));
+        assert_eq!(w.counting.signature_reads("cached"), reads);
+        let pull = [Credential {
+            username: "someone".into(),
+            password: "else".into(),
+        }];
+        for _ in 0..2 {
+            let got = admit(w, &registry, "cached", &both, &pull).await;
+            assert_eq!(got, Ok(digest.clone()));
+            assert_eq!(
+                w.counting.signature_reads("cached").len(),
+                6,
+                "another credential reads its own set, once"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signature_pushed_after_a_deny_counts_once_the_short_ttl_passes() {
+        let w = world();
+        let registry = registry(w);
+        for _ in 0..2 {
+            let why = admit(w, &registry, "late", &["alice"], &[]).await;
+            assert!(
+                why.expect_err("unsigned")
+                    .contains("no cosign signatures found")
+            );
+        }
+        assert_eq!(
+            w.counting.signature_reads("late").len(),
+            1,
+            "the empty set is kept"
+        );
+        w.counting.publish();
+        tokio::time::sleep(
+            portieris_webhook::signature_sets::EMPTY_TTL + Duration::from_millis(200),
+        )
+        .await;
+        let digest = Digest::parse(&w.counting.late).expect("digest");
+        assert_eq!(
+            admit(w, &registry, "late", &["alice"], &[]).await,
+            Ok(digest)
+        );
+        assert_eq!(
+            w.counting.signature_reads("late").len(),
+            3,
+            "the .sig manifest and payload"
+        );
+    }
 }
 
 fn trust_and_cosign(w: &World) -> Value {

@@ -234,29 +234,33 @@ impl Setup {
 
     /// Starts the extension-API registry over `root`, serving simple/app:v1's manifest (also as
     /// tag `lying`, with a wrong Docker-Content-Digest) and alice's signature of it (as
-    /// `<that registry>/simple/app:v1`); its address.
+    /// `<that registry>/simple/app:v1`); the same as simple/cached:v1, which only the cache test
+    /// reads; its address.
     fn extension_registry(&self, root: &Path, manifest: &[u8]) -> String {
         let address = tools::serve(root.to_path_buf(), Some(tools::rig_tls(&self.rig))).to_string();
-        let manifests = root.join("v2/simple/app/manifests");
-        std::fs::create_dir_all(&manifests).expect("manifests");
-        std::fs::write(manifests.join("v1"), manifest).expect("manifest");
         let digest = tools::sha256(manifest);
+        for repository in ["simple/app", "simple/cached"] {
+            let manifests = root.join(format!("v2/{repository}/manifests"));
+            std::fs::create_dir_all(&manifests).expect("manifests");
+            std::fs::write(manifests.join("v1"), manifest).expect("manifest");
+            let signature = self
+                .signers
+                .alice(manifest, &format!("{address}/{repository}:v1"));
+            let list = json!({"signatures": [{"schemaVersion": 2, "type": "atomic",
+                "name": format!("{digest}@0123456789abcdef0123456789abcdef"),
+                "content": review::base64(&signature)}]});
+            let signatures = root.join(format!("extensions/v2/{repository}/signatures"));
+            std::fs::create_dir_all(&signatures).expect("signatures");
+            std::fs::write(signatures.join(&digest), list.to_string()).expect("list");
+        }
         // Tag `lying`: the same bytes, claimed to be another manifest.
+        let manifests = root.join("v2/simple/app/manifests");
         std::fs::write(manifests.join("lying"), manifest).expect("manifest");
         std::fs::write(
             manifests.join("lying.digest"),
             tools::sha256(b"another manifest"),
         )
         .expect("claimed digest");
-        let signature = self
-            .signers
-            .alice(manifest, &format!("{address}/simple/app:v1"));
-        let list = json!({"signatures": [{"schemaVersion": 2, "type": "atomic",
-            "name": format!("{digest}@0123456789abcdef0123456789abcdef"),
-            "content": review::base64(&signature)}]});
-        let signatures = root.join("extensions/v2/simple/app/signatures");
-        std::fs::create_dir_all(&signatures).expect("signatures");
-        std::fs::write(signatures.join(&digest), list.to_string()).expect("list");
         address
     }
 }
@@ -591,6 +595,64 @@ fn without_store_url_signatures_come_from_the_registry_extension_api() {
     // docker-registry does not advertise the API: nothing to verify, denied saying why.
     w.review(policy, &w.app_ref())
         .assert_denied("no extension API", "X-Registry-Supports-Signatures");
+}
+
+/// What the cache counted as `name` so far: (hits, misses).
+fn cache_counts(name: &str) -> (u64, u64) {
+    portieris_webhook::fetch::cache::counts()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map_or((0, 0), |(_, c)| (c.hits(), c.misses()))
+}
+
+/// In process, as `portieris serve` runs: one registry reader across admissions. The only test
+/// of this binary that reads signatures in process, so the cache counts are its own.
+#[tokio::test]
+async fn a_second_admission_verifies_cached_signatures_and_other_credentials_read_their_own() {
+    use portieris_core::evidence::{SignedBy, SimpleNeed};
+    use portieris_core::simple::IdentityRule;
+    use portieris_core::{Digest, ImageRef};
+    use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
+    use portieris_webhook::registry::Registry;
+    use portieris_webhook::simple::verify;
+
+    let w = world();
+    let config = FetchConfig::new(std::time::Duration::from_secs(10), Some(w.ca()));
+    let fetcher = std::sync::Arc::new(Fetcher::new(&config).expect("client"));
+    let registry = Registry::new(std::sync::Arc::clone(&fetcher));
+    let alice = w.keys.iter().find(|(name, _)| *name == "alice");
+    let need = SimpleNeed {
+        requirements: vec![SignedBy {
+            key_secret: "team/alice-key".into(),
+            keyring: alice.expect("alice's key").1.clone().into_bytes(),
+            identity: IdentityRule::MatchRepoDigestOrExact,
+        }],
+        store_url: None,
+        store_auth: None,
+    };
+    let image =
+        ImageRef::parse(&format!("{}/simple/cached:v1", w.extension_registry)).expect("reference");
+    let address = w.extension_registry.parse().expect("address");
+    let lists = || {
+        tools::served(address)
+            .iter()
+            .filter(|path| path.starts_with("/extensions/v2/simple/cached/"))
+            .count()
+    };
+    let digest = Digest::parse(&w.app).expect("digest");
+    let pull = [Credential {
+        username: "someone".into(),
+        password: "else".into(),
+    }];
+    let before = cache_counts("simple_signatures");
+    for (credentials, reads) in [(&[][..], 1), (&[][..], 1), (&pull[..], 2), (&pull[..], 2)] {
+        let got = verify(&registry, &fetcher, &need, &image, credentials).await;
+        assert_eq!(got, Ok(digest.clone()), "{credentials:?}");
+        // A second admission reads nothing; another pull credential reads its own.
+        assert_eq!(lists(), reads, "{credentials:?}");
+    }
+    let (hits, misses) = cache_counts("simple_signatures");
+    assert_eq!((hits - before.0, misses - before.1), (2, 2));
 }
 
 #[test]

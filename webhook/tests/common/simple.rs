@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -326,7 +326,7 @@ pub fn store_signatures(store: &Path, path: &str, digest: &str, signatures: &[&[
 /// life of the test process. `/v2/` answers `{}` with `X-Registry-Supports-Signatures: 1`;
 /// files under `/v2/*/manifests/` carry `Docker-Content-Digest` (their sha256, or what a
 /// `<file>.digest` beside them says); paths under `/private/` need basic auth with
-/// [`STORE_USER`].
+/// [`STORE_USER`]. [`served`] lists the paths it was asked for.
 pub fn serve(root: PathBuf, tls: Option<TlsAcceptor>) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("non-blocking");
@@ -345,10 +345,10 @@ pub fn serve(root: PathBuf, tls: Option<TlsAcceptor>) -> SocketAddr {
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(tcp).await {
-                                connection(stream, root).await;
+                                connection(stream, root, address).await;
                             }
                         }
-                        None => connection(tcp, root).await,
+                        None => connection(tcp, root, address).await,
                     }
                 });
             }
@@ -357,12 +357,30 @@ pub fn serve(root: PathBuf, tls: Option<TlsAcceptor>) -> SocketAddr {
     address
 }
 
-async fn connection<S>(stream: S, root: Arc<PathBuf>)
+/// Every request the [`serve`] servers of this process answered: address and path.
+static SERVED: Mutex<Vec<(SocketAddr, String)>> = Mutex::new(Vec::new());
+
+/// The paths the server at `address` was asked for so far, in order.
+pub fn served(address: SocketAddr) -> Vec<String> {
+    let served = SERVED.lock().unwrap_or_else(PoisonError::into_inner);
+    served
+        .iter()
+        .filter(|(a, _)| *a == address)
+        .map(|(_, path)| path.clone())
+        .collect()
+}
+
+async fn connection<S>(stream: S, root: Arc<PathBuf>, address: SocketAddr)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request: Request<Incoming>| {
         let root = Arc::clone(&root);
+        let seen = (address, request.uri().path().to_string());
+        SERVED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(seen);
         async move { Ok::<_, Infallible>(answer(&root, &request)) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
