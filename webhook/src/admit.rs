@@ -1,10 +1,11 @@
 //! One admission request, start to end: the path shared by `/admit` and `portieris review`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, join_all};
-use portieris_core::admission::{self, Invalid, OwnerRef, Request};
+use portieris_core::admission::{self, Invalid, Kind, OwnerRef, Request};
 use portieris_core::evidence::Evidence;
 use portieris_core::verdict::{Assessment, ImagePlan, Requirements};
 use portieris_core::{Decision, Options, Plan, PolicySet, finish, plan};
@@ -230,20 +231,40 @@ fn refuse(invalid: Invalid) -> Admitted {
     }
 }
 
+/// One line per decision. Fields are passed as `&str`, not `%` (Display): the JSON formatter
+/// writes a string as it is, but runs a Display value through `fmt` first.
 fn log(request: &Request, decision: &Decision) {
-    let kind = request.kind.to_string();
+    let kind: Cow<'_, str> = match &request.kind {
+        Kind::Workload(workload) => workload.as_str().into(),
+        other => other.to_string().into(),
+    };
+    let (uid, kind) = (request.uid.as_str(), &*kind);
+    let (namespace, name) = (request.namespace.as_str(), request.name.as_str());
     match decision {
         Decision::Allow { waived, .. } if !waived.is_empty() => tracing::warn!(
-            uid = %request.uid, kind, namespace = %request.namespace, name = %request.name,
-            waived = %waived.join("; "), "allow in warn mode"
+            uid,
+            kind,
+            namespace,
+            name,
+            waived = waived.join("; "),
+            "allow in warn mode"
         ),
         Decision::Allow { patch, .. } => tracing::info!(
-            uid = %request.uid, kind, namespace = %request.namespace, name = %request.name,
-            images = request.sites.len(), pinned = patch.len(), "allow"
+            uid,
+            kind,
+            namespace,
+            name,
+            images = request.sites.len(),
+            pinned = patch.len(),
+            "allow"
         ),
         Decision::Deny { reasons } => tracing::info!(
-            uid = %request.uid, kind, namespace = %request.namespace, name = %request.name,
-            reasons = %reasons.join("; "), "deny"
+            uid,
+            kind,
+            namespace,
+            name,
+            reasons = reasons.join("; "),
+            "deny"
         ),
     }
 }

@@ -13,7 +13,8 @@ use portieris_webhook::{cluster, policy_dir, review, server};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // Held to the end of `main`: dropping it writes out the lines still queued.
+    let _log = init_logging(cli.log_format);
     // One process-wide crypto provider for every TLS endpoint: server, fetchers, Kubernetes.
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
@@ -29,16 +30,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines go to stderr from a thread of their own, in batches: a `write` per admission on
+/// the request path was a fifth of the server's CPU time at load. The queue is not lossy (a
+/// full queue makes the request wait rather than drop a decision's line).
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PORTIERIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("portieris-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 /// Evidence must be in before the request deadline, leaving a second to answer.
