@@ -58,13 +58,15 @@ pub(super) fn sites(
     let spec =
         spec.ok_or_else(|| malformed(prefix.into(), "the pod spec is missing or not an object"))?;
     let mut sites = Vec::new();
+    let list_pointer = |list: ContainerList| format!("{prefix}/{}", escape(list.field()));
     for list in ContainerList::ALL {
-        let list_pointer = format!("{prefix}/{}", escape(list.field()));
         let containers = match spec.get(list.field()) {
             None | Some(Value::Null) => continue,
             Some(Value::Array(containers)) => containers,
-            Some(_) => return Err(malformed(list_pointer, "must be a list")),
+            Some(_) => return Err(malformed(list_pointer(list), "must be a list")),
         };
+        // Built only for the lists an object has: most Pods have one of the three.
+        let list_pointer = list_pointer(list);
         for (index, container) in containers.iter().enumerate() {
             let pointer = format!("{list_pointer}/{index}/image");
             let image = match container.get("image") {
