@@ -32,12 +32,14 @@ fn main() -> ExitCode {
 
 /// Log lines go to stderr from a thread of their own, in batches: a `write` per admission on
 /// the request path was a fifth of the server's CPU time at load. The queue is not lossy (a
-/// full queue makes the request wait rather than drop a decision's line).
+/// full queue makes the request wait rather than drop a decision's line). Its 4,096 lines are
+/// far more than arrive between two batches; the library's 128,000 cost 4 MiB of idle RSS.
 fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PORTIERIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(4096)
         .thread_name("portieris-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
