@@ -45,6 +45,10 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(90);
 const MAX_REDIRECTS: usize = 5;
 const TOKEN_CACHE_ENTRIES: usize = 4096;
+/// Bytes of cached tokens. Registry tokens (JWTs mostly) are 1 to 3 KiB, so 4,096 of them fit
+/// in 16 MiB; this only caps token servers that answer with unusually large tokens (each may
+/// be up to the response limit).
+const TOKEN_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// How the client is set up.
 #[derive(Debug, Clone)]
@@ -152,7 +156,10 @@ impl Fetcher {
             timeout: config.timeout,
             connect_timeout,
             max_body_bytes: config.max_body_bytes,
-            tokens: Mutex::new(TtlCache::named("tokens", TOKEN_CACHE_ENTRIES)),
+            tokens: Mutex::new(
+                TtlCache::named("tokens", TOKEN_CACHE_ENTRIES)
+                    .weighed(TOKEN_CACHE_BYTES, String::len),
+            ),
         })
     }
 

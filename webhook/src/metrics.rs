@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 use crate::admit::Outcome;
 use crate::fetch::cache;
@@ -32,6 +34,9 @@ pub struct Metrics {
     /// `portieris_cache_requests_total{cache, result}`, brought up to date from the named
     /// caches' counts at each scrape.
     cache: IntCounterVec,
+    /// `portieris_cache_bytes{cache}`: what the weighed caches hold by their weigh functions
+    /// (every named cache is weighed), set at each scrape.
+    cache_bytes: IntGaugeVec,
 }
 
 impl Metrics {
@@ -75,6 +80,14 @@ impl Metrics {
             &["cache", "result"],
         )?;
         registry.register(Box::new(cache.clone()))?;
+        let cache_bytes = IntGaugeVec::new(
+            Opts::new(
+                "portieris_cache_bytes",
+                "Bytes held by each cache, by its estimate of its values' buffers (keys and bookkeeping not counted)",
+            ),
+            &["cache"],
+        )?;
+        registry.register(Box::new(cache_bytes.clone()))?;
         Ok(Self {
             registry,
             allow,
@@ -82,6 +95,7 @@ impl Metrics {
             decisions,
             duration,
             cache,
+            cache_bytes,
         })
     }
 
@@ -106,12 +120,17 @@ impl Metrics {
         prometheus::TextEncoder::new().encode_to_string(&self.registry.gather())
     }
 
-    /// Counters only go up: each series is raised by what its cache counted since.
+    /// Counters only go up: each series is raised by what its cache counted since. The
+    /// bytes are a gauge, set to what the weighed caches hold now.
     fn update_caches(&self) {
         for (name, counts) in cache::counts() {
             for (result, total) in [("hit", counts.hits()), ("miss", counts.misses())] {
                 let counter = self.cache.with_label_values(&[name, result]);
                 counter.inc_by(total.saturating_sub(counter.get()));
+            }
+            if let Some(bytes) = counts.bytes() {
+                let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+                self.cache_bytes.with_label_values(&[name]).set(bytes);
             }
         }
     }
@@ -216,6 +235,29 @@ mod tests {
                 "missing {line:?} in\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_weighed_cache_reports_the_bytes_it_holds() {
+        let mut weighed = cache::TtlCache::named("metrics_bytes_test", 4).weighed(1024, Vec::len);
+        weighed.insert("a", vec![0_u8; 100], Duration::from_secs(60));
+        weighed.insert("b", vec![0_u8; 20], Duration::from_secs(60));
+        let mut unweighed = cache::TtlCache::named("metrics_unweighed_test", 4);
+        unweighed.insert("a", 1, Duration::from_secs(60));
+        let text = rendered(&[]);
+        let line = r#"portieris_cache_bytes{cache="metrics_bytes_test"} 120"#;
+        assert!(
+            text.contains("# TYPE portieris_cache_bytes gauge\n"),
+            "{text}"
+        );
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+        assert!(
+            !text.contains(r#"portieris_cache_bytes{cache="metrics_unweighed_test"}"#),
+            "an unweighed cache has no byte series: {text}"
+        );
     }
 
     #[test]

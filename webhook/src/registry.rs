@@ -47,6 +47,9 @@ pub const DIGEST_TTL: Duration = Duration::from_secs(30);
 /// Failures are remembered this long: a burst of pods with a broken image costs one fetch.
 const FAILURE_TTL: Duration = Duration::from_secs(5);
 const CACHE_ENTRIES: usize = 10_000;
+/// Bytes of cached digests (64 hex digits each, so 10,000 are 640 KiB) and failures (weighed
+/// by their message): the entry bound comes first unless many failures quote long messages.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
 /// The extension API's only signature format (containers/image `extensionSignature`).
 const EXTENSION_SCHEMA_VERSION: u64 = 2;
 const EXTENSION_TYPE_ATOMIC: &str = "atomic";
@@ -108,7 +111,10 @@ impl Registry {
     pub fn new(fetcher: Arc<Fetcher>) -> Self {
         Self {
             fetcher,
-            digests: Arc::new(Coalescer::named("registry_digests", CACHE_ENTRIES)),
+            digests: Arc::new(
+                Coalescer::named("registry_digests", CACHE_ENTRIES)
+                    .weighed(CACHE_BYTES, weigh_digest),
+            ),
             simple_signatures: Arc::new(SignatureSets::named(
                 "simple_signatures",
                 "simple signing",
@@ -284,6 +290,14 @@ async fn supports_signatures(session: &Session<'_>, base: &str) -> Result<bool, 
         .headers
         .get("X-Registry-Supports-Signatures")
         .is_some_and(|v| v.as_bytes() == b"1"))
+}
+
+/// A cached digest lookup's weight: the digest's hex, or a failure's message.
+fn weigh_digest(result: &Result<Digest, RegistryError>) -> usize {
+    match result {
+        Ok(digest) => digest.hex().len(),
+        Err(error) => error.to_string().len(),
+    }
 }
 
 /// The registry's API root: Docker Hub's API host is not its image host.

@@ -12,9 +12,12 @@
 //! A set with signatures is kept [`SET_TTL`], as a tag's digest is: a signature removed from
 //! its store keeps counting that long. An empty set (no signatures) and a failure are kept
 //! [`EMPTY_TTL`]: a burst of pods for an unsigned or unreachable image costs one fetch, and an
-//! image signed just after a deny is admitted within seconds. A set larger than
-//! [`MAX_CACHED_SET_BYTES`] is not kept (concurrent reads still share its fetch), so a cache
-//! of [`SET_ENTRIES`] entries holds at most 64 MiB of signatures.
+//! image signed just after a deny is admitted within seconds.
+//!
+//! Each cache keeps at most [`SET_ENTRIES`] sets and [`SET_BYTES`] of signatures (a failure
+//! weighs its message), the least recently used going first. A set larger than
+//! [`MAX_CACHED_SET_BYTES`] is not kept at all (concurrent reads still share its fetch), so one
+//! repository with huge signatures cannot flush everyone else's.
 //!
 //! Credentials are part of the key: a namespace whose pull Secrets (or `storeSecret`) cannot
 //! read a repository's signatures must not be served another namespace's read of them.
@@ -32,8 +35,13 @@ use crate::fetch::coalesce::Coalescer;
 pub const SET_TTL: Duration = Duration::from_secs(30);
 /// How long an empty set or a failure is reused.
 pub const EMPTY_TTL: Duration = Duration::from_secs(5);
-/// Sets kept per cache; the oldest goes first.
+/// Sets kept per cache; the least recently used goes first.
 pub const SET_ENTRIES: usize = 1_000;
+/// Signature bytes kept per cache (the sum over its sets). Real sets are a few KiB (a simple
+/// signing message or a cosign payload is under 1 KiB per signature), so 1,000 of them fit in
+/// a few MiB and the entry bound is reached first; this caps a cache filled with sets near
+/// [`MAX_CACHED_SET_BYTES`] at 256 of them rather than 64 MiB.
+pub const SET_BYTES: usize = 16 * 1024 * 1024;
 /// The largest set kept (the sum of its signatures' bytes); real sets are a few KiB.
 pub const MAX_CACHED_SET_BYTES: usize = 64 * 1024;
 
@@ -63,7 +71,7 @@ type Fetched<V> = Result<Arc<[V]>, String>;
 /// The cached sets of one kind of signature. Build once; share by reference.
 pub struct SignatureSets<V> {
     sets: Arc<Coalescer<SetKey, Fetched<V>>>,
-    /// The bytes of one signature, for [`MAX_CACHED_SET_BYTES`].
+    /// The bytes of one signature, for [`MAX_CACHED_SET_BYTES`] and [`SET_BYTES`].
     weigh: fn(&V) -> usize,
     /// Prefix of the message when a shared fetch stops without a result.
     what: &'static str,
@@ -74,7 +82,13 @@ impl<V: Send + Sync + 'static> SignatureSets<V> {
     /// signature in messages; `weigh` gives the bytes of one signature.
     pub fn named(name: &'static str, what: &'static str, weigh: fn(&V) -> usize) -> Self {
         Self {
-            sets: Arc::new(Coalescer::named(name, SET_ENTRIES)),
+            sets: Arc::new(Coalescer::named(name, SET_ENTRIES).weighed(
+                SET_BYTES,
+                move |fetched: &Fetched<V>| match fetched {
+                    Ok(set) => set.iter().map(weigh).sum(),
+                    Err(message) => message.len(),
+                },
+            )),
             weigh,
             what,
         }
@@ -209,6 +223,23 @@ mod tests {
                 .all(|r| r.as_deref() == Ok(&[b"sig".to_vec()][..]))
         );
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cache_weighs_its_sets_by_their_signatures_and_failures_by_their_message() {
+        let sets = SignatureSets::named("signature_sets_bytes_test", "test", Vec::len);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let two = Ok(vec![vec![0; 300], vec![0; 200]]);
+        let _ = sets.get_or_fetch(key(&[]), counted(&runs, two)).await;
+        let failed = Err("denied".to_string());
+        let _ = sets
+            .get_or_fetch(key(&[("u", "p")]), counted(&runs, failed))
+            .await;
+        let bytes = crate::fetch::cache::counts()
+            .into_iter()
+            .find(|(name, _)| *name == "signature_sets_bytes_test")
+            .and_then(|(_, c)| c.bytes());
+        assert_eq!(bytes, Some(500 + 6), "the signatures, and \"denied\"");
     }
 
     #[tokio::test]

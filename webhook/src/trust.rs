@@ -16,6 +16,9 @@
 //! snapshot, the rest (delegations included, kept up to an hour) is reused. Every tag is still
 //! verified by the core against them (hashes, signatures, expiry, rollback, signer pinning),
 //! so a cache hit skips I/O only.
+//!
+//! Every cache is bounded in entries and bytes, the least recently used entry going first
+//! (see the budgets below for what each weighs and why that much).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -48,6 +51,23 @@ const METADATA_ENTRIES: usize = 1_000;
 /// bounded more tightly, as it outlives its reuse.
 const REFRESH_TTL: Duration = Duration::from_secs(60 * 60);
 const REFRESH_ENTRIES: usize = 256;
+/// Bytes of the trusted states (`trust_state`) and of the results (`trust_results`), each
+/// weighed by the buffers it owns, chiefly its copy of `root.json` (2.4 to 3.5 KiB in the
+/// recorded notary fixtures, more with several root keys): 10,000 entries of a 3 KiB root are about
+/// 30 MiB, so the entry bound is reached first for ordinary roots, and this one only caps
+/// repositories whose roots are unusually large (without it, 10,000 roots of up to the
+/// response limit each could be kept).
+const RESULT_BYTES: usize = 32 * 1024 * 1024;
+/// Bytes of the top-level metadata (`trust_metadata`) and of the delegation rounds
+/// (`trust_delegations`), weighed by the raw role files. A repository's top-level files are
+/// about 5 KiB plus 200 bytes per tag in `targets.json` (in the recorded fixtures; delegated
+/// roles grow the same way), so 64 MiB keeps all 1,000 entries for repositories of about 300
+/// tags, and 150 of 2,000 tags; without it, 1,000 entries of 4 roles of up to the response
+/// limit (10 MiB) each could be tens of GiB.
+const METADATA_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes of the earlier fetches kept to refresh from, weighed as `trust_metadata` (mostly the
+/// same `Arc`s, so mostly not additional memory).
+const REFRESH_BYTES: usize = 32 * 1024 * 1024;
 
 /// Why an image's trust data could not be verified. Every variant names the repository.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,8 +100,8 @@ pub struct Trust {
 struct Inner {
     fetcher: Arc<Fetcher>,
     servers: TrustServers,
-    trusted: Mutex<TtlCache<(String, String), Trusted>>,
-    results: Arc<Coalescer<Key, Result<Arc<Verified>, TrustError>>>,
+    trusted: Mutex<TtlCache<(String, String), Weighed<Trusted>>>,
+    results: Arc<Coalescer<Key, Checked>>,
     /// Top-level metadata by repository, shared by all its tags (metric `trust_metadata`).
     repositories: Arc<Coalescer<RepositoryKey, Result<Arc<Repository>, TrustError>>>,
     /// Delegation roles fetched in one round, by top-level fetch (its generation) and the
@@ -99,6 +119,9 @@ struct Inner {
     clock: fn() -> UnixTime,
 }
 
+/// A verification's result as cached, weighed.
+type Checked = Result<Weighed<Arc<Verified>>, TrustError>;
+
 /// A round of delegation roles: the top-level fetch's generation and the roles, sorted.
 type RoundKey = (u64, Vec<String>);
 
@@ -112,6 +135,15 @@ struct RepositoryKey {
     server: String,
     gun: String,
     credentials: Vec<Credential>,
+}
+
+/// A value and the bytes it holds, for the caches' byte bounds: the core's [`Trusted`] (alone,
+/// and in [`Verified`]) keeps its root private, so its weight is taken where it is verified,
+/// from the root it was verified against (the core keeps a copy of exactly those bytes).
+#[derive(Clone)]
+struct Weighed<T> {
+    value: T,
+    bytes: usize,
 }
 
 /// A repository's top-level metadata as fetched (unverified: each use verifies it).
@@ -150,11 +182,28 @@ impl Trust {
             inner: Arc::new(Inner {
                 fetcher,
                 servers,
-                trusted: Mutex::new(TtlCache::named("trust_state", CACHE_ENTRIES)),
-                results: Arc::new(Coalescer::named("trust_results", CACHE_ENTRIES)),
-                repositories: Arc::new(Coalescer::named("trust_metadata", METADATA_ENTRIES)),
-                delegations: Arc::new(Coalescer::named("trust_delegations", METADATA_ENTRIES)),
-                previous: Mutex::new(TtlCache::new(REFRESH_ENTRIES)),
+                trusted: Mutex::new(
+                    TtlCache::named("trust_state", CACHE_ENTRIES)
+                        .weighed(RESULT_BYTES, |state: &Weighed<Trusted>| state.bytes),
+                ),
+                results: Arc::new(
+                    Coalescer::named("trust_results", CACHE_ENTRIES)
+                        .weighed(RESULT_BYTES, weigh_result),
+                ),
+                repositories: Arc::new(
+                    Coalescer::named("trust_metadata", METADATA_ENTRIES)
+                        .weighed(METADATA_BYTES, weigh_repository),
+                ),
+                delegations: Arc::new(
+                    Coalescer::named("trust_delegations", METADATA_ENTRIES)
+                        .weighed(METADATA_BYTES, weigh_round),
+                ),
+                previous: Mutex::new(
+                    TtlCache::new(REFRESH_ENTRIES)
+                        .weighed(REFRESH_BYTES, |repository: &Arc<Repository>| {
+                            repository.bytes()
+                        }),
+                ),
                 generations: AtomicU64::new(0),
                 ttl,
                 clock,
@@ -197,14 +246,80 @@ impl Trust {
             };
             let inner = Arc::clone(&self.inner);
             async move {
-                let result = inner.run(&job).await.map(Arc::new);
+                let result = inner.run(&job).await.map(|weighed| Weighed {
+                    value: Arc::new(weighed.value),
+                    bytes: weighed.bytes,
+                });
                 let ttl = inner.keep_for(&result);
                 (result, ttl)
             }
         };
         let result = self.inner.results.get_or_run(key, run).await;
-        result.unwrap_or(Err(TrustError::Aborted { gun }))
+        match result {
+            Ok(result) => result.map(|weighed| weighed.value),
+            Err(_) => Err(TrustError::Aborted { gun }),
+        }
     }
+}
+
+impl Repository {
+    /// The raw role files (what dominates; the rest is a few words).
+    fn bytes(&self) -> usize {
+        let Metadata {
+            root,
+            timestamp,
+            snapshot,
+            targets,
+            delegations,
+        } = &self.metadata;
+        let delegated: usize = delegations
+            .iter()
+            .map(|(name, body)| name.len() + body.as_ref().map_or(0, Vec::len))
+            .sum();
+        root.len() + timestamp.len() + snapshot.len() + targets.len() + delegated
+    }
+}
+
+// The weights of the cached results. A failure weighs its message: it holds little more than
+// the strings the message quotes (computed once per failure, which a fetch preceded).
+
+fn weigh_result(result: &Checked) -> usize {
+    match result {
+        Ok(verified) => verified.bytes,
+        Err(error) => error.to_string().len(),
+    }
+}
+
+fn weigh_repository(result: &Result<Arc<Repository>, TrustError>) -> usize {
+    match result {
+        Ok(repository) => repository.bytes(),
+        Err(error) => error.to_string().len(),
+    }
+}
+
+/// The names and raw files of a round of delegation roles.
+fn weigh_round(result: &Result<Roles, TrustError>) -> usize {
+    match result {
+        Ok(roles) => roles
+            .iter()
+            .map(|(name, body)| name.len() + body.as_ref().map_or(0, Vec::len))
+            .sum(),
+        Err(error) => error.to_string().len(),
+    }
+}
+
+/// What a [`Trusted`] verified against `root` owns: its copy of the root (dominant), the GUN
+/// and about one role name per version it records (not counted exactly: the core does not
+/// expose them, and they are a few dozen bytes).
+fn trusted_bytes(trusted: &Trusted, root: &[u8]) -> usize {
+    root.len() + trusted.gun().len()
+}
+
+/// What a [`Verified`] verified against `root` owns: its [`Trusted`], digest and role names.
+fn verified_bytes(verified: &Verified, root: &[u8]) -> usize {
+    trusted_bytes(&verified.trusted, root)
+        + verified.digest.hex().len()
+        + verified.roles.iter().map(String::len).sum::<usize>()
 }
 
 impl Job {
@@ -224,7 +339,7 @@ impl Job {
 }
 
 impl Inner {
-    async fn run(self: &Arc<Self>, job: &Job) -> Result<Verified, TrustError> {
+    async fn run(self: &Arc<Self>, job: &Job) -> Result<Weighed<Verified>, TrustError> {
         let repository = self.repository(job).await?;
         match self.verify_with(job, &repository).await {
             // The cached metadata is older than what was trusted since (another credential
@@ -249,7 +364,7 @@ impl Inner {
         self: &Arc<Self>,
         job: &Job,
         repository: &Repository,
-    ) -> Result<Verified, TrustError> {
+    ) -> Result<Weighed<Verified>, TrustError> {
         let mut metadata = repository.metadata.clone();
         let state = (job.server.clone(), job.gun.clone());
         let trusted = lock(&self.trusted).get(&state);
@@ -259,15 +374,28 @@ impl Inner {
             signers: &job.signers,
         };
         for _ in 0..MAX_ROUNDS {
-            let step = notary::verify(&query, &metadata, (self.clock)(), trusted.as_ref())
-                .map_err(|error| TrustError::Verify {
-                    gun: job.gun.clone(),
-                    error,
+            let trusted = trusted.as_ref().map(|t| &t.value);
+            let step =
+                notary::verify(&query, &metadata, (self.clock)(), trusted).map_err(|error| {
+                    TrustError::Verify {
+                        gun: job.gun.clone(),
+                        error,
+                    }
                 })?;
             match step {
                 Step::Done(verified) => {
-                    lock(&self.trusted).insert(state, verified.trusted.clone(), TRUSTED_TTL);
-                    return Ok(verified);
+                    // `verified.trusted` holds a copy of the root it was verified against.
+                    let root = &metadata.root;
+                    let state_value = Weighed {
+                        value: verified.trusted.clone(),
+                        bytes: trusted_bytes(&verified.trusted, root),
+                    };
+                    lock(&self.trusted).insert(state, state_value, TRUSTED_TTL);
+                    let bytes = verified_bytes(&verified, root);
+                    return Ok(Weighed {
+                        value: verified,
+                        bytes,
+                    });
                 }
                 Step::Fetch(roles) => {
                     self.fetch_delegations(job, repository, &roles, &mut metadata)
@@ -463,9 +591,11 @@ impl Inner {
     }
 
     /// Successes until the TTL or the metadata's expiry; failures briefly.
-    fn keep_for(&self, result: &Result<Arc<Verified>, TrustError>) -> Duration {
+    fn keep_for(&self, result: &Checked) -> Duration {
         match result {
-            Ok(verified) => {
+            Ok(Weighed {
+                value: verified, ..
+            }) => {
                 let left = verified.expires.0.saturating_sub((self.clock)().0);
                 self.ttl.min(Duration::from_secs(left))
             }

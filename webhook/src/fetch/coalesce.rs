@@ -42,7 +42,7 @@ where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// Keeps at most `capacity` results.
+    /// Keeps at most `capacity` results, the least recently used going first.
     pub fn new(capacity: usize) -> Self {
         Self::with_cache(TtlCache::new(capacity))
     }
@@ -50,6 +50,18 @@ where
     /// Like [`Coalescer::new`], counting result-cache hits and misses under `name`.
     pub fn named(name: &'static str, capacity: usize) -> Self {
         Self::with_cache(TtlCache::named(name, capacity))
+    }
+
+    /// Bounds the kept results to `max_bytes` too, each weighing what `weigh` says (see
+    /// [`TtlCache::weighed`]). A result heavier than that is still returned to every caller of
+    /// its run, only not kept.
+    #[must_use]
+    pub fn weighed(self, max_bytes: usize, weigh: impl Fn(&V) -> usize + Send + 'static) -> Self {
+        let results = self
+            .results
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        Self::with_cache(results.weighed(max_bytes, weigh))
     }
 
     fn with_cache(results: TtlCache<K, V>) -> Self {
@@ -200,6 +212,26 @@ mod tests {
         let again = coalescer.get_or_run("gone", counted(&runs, 4, zero)).await;
         assert_eq!(again, Ok(4));
         assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_result_heavier_than_the_budget_is_returned_but_not_kept() {
+        let coalescer = Arc::new(Coalescer::<&str, u32>::new(8).weighed(10, |v| *v as usize));
+        let runs = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let heavy = coalescer
+                .get_or_run("heavy", counted(&runs, 11, MINUTE))
+                .await;
+            assert_eq!(heavy, Ok(11));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "run again: not kept");
+        for _ in 0..2 {
+            let light = coalescer
+                .get_or_run("light", counted(&runs, 10, MINUTE))
+                .await;
+            assert_eq!(light, Ok(10));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "kept: it fits");
     }
 
     #[tokio::test]
