@@ -1,5 +1,6 @@
 //! `portieris`: the admission webhook server and its offline CLI.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,8 +43,10 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         .buffered_lines_limit(4096)
         .thread_name("portieris-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
+    // Colours only on a terminal: not in `kubectl logs` or a file.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
