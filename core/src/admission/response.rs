@@ -16,9 +16,6 @@ use super::patch;
 use super::{API_VERSION, AdmissionError};
 use crate::verdict::Decision;
 
-/// A typical response is a few hundred bytes: one allocation for most of them.
-const INITIAL_CAPACITY: usize = 256;
-
 #[derive(Serialize)]
 struct Review<'a> {
     #[serde(rename = "apiVersion")]
@@ -113,11 +110,8 @@ fn write(response: Response<'_>) -> Vec<u8> {
         kind: "AdmissionReview",
         response,
     };
-    let mut body = Vec::with_capacity(INITIAL_CAPACITY);
-    // Writing strings, booleans and integers into a Vec cannot fail; an empty body would be
-    // refused by the API server (fail closed), never read as an admission.
-    match serde_json::to_writer(&mut body, &review) {
-        Ok(()) => body,
-        Err(_) => Vec::new(),
-    }
+    // `to_vec`, not `to_writer` into a pre-sized buffer: the writer API needs `std::io`, and
+    // the core builds without `std`. Writing strings, booleans and integers cannot fail; an
+    // empty body would be refused by the API server (fail closed), never read as an admission.
+    serde_json::to_vec(&review).unwrap_or_default()
 }
