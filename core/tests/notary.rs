@@ -4,90 +4,21 @@
 extern crate alloc;
 
 use alloc::collections::BTreeMap;
-use std::path::PathBuf;
 
 use portieris_core::notary::canonical_json::canonicalize;
-use portieris_core::notary::{
-    Metadata, NotaryError, Query, Signer, Step, TargetRef, Trusted, Verified, key_id, pem_key_id,
-    verify,
-};
+use portieris_core::notary::{NotaryError, Signer, TargetRef, Trusted, key_id, pem_key_id};
 use portieris_core::reference::Digest;
 use portieris_core::time::UnixTime;
 use serde_json::Value;
 
 const CASES: [&str; 5] = ["signed", "signers", "onesigner", "toplevel", "rotated"];
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notary")
-}
+#[path = "common/notary_case.rs"]
+mod notary_case;
 
-fn read(path: &PathBuf) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS…`, written here independently of the
-/// crate's parser.
-fn seconds(text: &str) -> UnixTime {
-    let n = |range: core::ops::Range<usize>| -> i64 {
-        text.get(range)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("date {text}"))
-    };
-    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
-    let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
-    let days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d - 719_469;
-    let secs = days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
-    UnixTime(u64::try_from(secs).expect("after 1970"))
-}
-
-/// One case as served: top-level files, delegation files (`None` = 404), expectations.
-struct Case {
-    dir: PathBuf,
-    expected: Value,
-    gun: String,
-    metadata: Metadata,
-    served: BTreeMap<String, Option<Vec<u8>>>,
-}
+use notary_case::{Case, read, seconds};
 
 impl Case {
-    fn load(name: &str) -> Self {
-        let dir = fixtures().join(name);
-        let expected: Value =
-            serde_json::from_slice(&read(&dir.join("expected.json"))).expect("expected.json");
-        let served = expected["roles"]
-            .as_object()
-            .expect("roles")
-            .iter()
-            .filter(|(role, _)| role.starts_with("targets/"))
-            .map(|(role, info)| {
-                let file = info["file"].as_str().map(|f| read(&dir.join(f)));
-                (role.clone(), file)
-            })
-            .collect();
-        let metadata = Metadata {
-            root: read(&dir.join("root.json")),
-            timestamp: read(&dir.join("timestamp.json")),
-            snapshot: read(&dir.join("snapshot.json")),
-            targets: read(&dir.join("targets.json")),
-            delegations: BTreeMap::new(),
-        };
-        Self {
-            gun: expected["gun"].as_str().expect("gun").into(),
-            dir,
-            expected,
-            metadata,
-            served,
-        }
-    }
-
-    fn now(&self) -> UnixTime {
-        seconds(
-            self.expected["generated_at"]
-                .as_str()
-                .expect("generated_at"),
-        )
-    }
-
     fn tags(&self) -> Vec<(String, Value)> {
         let tags = self.expected["tags"].as_object().expect("tags");
         tags.iter().map(|(t, v)| (t.clone(), v.clone())).collect()
@@ -98,48 +29,6 @@ impl Case {
             .as_str()
             .expect("digest");
         Digest::parse(text).expect("digest")
-    }
-
-    fn signer(&self, name: &str) -> Signer {
-        let pem = read(&fixtures().join("keys").join(format!("{name}.pub.pem")));
-        Signer {
-            name: name.into(),
-            public_key_pem: String::from_utf8(pem).expect("utf-8"),
-        }
-    }
-
-    /// Drives `verify` as a frontend would, serving the roles it asks for.
-    fn run(
-        &self,
-        target: &TargetRef,
-        signers: &[Signer],
-        now: UnixTime,
-        trusted: Option<&Trusted>,
-    ) -> Result<(Verified, Vec<Vec<String>>), NotaryError> {
-        let mut metadata = self.metadata.clone();
-        let query = Query {
-            gun: &self.gun,
-            target,
-            signers,
-        };
-        let mut rounds = Vec::new();
-        loop {
-            match verify(&query, &metadata, now, trusted)? {
-                Step::Done(verified) => return Ok((verified, rounds)),
-                Step::Fetch(roles) => {
-                    assert!(rounds.len() < 5, "too many rounds: {rounds:?}");
-                    for role in &roles {
-                        let file = self.served.get(role).cloned().flatten();
-                        assert!(metadata.delegations.insert(role.clone(), file).is_none());
-                    }
-                    rounds.push(roles);
-                }
-            }
-        }
-    }
-
-    fn verify(&self, target: &TargetRef, signers: &[Signer]) -> Result<Verified, NotaryError> {
-        self.run(target, signers, self.now(), None).map(|(v, _)| v)
     }
 }
 
