@@ -13,6 +13,7 @@ pub mod policy;
 pub mod reference;
 pub mod registry;
 pub mod simple;
+mod text;
 pub mod time;
 pub mod verdict;
 

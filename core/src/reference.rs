@@ -10,13 +10,35 @@
 //! digest    := "sha256:" 64 lower-case hex digits (the only algorithm accepted)
 //! ```
 //! Normalisation: the host is lower-cased; no domain means `docker.io`; a one-component Docker Hub path gets
-//! `library/`; `index.docker.io` is `docker.io`; no tag and no digest means tag `latest`.
+//! `library/`; no tag and no digest means tag `latest`. Every other spelling of one registry is
+//! one name ([`canonical_host`]): the HTTPS port `:443` is dropped, and Docker Hub's other hosts
+//! (`index.docker.io`, `registry-1.docker.io`, `registry.hub.docker.com`) are `docker.io`, so a
+//! rule, a trust server or a pull secret for a registry cannot be walked around by respelling it.
 
 use alloc::string::{String, ToString};
 use core::fmt;
 
 /// Docker Hub, as written in normalised references.
 pub const DOCKER_HUB: &str = "docker.io";
+/// Hosts that serve Docker Hub's repositories under another name.
+const DOCKER_HUB_ALIASES: [&str; 3] = [
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
+
+/// The one name of a registry host (`host[:port]`, already lower-cased): without the default
+/// HTTPS port, Docker Hub's aliases as `docker.io`. A container runtime pulls `icr.io:443/x`
+/// and `icr.io/x` from the same place, so policies, trust servers and credentials must see
+/// one name. Port 80 is not dropped: runtimes speak HTTPS to it, so it is another endpoint.
+pub fn canonical_host(host: &str) -> &str {
+    let host = host.strip_suffix(":443").unwrap_or(host);
+    if DOCKER_HUB_ALIASES.contains(&host) {
+        DOCKER_HUB
+    } else {
+        host
+    }
+}
 /// The longest name (domain and path) docker accepts.
 pub const MAX_NAME_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
@@ -106,10 +128,7 @@ impl ImageRef {
         let domain = match domain {
             Some(domain) => {
                 check_domain(domain)?;
-                match domain.to_ascii_lowercase() {
-                    host if host == "index.docker.io" => DOCKER_HUB.to_string(),
-                    host => host,
-                }
+                canonical_host(&domain.to_ascii_lowercase()).to_string()
             }
             None => DOCKER_HUB.to_string(),
         };

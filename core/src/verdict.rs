@@ -15,6 +15,7 @@ use crate::evidence::{Evidence, Need, TrustNeed};
 use crate::notary::Signer;
 use crate::policy::{Enforcement, Match, Mutation, Policy, PolicySet, Unmatched};
 use crate::reference::{Digest, ImageRef};
+use crate::text::escape_controls;
 
 pub use combine::{Handling, MAX_WARNING_CHARS, MAX_WARNINGS};
 
@@ -154,8 +155,10 @@ pub fn finish(request: &Request, images: &[ImagePlan], evidence: &[Vec<Evidence>
 fn unknown_kind(request: &Request, options: &Options) -> Decision {
     let kind = &request.kind;
     if options.allow_unknown_kinds {
-        let warning =
-            format!("portieris admitted {kind} without checking it: not a kind it checks");
+        let warning = format!(
+            "portieris admitted {} without checking it: not a kind it checks",
+            escape_controls(&kind.to_string())
+        );
         Decision::Allow {
             patch: Vec::new(),
             warnings: alloc::vec![warning],
@@ -164,8 +167,9 @@ fn unknown_kind(request: &Request, options: &Options) -> Decision {
         }
     } else {
         let reason = format!(
-            "Deny {kind} \"{}\", not a kind portieris checks",
-            request.name
+            "Deny {} \"{}\", not a kind portieris checks",
+            escape_controls(&kind.to_string()),
+            escape_controls(&request.name)
         );
         Decision::Deny {
             reasons: alloc::vec![reason],

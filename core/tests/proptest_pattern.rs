@@ -21,7 +21,9 @@ fn image() -> impl Strategy<Value = ImageRef> {
     let domain = prop::option::of(prop::sample::select(vec![
         "docker.io",
         "index.docker.io",
+        "registry-1.docker.io:443",
         "icr.io",
+        "icr.io:443",
         "de.icr.io",
         "ICR.IO",
         "registry-eu.example.com",
@@ -76,7 +78,10 @@ fn pattern() -> impl Strategy<Value = String> {
         "localhost",
         "docker.io",
         "index.docker.io",
+        "registry.hub.docker.com:443",
+        "icr.io:443",
         "*:5000",
+        "*:443",
     ]));
     let path = prop_oneof![
         Just("*".to_string()),
@@ -155,6 +160,23 @@ proptest! {
         let pattern = Pattern::parse(&text).expect("a wildcard pattern");
         prop_assert!(pattern.matches(&image), "{} does not match {}", text, image);
         prop_assert!(!pattern.is_exact());
+    }
+
+    /// A rule names a registry by any of its spellings, and an image respelled keeps its rule.
+    #[test]
+    fn a_respelled_registry_keeps_its_rule(text in pattern(), image in image(), alias in 0usize..3) {
+        let Ok(compiled) = Pattern::parse(&text) else { return Ok(()) };
+        let host = image.domain();
+        let respelled = match (host, alias) {
+            ("docker.io", 0) => "index.docker.io:443".to_string(),
+            ("docker.io", 1) => "registry-1.docker.io".to_string(),
+            ("docker.io", _) => "Registry.Hub.Docker.Com".to_string(),
+            (host, _) if host.contains(':') => host.to_string(),
+            (host, _) => format!("{host}:443"),
+        };
+        let again = ImageRef::parse(&image.to_string().replacen(host, &respelled, 1))
+            .expect("a respelled reference");
+        prop_assert_eq!(compiled.matches(&again), compiled.matches(&image), "{:?} on {}", text, again);
     }
 
     #[test]

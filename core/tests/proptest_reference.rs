@@ -50,8 +50,16 @@ impl Parts {
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            None | Some("index.docker.io") => "docker.io".to_string(),
-            Some(domain) => domain.to_string(),
+            None => "docker.io".to_string(),
+            Some(domain) => {
+                let domain = domain.strip_suffix(":443").unwrap_or(domain);
+                match domain {
+                    "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+                        "docker.io".to_string()
+                    }
+                    other => other.to_string(),
+                }
+            }
         };
         let mut path = self.path();
         if domain == "docker.io" && self.components.len() == 1 {
@@ -122,6 +130,9 @@ fn domain() -> impl Strategy<Value = String> {
         Just("docker.io".to_string()),
         Just("index.docker.io".to_string()),
         Just("Index.Docker.IO".to_string()),
+        Just("registry-1.docker.io:443".to_string()),
+        Just("registry.hub.docker.com".to_string()),
+        Just("docker.io:443".to_string()),
         Just("DOCKER.IO".to_string()),
         port().prop_map(|p| format!("localhost:{p}")),
         prop::collection::vec(label(), 2..4).prop_map(|labels| labels.join(".")),
@@ -313,6 +324,31 @@ proptest! {
         let parsed = ImageRef::parse(&text);
         prop_assert!(parsed.is_err(), "{text:?} ({mutation:?}) accepted as {:?}", parsed);
         prop_assert!(model::reference(&text).is_none(), "the model accepts {text:?}");
+    }
+
+    /// Every spelling of a registry is one name: the HTTPS port and Docker Hub's hosts.
+    #[test]
+    fn registry_aliases_normalise_to_one_reference(parts in parts(), alias in 0usize..6) {
+        let canonical = ImageRef::parse(&parts.text()).expect("a generated reference");
+        let host = canonical.domain().to_string();
+        let respelled = if host == "docker.io" {
+            ["index.docker.io", "registry-1.docker.io", "registry.hub.docker.com",
+             "docker.io:443", "index.docker.io:443", "Registry-1.Docker.IO:443"][alias].to_string()
+        } else if host.contains(':') {
+            host.clone()
+        } else {
+            format!("{host}:443")
+        };
+        let path = canonical.path();
+        let mut text = format!("{respelled}/{path}");
+        if let Some(tag) = canonical.tag() {
+            text = format!("{text}:{tag}");
+        }
+        if let Some(digest) = canonical.digest() {
+            text = format!("{text}@{digest}");
+        }
+        let again = ImageRef::parse(&text).expect("the respelled reference parses");
+        prop_assert_eq!(&again, &canonical, "{}", text);
     }
 
     #[test]

@@ -50,8 +50,8 @@ pub struct RefModel {
 /// ```
 /// Host labels are `[A-Za-z0-9]` runs joined by `-` (no leading or trailing `-`); the port is
 /// 1 to 5 digits (portieris is stricter than distribution's `[0-9]+`, which only refuses more).
-/// Normalisation: the host is lower-cased, no domain is `docker.io`, `index.docker.io` is
-/// `docker.io`, a one-component
+/// Normalisation: the host is lower-cased, no domain is `docker.io`, `:443` is dropped and
+/// Docker Hub's other hosts are `docker.io`, a one-component
 /// Docker Hub path gets `library/`, no tag and no digest is tag `latest`; the normalised
 /// `domain/path` is at most 255 characters.
 pub fn reference(text: &str) -> Option<RefModel> {
@@ -87,10 +87,7 @@ pub fn reference(text: &str) -> Option<RefModel> {
         if !domain_ok(first) {
             return None;
         }
-        domain = match first.to_ascii_lowercase() {
-            host if host == "index.docker.io" => String::from(DOCKER_HUB),
-            host => host,
-        };
+        domain = canonical(&first.to_ascii_lowercase());
         segments.remove(0);
     }
     if !segments.iter().all(|s| component_ok(s.as_bytes())) {
@@ -114,6 +111,17 @@ pub fn reference(text: &str) -> Option<RefModel> {
         tag,
         digest,
     })
+}
+
+/// One name per registry: no `:443`, Docker Hub's other hosts are `docker.io`.
+fn canonical(host: &str) -> String {
+    let host = host.strip_suffix(":443").unwrap_or(host);
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            String::from(DOCKER_HUB)
+        }
+        other => String::from(other),
+    }
 }
 
 fn digest(text: &str) -> Option<String> {
@@ -180,10 +188,20 @@ pub struct PatternModel {
 /// Compiles a pattern per the documentation; `None` when it is an error.
 ///
 /// `[host "/"] path [":" tag]`; the first segment is a host when it contains `.` or `:`, is
-/// `localhost` or is `*`; hosts are lower-cased and `index.docker.io` is `docker.io`; no host is
-/// Docker Hub, where a one-segment path other than `*` gets `library/`. Empty names, digests
-/// (`@`) and characters no image can have there (upper case in a path) are errors.
+/// `localhost` or is `*`; hosts are lower-cased, without `:443`, and Docker Hub's other hosts
+/// are `docker.io`; no host is Docker Hub, where a one-segment path other than `*` gets
+/// `library/`. Empty names, names over 512 bytes, digests (`@`), a name without `/` that is a
+/// host, and characters no image can have there (upper case in a path) are errors. `**` is
+/// `*`.
 pub fn pattern(text: &str) -> Option<PatternModel> {
+    if text.len() > 512 {
+        return None;
+    }
+    let mut text = String::from(text);
+    while text.contains("**") {
+        text = text.replace("**", "*");
+    }
+    let text = text.as_str();
     if text == "*" {
         return Some(PatternModel {
             everything: true,
@@ -201,6 +219,9 @@ pub fn pattern(text: &str) -> Option<PatternModel> {
         }
         _ => (text, None),
     };
+    if !name.contains('/') && (name.contains('.') || name.contains(':') || name == "localhost") {
+        return None;
+    }
     let (host, path) = match name.find('/') {
         Some(slash)
             if {
@@ -213,8 +234,8 @@ pub fn pattern(text: &str) -> Option<PatternModel> {
         _ => (None, name),
     };
     let host = match host.as_deref() {
-        None | Some("index.docker.io") => String::from(DOCKER_HUB),
-        Some(host) => String::from(host),
+        None => String::from(DOCKER_HUB),
+        Some(host) => canonical(host),
     };
     let only = |text: &str, extra: &[u8], upper: bool| {
         !text.is_empty()

@@ -46,17 +46,19 @@ pub(super) fn read(metadata: Option<&Value>) -> OriginalImages {
 
 /// The annotation once `rewritten` (pointer → image as written) is recorded: what the object
 /// already records for images still derived from it, overridden by the new rewrites. `None`
-/// when that is what the object already has, so re-admitting a mutated object changes nothing.
+/// when that is what the object already has, so re-admitting a mutated object changes nothing,
+/// and `None` when nothing is rewritten: a request that pins nothing (`mutateImage: false`, an
+/// empty policy) must carry no patch at all, not even one tidying a stale annotation.
 pub fn record(
     recorded: &OriginalImages,
     sites: &[ContainerSite],
     rewritten: BTreeMap<String, String>,
 ) -> Option<Annotate> {
+    if rewritten.is_empty() {
+        return None;
+    }
     let before = recorded.value.as_deref().map(parse);
     let unreadable = matches!(before, Some(None));
-    if unreadable && rewritten.is_empty() {
-        return None; // not ours to tidy up when nothing is rewritten
-    }
     let before = before.flatten().unwrap_or_default();
     let mut after: BTreeMap<String, String> = before
         .iter()

@@ -14,6 +14,7 @@ use serde::{Serialize, Serializer};
 
 use super::patch;
 use super::{API_VERSION, AdmissionError};
+use crate::text::escape_controls;
 use crate::verdict::Decision;
 
 #[derive(Serialize)]
@@ -85,7 +86,8 @@ pub fn respond(uid: &str, decision: &Decision) -> Vec<u8> {
 
 /// The AdmissionReview response refusing a request that could not be evaluated.
 pub fn respond_invalid(uid: &str, error: &AdmissionError) -> Vec<u8> {
-    write(refusal(uid, 400, "BadRequest", error.to_string()))
+    let message = escape_controls(&error.to_string()).into_owned();
+    write(refusal(uid, 400, "BadRequest", message))
 }
 
 fn refusal<'a>(uid: &'a str, code: u16, reason: &'static str, message: String) -> Response<'a> {

@@ -539,7 +539,7 @@ mod json_tree {
         review(json!({
             "uid": uid,
             "allowed": false,
-            "status": {"status": "Failure", "code": 400, "reason": "BadRequest", "message": error.to_string()},
+            "status": {"status": "Failure", "code": 400, "reason": "BadRequest", "message": crate::text::escape_controls(&error.to_string())},
         }))
     }
 

@@ -13,12 +13,21 @@
 //! - Without a tag the pattern matches any tag and digest references; with a tag it matches
 //!   only references carrying a matching tag.
 //! - Hosts compare case-insensitively; paths and tags exactly.
+//! - A name without `/` whose text is a host (`quay.io`, `*.icr.io`, `localhost:5000`) is
+//!   refused: read as docker's grammar reads it, it would be the Docker Hub image
+//!   `library/quay.io`, a rule that silently never applies. `quay.io/*` is what is meant.
+//! - Runs of `*` are one `*`, a pattern is at most [`MAX_PATTERN_LEN`] bytes, and matching is
+//!   linear in the pattern and the image: a policy cannot make resolution slow.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use crate::reference::{DOCKER_HUB, ImageRef};
+use crate::reference::{DOCKER_HUB, ImageRef, MAX_NAME_LEN, canonical_host};
+
+/// Longest repository pattern: a name (255) with `:` and a tag (128), and some `*`s. Longer
+/// text cannot name anything an image reference can be.
+pub const MAX_PATTERN_LEN: usize = 512;
 
 /// A compiled repository pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +47,11 @@ impl Pattern {
         if text.is_empty() {
             return Err(PatternError::Empty);
         }
-        if text == "*" {
+        if text.len() > MAX_PATTERN_LEN {
+            return Err(PatternError::TooLong { len: text.len() });
+        }
+        let collapsed = collapse_stars(text);
+        if collapsed == "*" {
             let (host, path) = (String::from("*"), String::from("*"));
             return Ok(Self {
                 host,
@@ -52,11 +65,13 @@ impl Pattern {
         if text.contains('@') {
             return Err(PatternError::Digest);
         }
-        let (name, tag) = split_tag(text);
+        let (name, tag) = split_tag(&collapsed);
+        if !name.contains('/') && looks_like_host(name) {
+            return Err(PatternError::RegistryOnly { name: name.into() });
+        }
         let (host, path) = split_host(name);
         let host = match host.map(str::to_ascii_lowercase) {
-            Some(h) if h == "index.docker.io" => DOCKER_HUB.to_string(),
-            Some(h) => h,
+            Some(h) => canonical_host(&h).to_string(),
             None => DOCKER_HUB.to_string(),
         };
         check(
@@ -106,13 +121,11 @@ impl Pattern {
         }
         let tag_ok = match (&self.tag, image.tag()) {
             (None, _) => true,
-            (Some(want), Some(tag)) => glob(want.as_bytes(), tag.as_bytes()),
+            (Some(want), Some(tag)) => glob(want, tag),
             (Some(_), None) => false,
         };
         // `ImageRef::parse` lower-cases the host, and so does `Pattern::parse`.
-        tag_ok
-            && glob(self.host.as_bytes(), image.domain().as_bytes())
-            && glob(self.path.as_bytes(), image.path().as_bytes())
+        tag_ok && glob(&self.host, image.domain()) && glob(&self.path, image.path())
     }
 
     /// A pattern without any `*`: it names one repository (or one tag of it).
@@ -175,6 +188,10 @@ pub enum PatternError {
     Digest,
     /// A host, path or tag has a character that no image reference can contain there.
     InvalidCharacter { part: &'static str, text: String },
+    /// Longer than [`MAX_PATTERN_LEN`].
+    TooLong { len: usize },
+    /// Only a registry host, which docker's grammar reads as a Docker Hub repository.
+    RegistryOnly { name: String },
 }
 
 impl fmt::Display for PatternError {
@@ -185,6 +202,17 @@ impl fmt::Display for PatternError {
             Self::InvalidCharacter { part, text } => write!(
                 f,
                 "the {part} \"{text}\" has a character no image can have there (paths are lower case)"
+            ),
+            Self::TooLong { len } => write!(
+                f,
+                "the repository name is {len} bytes, more than {MAX_PATTERN_LEN} (no image name is \
+                 longer than {MAX_NAME_LEN})"
+            ),
+            Self::RegistryOnly { name } => write!(
+                f,
+                "\"{name}\" names only a registry, which would be read as the Docker Hub image \
+                 \"docker.io/library/{name}\" and never apply: write \"{name}/*\" for every \
+                 repository of that registry"
             ),
         }
     }
@@ -201,6 +229,23 @@ fn check(text: &str, allowed: impl Fn(u8) -> bool, part: &'static str) -> Result
             text: text.to_string(),
         })
     }
+}
+
+/// The text with every run of `*` written as one `*`: they match the same.
+fn collapse_stars(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !(c == '*' && out.ends_with('*')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Docker's test for a first path component that is a host, with `*` standing for anything:
+/// `quay.io`, `*.icr.io`, `localhost`, `localhost:5000`.
+fn looks_like_host(name: &str) -> bool {
+    name.contains(['.', ':']) || name == "localhost"
 }
 
 /// `name[:tag]`: a `:` starts a tag only after the last `/`.
@@ -226,27 +271,32 @@ fn split_host(name: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// Anchored glob match where `*` matches any run of bytes. Linear backtracking on the last
-/// star: at most `pattern.len() * text.len()` steps, both bounded by the reference grammar.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+/// Anchored glob match where `*` matches any run of bytes, in time linear in both lengths.
+///
+/// With `*` as the only wildcard, the literal segments between stars can be matched greedily:
+/// the first must start the text, the last must end it, and each one between is taken at its
+/// leftmost place after the one before (a later place only leaves less text for the rest).
+/// `str::find` is the two-way algorithm, linear in the worst case, so no pattern can make a
+/// match quadratic as backtracking on stars would.
+fn glob(pattern: &str, text: &str) -> bool {
+    let Some((first, rest)) = pattern.split_once('*') else {
+        return pattern == text;
+    };
+    let Some(after_first) = text.strip_prefix(first) else {
+        return false;
+    };
+    let (middle, last) = rest.rsplit_once('*').unwrap_or(("", rest));
+    if after_first.len() < last.len() || !after_first.ends_with(last) {
+        return false;
+    }
+    let mut free = &after_first[..after_first.len() - last.len()];
+    for segment in middle.split('*').filter(|s| !s.is_empty()) {
+        match free.find(segment) {
+            Some(at) => free = &free[at + segment.len()..],
+            None => return false,
         }
     }
-    pattern[p..].iter().all(|&b| b == b'*')
+    true
 }
 
 #[cfg(test)]

@@ -31,9 +31,34 @@ const VALID: &[(&str, &str)] = &[
     ),
     (
         "my-registry.example.com:443/a/b",
-        "my-registry.example.com:443/a/b:latest",
+        "my-registry.example.com/a/b:latest",
     ),
     ("registry/app", "docker.io/registry/app:latest"),
+    // One name per registry: the HTTPS port and Docker Hub's hosts are dropped for the canonical
+    // name, so no rule, trust server or pull secret can be walked around by respelling them.
+    ("icr.io:443/ns/app:1", "icr.io/ns/app:1"),
+    ("ICR.IO:443/ns/app", "icr.io/ns/app:latest"),
+    ("docker.io:443/nginx", "docker.io/library/nginx:latest"),
+    (
+        "index.docker.io:443/nginx",
+        "docker.io/library/nginx:latest",
+    ),
+    ("registry-1.docker.io/nginx:1", "docker.io/library/nginx:1"),
+    (
+        "registry-1.docker.io:443/org/app",
+        "docker.io/org/app:latest",
+    ),
+    (
+        "registry.hub.docker.com/library/nginx",
+        "docker.io/library/nginx:latest",
+    ),
+    (
+        "Registry.Hub.Docker.Com:443/nginx",
+        "docker.io/library/nginx:latest",
+    ),
+    ("icr.io:4443/ns/app", "icr.io:4443/ns/app:latest"),
+    ("icr.io:80/ns/app", "icr.io:80/ns/app:latest"),
+    ("localhost:443/app", "localhost/app:latest"),
     ("a.b/c", "a.b/c:latest"),
     ("quay.io/coreos/etcd:v3.5.0", "quay.io/coreos/etcd:v3.5.0"),
     ("app__x/y", "docker.io/app__x/y:latest"),

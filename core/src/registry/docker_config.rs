@@ -3,8 +3,8 @@
 //!
 //! Keys name a registry loosely: `host`, `https://host`, `http://host/v1/`…; all of them match
 //! the registry host, and only it (a key's path is ignored, the port is part of the host).
-//! Docker Hub goes by several names (`https://index.docker.io/v1/` is what `docker login`
-//! writes).
+//! Hosts compare by their one name ([`canonical_host`]): `icr.io:443` is `icr.io`, and Docker
+//! Hub's names (`https://index.docker.io/v1/` is what `docker login` writes) are one.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::policy::Secret;
+use crate::reference::canonical_host;
 
 /// The Secret key of a `kubernetes.io/dockerconfigjson` Secret: `{"auths": {host: entry}}`.
 pub const DOCKER_CONFIG_JSON: &str = ".dockerconfigjson";
@@ -26,9 +27,6 @@ pub const DOCKER_CFG: &str = ".dockercfg";
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 /// Most registries (keys of `auths`) in one docker config.
 pub const MAX_ENTRIES: usize = 1000;
-
-/// The names Docker Hub goes by; a key naming one of them is good for all of them.
-pub const DOCKER_HUB_NAMES: [&str; 3] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
 
 /// A user name and password for one registry. Debug output leaves the password out.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -177,11 +175,8 @@ fn select(registry: &str, auths: &Map<String, Value>) -> Vec<Credential> {
 
 /// Whether a config key (`host`, `https://host/v1/`…) names `registry`.
 pub fn names_registry(key: &str, registry: &str) -> bool {
-    let host = key_host(key);
     let registry = registry.to_ascii_lowercase();
-    host == registry
-        || (DOCKER_HUB_NAMES.contains(&registry.as_str())
-            && DOCKER_HUB_NAMES.contains(&host.as_str()))
+    canonical_host(&key_host(key)) == canonical_host(&registry)
 }
 
 fn key_host(key: &str) -> String {

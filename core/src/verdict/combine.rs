@@ -14,6 +14,7 @@ use super::{Decision, Verdict, pin};
 use crate::admission::patch::Replace;
 use crate::admission::{ContainerSite, Request, original};
 use crate::policy::{Enforcement, Mutation};
+use crate::text::escape_controls;
 
 /// The API server cuts a warning longer than this (Kubernetes recommends 120; reasons come
 /// first, so what matters survives a cut) and drops warnings past 4 KiB in all, a budget shared
@@ -64,9 +65,11 @@ impl Combined {
                     Enforcement::Enforce => ("Deny", &mut self.reasons),
                     Enforcement::Warn => ("Warn", &mut self.waived),
                 };
+                // Images and reasons carry text from the request: one line each, always.
+                let image = escape_controls(&site.image);
                 into.extend(
-                    why.into_iter()
-                        .map(|r| format!("{verb} \"{}\", {r}", site.image)),
+                    why.iter()
+                        .map(|r| format!("{verb} \"{image}\", {}", escape_controls(r))),
                 );
             }
         }

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use portieris_core::reference::canonical_host;
+
 /// Distinct policy `trustServer` texts remembered normalised; past this the memo starts over
 /// (policies name a handful of servers; the bound only stops unbounded growth).
 const POLICY_URLS: usize = 256;
@@ -37,7 +39,7 @@ impl TrustServers {
     ) -> Result<Self, TrustServerError> {
         let by_registry = extra
             .into_iter()
-            .map(|(registry, url)| Ok((registry.to_ascii_lowercase(), normalise(&url)?.into())))
+            .map(|(registry, url)| Ok((host_key(&registry), normalise(&url)?.into())))
             .collect::<Result<_, _>>()?;
         Ok(Self {
             by_registry,
@@ -54,12 +56,13 @@ impl TrustServers {
         if let Some(url) = policy.map(str::trim).filter(|url| !url.is_empty()) {
             return self.policy_url(url);
         }
-        let lower;
-        let registry = if registry.bytes().any(|b| b.is_ascii_uppercase()) {
-            lower = registry.to_ascii_lowercase();
-            lower.as_str()
+        let key;
+        let registry = if registry.bytes().any(|b| b.is_ascii_uppercase()) || registry.contains(':')
+        {
+            key = host_key(registry);
+            key.as_str()
         } else {
-            registry
+            canonical_host(registry)
         };
         if let Some(url) = self.by_registry.get(registry) {
             return Ok(Arc::clone(url));
@@ -87,6 +90,12 @@ impl TrustServers {
         memo.insert(url.to_string(), normalised.clone());
         normalised
     }
+}
+
+/// A registry host as the map keys it: lower case, by its one name (`quay.io:443` is
+/// `quay.io`), as image references name it.
+fn host_key(registry: &str) -> String {
+    canonical_host(&registry.to_ascii_lowercase()).to_string()
 }
 
 /// Parses a `--trust-server` value, `REGISTRY=URL`.

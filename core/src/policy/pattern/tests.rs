@@ -1,4 +1,7 @@
 use super::*;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 
 const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -182,14 +185,133 @@ fn specificity_counts_non_star_characters_of_the_normalised_pattern() {
 
 #[test]
 fn glob_is_anchored_on_both_ends() {
-    assert!(glob(b"a*c", b"abc"));
-    assert!(glob(b"a*c", b"ac"));
-    assert!(!glob(b"a*c", b"abcd"));
-    assert!(!glob(b"a*c", b"xabc"));
-    assert!(glob(b"*a*a*", b"banana"));
-    assert!(!glob(b"*a*a*a*a", b"banana"));
-    assert!(glob(b"", b""));
-    assert!(!glob(b"", b"a"));
+    assert!(glob("a*c", "abc"));
+    assert!(glob("a*c", "ac"));
+    assert!(!glob("a*c", "abcd"));
+    assert!(!glob("a*c", "xabc"));
+    assert!(glob("*a*a*", "banana"));
+    assert!(!glob("*a*a*a*a", "banana"));
+    assert!(glob("", ""));
+    assert!(!glob("", "a"));
+    assert!(
+        !glob("a*a", "a"),
+        "the first and last literals cannot share a byte"
+    );
+}
+
+/// The meaning of a glob, by brute force: `*` tries every split.
+fn reference_glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| reference_glob(rest, &text[i..])),
+        Some((c, rest)) => text.first() == Some(c) && reference_glob(rest, &text[1..]),
+    }
+}
+
+/// Every string over `alphabet` of length at most `max`.
+fn strings(alphabet: &[char], max: usize) -> Vec<String> {
+    let mut all = vec![String::new()];
+    let mut last = vec![String::new()];
+    for _ in 0..max {
+        last = last
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
+#[test]
+fn the_linear_glob_agrees_with_backtracking_on_every_small_case() {
+    let texts = strings(&['a', 'b'], 6);
+    for pattern in strings(&['a', 'b', '*'], 6) {
+        for text in &texts {
+            assert_eq!(
+                glob(&pattern, text),
+                reference_glob(pattern.as_bytes(), text.as_bytes()),
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn runs_of_stars_are_one_star() {
+    let collapsed = Pattern::parse("icr.io/**/app***").expect("valid");
+    assert_eq!(collapsed, Pattern::parse("icr.io/*/app*").expect("valid"));
+    assert!(matches("icr.io/**/app***", "icr.io/team/app-x"));
+    assert_eq!(collapsed.to_string(), "icr.io/*/app*");
+}
+
+#[test]
+fn a_pattern_longer_than_any_image_can_be_is_refused() {
+    let long = format!("icr.io/{}*", "a".repeat(MAX_PATTERN_LEN));
+    let error = Pattern::parse(&long).expect_err("too long");
+    assert!(matches!(error, PatternError::TooLong { .. }), "{error}");
+    assert!(error.to_string().contains("more than 512"), "{error}");
+    let stars = format!("*/*{}b", "a".repeat(400));
+    assert!(
+        Pattern::parse(&stars).is_ok(),
+        "512 bytes is the bound, not less"
+    );
+}
+
+#[test]
+fn a_pattern_naming_only_a_registry_is_refused_with_the_pattern_to_write() {
+    for name in [
+        "quay.io",
+        "*.icr.io",
+        "icr.io:443",
+        "localhost",
+        "localhost:5000",
+        "quay.io:*",
+        "QUAY.IO",
+        "*.*",
+    ] {
+        let error = Pattern::parse(name).expect_err(name);
+        assert!(
+            matches!(error, PatternError::RegistryOnly { .. }),
+            "{name}: {error}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("names only a registry"), "{message}");
+        assert!(message.contains("/*\""), "{message}");
+    }
+    for fine in ["nginx", "nginx:1.*", "library/nginx", "quay.io/*", "*"] {
+        assert!(Pattern::parse(fine).is_ok(), "{fine}");
+    }
+}
+
+#[test]
+fn every_spelling_of_a_registry_is_matched_by_its_rule() {
+    let spellings = [
+        ("icr.io/team/*", "icr.io:443/team/app:1"),
+        ("icr.io/team/*", "ICR.IO:443/team/app"),
+        ("icr.io:443/team/*", "icr.io/team/app"),
+        ("*.icr.io/team/*", "us.icr.io:443/team/app"),
+        ("docker.io/library/nginx", "index.docker.io/nginx"),
+        (
+            "docker.io/library/nginx",
+            "index.docker.io:443/library/nginx",
+        ),
+        ("nginx", "registry-1.docker.io/nginx:1"),
+        ("nginx", "registry-1.docker.io:443/library/nginx"),
+        ("nginx", "registry.hub.docker.com/library/nginx"),
+        ("registry-1.docker.io/library/nginx", "nginx"),
+        ("docker.io/team/*", "index.docker.io/team/app"),
+    ];
+    for (pattern, image) in spellings {
+        assert!(matches(pattern, image), "{pattern} must govern {image}");
+    }
+    assert!(
+        !matches("icr.io/team/*", "icr.io:4443/team/app"),
+        "another port"
+    );
+    assert!(
+        !matches("icr.io/team/*", "icr.io:80/team/app"),
+        "plain HTTP is another endpoint"
+    );
 }
 
 /// Found by the `reference` fuzz target: an upper-case Docker Hub host must normalise like the

@@ -435,6 +435,66 @@ fn digest_mutation_and_mutate_image_false_add_no_annotation() {
 }
 
 #[test]
+fn a_request_that_pins_nothing_carries_no_patch_even_with_a_stale_annotation() {
+    let stale = json!({"/spec/containers/0/image": "icr.io/team/app:0",
+        "/spec/containers/1/image": "icr.io/team/gone:1"})
+    .to_string();
+    let mut object = pod_object(&["icr.io/team/app:1"]);
+    object["metadata"]["annotations"] = json!({ORIGINAL_IMAGES: stale});
+    let unpinned = [
+        policies(json!([{"name": "icr.io/*", "policy": {}}])),
+        trust(json!({"mutateImage": false, "mutation": "tagAndDigest"})),
+        trust(json!({"mutateImage": false})),
+    ];
+    for set in &unpinned {
+        let decision = decide(
+            &review("Pod", object.clone()),
+            set,
+            &Options::default(),
+            &[D],
+        );
+        assert_eq!(decision, Decision::allow_unchanged(), "{set:?}");
+        let response: Value =
+            serde_json::from_slice(&crate::admission::respond("u", &decision)).expect("json");
+        assert!(response["response"].get("patch").is_none(), "{response}");
+        assert!(
+            response["response"].get("patchType").is_none(),
+            "{response}"
+        );
+    }
+}
+
+#[test]
+fn control_characters_from_the_request_never_make_a_message_line() {
+    let forged = "icr.io/team/app:1\nDeny \"icr.io/other\", forged\r\u{1b}[2K";
+    let request = review("Pod", pod_object(&[forged, "quay.io/x\n:1"]));
+    let deny = decide(&request, &trust(json!({})), &Options::default(), &[D, D]);
+    let reasons = deny_reasons(deny.clone());
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| !r.chars().any(char::is_control)),
+        "{reasons:?}"
+    );
+    assert!(reasons[0].contains("app:1\\nDeny"), "{reasons:?}");
+    let response: Value =
+        serde_json::from_slice(&crate::admission::respond("u", &deny)).expect("json");
+    let message = response["response"]["status"]["message"]
+        .as_str()
+        .expect("message");
+    assert_eq!(
+        message.lines().count(),
+        2,
+        "one line per problem: {message}"
+    );
+    let warned = decide(&request, &trust(json!({})), &warn_options(), &[D, D]);
+    let reasons = deny_reasons(warned);
+    assert!(
+        reasons.iter().all(|r| !r.chars().any(char::is_control)),
+        "unreadable images deny"
+    );
+}
+
+#[test]
 fn enforcement_and_mutation_default_to_what_portieris_does() {
     let policy: crate::policy::Policy = serde_json::from_value(json!({})).expect("policy");
     assert_eq!(policy.enforcement, Enforcement::Enforce);
