@@ -100,7 +100,8 @@ pub struct Request {
     pub namespace: String,
     pub name: String,
     pub operation: Operation,
-    /// Every non-blank image, init containers first, then containers, then ephemeral ones.
+    /// Every non-blank image: init containers first, then containers, ephemeral containers,
+    /// image volumes.
     pub sites: Vec<ContainerSite>,
     /// The controlling owner, when it is a workload kind portieris knows.
     pub owner: Option<OwnerRef>,
@@ -134,6 +135,9 @@ pub struct Invalid {
 pub enum AdmissionError {
     /// The body is not JSON.
     NotJson(String),
+    /// A member portieris reads is written twice in one object (JSON allows it, the API server
+    /// never does it, and readers disagree on which of the two counts).
+    DuplicateMember(String),
     /// `apiVersion`/`kind` are not `admission.k8s.io/v1` `AdmissionReview`.
     NotAdmissionReview,
     /// A required request field is missing or has the wrong type.
@@ -145,7 +149,7 @@ pub enum AdmissionError {
         pointer: String,
         problem: &'static str,
     },
-    /// More container sites than [`Options::max_containers`].
+    /// More images (containers and image volumes) than [`Options::max_containers`].
     TooManyContainers { max: usize },
 }
 
@@ -153,6 +157,7 @@ impl fmt::Display for AdmissionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotJson(e) => write!(f, "the body is not JSON: {e}"),
+            Self::DuplicateMember(e) => write!(f, "the body is ambiguous: {e}"),
             Self::NotAdmissionReview => {
                 write!(f, "the body is not an {API_VERSION} AdmissionReview")
             }
@@ -162,7 +167,10 @@ impl fmt::Display for AdmissionError {
             Self::UnknownOperation(op) => write!(f, "unknown operation \"{op}\""),
             Self::Malformed { pointer, problem } => write!(f, "object {pointer}: {problem}"),
             Self::TooManyContainers { max } => {
-                write!(f, "the object has more than {max} containers")
+                write!(
+                    f,
+                    "the object has more than {max} containers and image volumes"
+                )
             }
         }
     }
@@ -176,7 +184,14 @@ impl Request {
     pub fn parse(body: &[u8], options: &Options) -> Result<Self, Invalid> {
         let not_json = |e: &dyn fmt::Display| invalid(None, AdmissionError::NotJson(e.to_string()));
         let body = core::str::from_utf8(body).map_err(|e| not_json(&e))?;
-        let review = prune::review(body).map_err(|e| not_json(&e))?;
+        let review = prune::review(body).map_err(|e| {
+            let text = e.to_string();
+            if text.starts_with(prune::DUPLICATE) {
+                invalid(None, AdmissionError::DuplicateMember(text))
+            } else {
+                not_json(&e)
+            }
+        })?;
         Self::from_value(&review, options)
     }
 

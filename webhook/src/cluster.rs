@@ -481,6 +481,8 @@ fn plural(kind: WorkloadKind) -> &'static str {
         WorkloadKind::ReplicationController => "replicationcontrollers",
         WorkloadKind::Job => "jobs",
         WorkloadKind::CronJob => "cronjobs",
+        // Never an owner (`OwnerRef` refuses it); the subresource's parent is its Pod.
+        WorkloadKind::EphemeralContainers => "pods",
     }
 }
 

@@ -10,19 +10,25 @@ use super::AdmissionError;
 use super::WorkloadKind;
 use super::patch::escape;
 
-/// The three container lists of a pod spec, in the order they are checked.
+/// The lists of a pod spec that name images, in the order they are checked: the three
+/// container lists, then the volumes (a Kubernetes `image` volume pulls an image onto the
+/// node as surely as a container does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ContainerList {
     InitContainers,
     Containers,
     EphemeralContainers,
+    /// `volumes[].image.reference` (ImageVolume, Kubernetes 1.31+).
+    ImageVolumes,
 }
 
 impl ContainerList {
-    const ALL: [Self; 3] = [
+    /// Every list, in the order images are reported.
+    pub const ALL: [Self; 4] = [
         Self::InitContainers,
         Self::Containers,
         Self::EphemeralContainers,
+        Self::ImageVolumes,
     ];
 
     /// The pod spec field name.
@@ -31,6 +37,23 @@ impl ContainerList {
             Self::InitContainers => "initContainers",
             Self::Containers => "containers",
             Self::EphemeralContainers => "ephemeralContainers",
+            Self::ImageVolumes => "volumes",
+        }
+    }
+
+    fn not_an_object(self) -> &'static str {
+        match self {
+            Self::ImageVolumes => "the volume is not an object",
+            _ => "the container is not an object",
+        }
+    }
+
+    /// Where an item of this list keeps its image, below the item: `/image` for a container,
+    /// `/image/reference` for a volume.
+    pub fn image_pointer(self) -> &'static str {
+        match self {
+            Self::ImageVolumes => "/image/reference",
+            _ => "/image",
         }
     }
 }
@@ -45,8 +68,8 @@ pub struct ContainerSite {
     pub image: String,
 }
 
-/// All non-blank images of `object`. Blank images are skipped: OpenShift DeploymentConfigs
-/// send them before their image triggers fill them in.
+/// All non-blank images of `object`: containers' and image volumes'. Blank images are skipped:
+/// OpenShift DeploymentConfigs send them before their image triggers fill them in.
 pub(super) fn sites(
     kind: WorkloadKind,
     object: &Value,
@@ -67,16 +90,14 @@ pub(super) fn sites(
         };
         // Built only for the lists an object has: most Pods have one of the three.
         let list_pointer = list_pointer(list);
-        for (index, container) in containers.iter().enumerate() {
-            let pointer = format!("{list_pointer}/{index}/image");
-            let image = match container.get("image") {
-                _ if !container.is_object() => {
-                    return Err(malformed(pointer, "the container is not an object"));
-                }
-                None | Some(Value::Null) => continue,
-                Some(Value::String(image)) if image.is_empty() => continue,
-                Some(Value::String(image)) => image.clone(),
-                Some(_) => return Err(malformed(pointer, "the image must be a string")),
+        for (index, item) in containers.iter().enumerate() {
+            let pointer = format!("{list_pointer}/{index}{}", list.image_pointer());
+            if !item.is_object() {
+                return Err(malformed(pointer, list.not_an_object()));
+            }
+            let Some(image) = image_of(list, item).map_err(|p| malformed(pointer.clone(), p))?
+            else {
+                continue;
             };
             if sites.len() == max {
                 return Err(AdmissionError::TooManyContainers { max });
@@ -85,11 +106,30 @@ pub(super) fn sites(
                 list,
                 index,
                 pointer,
-                image,
+                image: image.clone(),
             });
         }
     }
     Ok(sites)
+}
+
+/// The image an item names: `None` when it names none (a blank image, which OpenShift sends
+/// before its triggers fill it in; a volume of another type), or what is malformed.
+fn image_of(list: ContainerList, item: &Value) -> Result<Option<&String>, &'static str> {
+    let image = match list {
+        ContainerList::ImageVolumes => match item.get("image") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(source @ Value::Object(_)) => source.get("reference"),
+            Some(_) => return Err("the image volume source is not an object"),
+        },
+        _ => item.get("image"),
+    };
+    match image {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(image)) if image.is_empty() => Ok(None),
+        Some(Value::String(image)) => Ok(Some(image)),
+        Some(_) => Err("the image must be a string"),
+    }
 }
 
 /// Names in the pod spec's `imagePullSecrets`, and its `serviceAccountName`: where registry and

@@ -18,6 +18,10 @@ pub enum WorkloadKind {
     ReplicationController,
     Job,
     CronJob,
+    /// Kubernetes 1.16–1.21's `pods/ephemeralcontainers` subresource (what `kubectl debug`
+    /// wrote there): an `EphemeralContainers` object whose `ephemeralContainers` list sits at
+    /// its root. Never an owner.
+    EphemeralContainers,
 }
 
 impl WorkloadKind {
@@ -32,6 +36,7 @@ impl WorkloadKind {
             "ReplicationController" => Self::ReplicationController,
             "Job" => Self::Job,
             "CronJob" => Self::CronJob,
+            "EphemeralContainers" => Self::EphemeralContainers,
             _ => return None,
         };
         (found.groups().contains(&group)).then_some(found)
@@ -40,18 +45,25 @@ impl WorkloadKind {
     /// API groups that serve this kind (current and deprecated).
     fn groups(self) -> &'static [&'static str] {
         match self {
-            Self::Pod | Self::ReplicationController => &[""],
+            Self::Pod | Self::ReplicationController | Self::EphemeralContainers => &[""],
             Self::Deployment | Self::ReplicaSet | Self::DaemonSet => &["apps", "extensions"],
             Self::StatefulSet => &["apps"],
             Self::Job | Self::CronJob => &["batch"],
         }
     }
 
-    /// JSON pointer to the pod spec inside an object of this kind.
+    /// Whether objects of this kind own others (so an owner reference may name it).
+    pub fn can_own(self) -> bool {
+        self != Self::EphemeralContainers
+    }
+
+    /// JSON pointer to the pod spec inside an object of this kind (the object itself for
+    /// `EphemeralContainers`).
     pub fn pod_spec_pointer(self) -> &'static str {
         match self {
             Self::Pod => "/spec",
             Self::CronJob => "/spec/jobTemplate/spec/template/spec",
+            Self::EphemeralContainers => "",
             _ => "/spec/template/spec",
         }
     }
@@ -67,6 +79,7 @@ impl WorkloadKind {
             Self::ReplicationController => "ReplicationController",
             Self::Job => "Job",
             Self::CronJob => "CronJob",
+            Self::EphemeralContainers => "EphemeralContainers",
         }
     }
 }
@@ -88,7 +101,7 @@ pub(super) fn controller(metadata: &Value) -> Option<OwnerRef> {
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
     Some(OwnerRef {
         api_version: api_version.to_string(),
-        kind: WorkloadKind::from_group_kind(group, field("kind")?)?,
+        kind: WorkloadKind::from_group_kind(group, field("kind")?).filter(|k| k.can_own())?,
         name: field("name")?.to_string(),
         uid: field("uid")?.to_string(),
     })

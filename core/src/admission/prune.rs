@@ -13,7 +13,9 @@
 //!
 //! Skipped members are not held to `Value`'s extra limits (nesting depth 128, numbers that fit
 //! an `f64`, paired UTF-16 surrogates in escapes): they are valid JSON either way, and nothing
-//! reads them. Kept members are parsed exactly as `Value` parses them.
+//! reads them. Kept members are parsed exactly as `Value` parses them, but for one thing: a kept
+//! member written twice in one object is refused (`Value` would keep the last), since the API
+//! server never writes one twice and a reader must not pick one of two values silently.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -36,14 +38,21 @@ enum Keep {
 
 const WHOLE: Keep = Keep::All;
 
+/// How a member written twice is reported (the start of the parse error's text).
+pub(super) const DUPLICATE: &str = "member";
+
 /// A container: only its image.
 const CONTAINER: Keep = Keep::Members(&[("image", WHOLE)]);
 
+/// An image volume: only its reference.
+const VOLUME: Keep = Keep::Members(&[("image", Keep::Members(&[("reference", WHOLE)]))]);
+
 /// What `extract` reads of a pod spec.
-const POD_SPEC_MEMBERS: [(&str, Keep); 5] = [
+const POD_SPEC_MEMBERS: [(&str, Keep); 6] = [
     ("initContainers", CONTAINER),
     ("containers", CONTAINER),
     ("ephemeralContainers", CONTAINER),
+    ("volumes", VOLUME),
     ("imagePullSecrets", Keep::Members(&[("name", WHOLE)])),
     ("serviceAccountName", WHOLE),
 ];
@@ -59,6 +68,7 @@ const SPEC: Keep = Keep::Members(&[
     POD_SPEC_MEMBERS[2],
     POD_SPEC_MEMBERS[3],
     POD_SPEC_MEMBERS[4],
+    POD_SPEC_MEMBERS[5],
     ("template", POD_TEMPLATE),
     (
         "jobTemplate",
@@ -92,9 +102,20 @@ const REQUEST: Keep = Keep::Members(&[
     ("namespace", WHOLE),
     ("name", WHOLE),
     ("subResource", WHOLE),
+    // The pod spec's members at the object's root too: the legacy `EphemeralContainers`
+    // object keeps its list there.
     (
         "object",
-        Keep::Members(&[("metadata", METADATA), ("spec", SPEC)]),
+        Keep::Members(&[
+            ("metadata", METADATA),
+            ("spec", SPEC),
+            POD_SPEC_MEMBERS[0],
+            POD_SPEC_MEMBERS[1],
+            POD_SPEC_MEMBERS[2],
+            POD_SPEC_MEMBERS[3],
+            POD_SPEC_MEMBERS[4],
+            POD_SPEC_MEMBERS[5],
+        ]),
     ),
 ]);
 
@@ -171,7 +192,13 @@ impl<'de> Visitor<'de> for Pruned {
             match member {
                 Some((name, keep)) => {
                     let value = map.next_value_seed(keep)?;
-                    kept.insert(name.into(), value);
+                    // `Value` keeps the last of two; the API server never writes two, so a
+                    // body that does is refused rather than read one way of two.
+                    if kept.insert(name.into(), value).is_some() {
+                        return Err(de::Error::custom(format_args!(
+                            "{DUPLICATE} \"{name}\" is written twice"
+                        )));
+                    }
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;

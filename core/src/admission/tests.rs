@@ -45,7 +45,10 @@ fn parse(body: &[u8]) -> Result<Request, Invalid> {
 
 fn parse_with(body: &[u8], options: &Options) -> Result<Request, Invalid> {
     let parsed = Request::parse(body, options);
-    if let Ok(whole) = serde_json::from_slice::<Value>(body) {
+    let ambiguous =
+        matches!(&parsed, Err(e) if matches!(e.error, AdmissionError::DuplicateMember(_)));
+    // A whole `Value` tree keeps the last of two members; the pruned read refuses them.
+    if let (false, Ok(whole)) = (ambiguous, serde_json::from_slice::<Value>(body)) {
         assert_eq!(
             parsed,
             Request::from_value(&whole, options),
@@ -153,6 +156,171 @@ fn ephemeral_containers_subresource_is_checked() {
             .sites
             .iter()
             .any(|s| s.list == ContainerList::EphemeralContainers && s.image == "busybox")
+    );
+}
+
+#[test]
+fn image_volumes_are_images_of_every_kind_pinned_at_their_reference() {
+    for (group, kind) in KINDS {
+        let spec = json!({"containers": [{"name": "a", "image": "nginx"}], "volumes": [
+            {"name": "cfg", "configMap": {"name": "c"}},
+            {"name": "models", "image": {"reference": "icr.io/team/models:1", "pullPolicy": "IfNotPresent"}},
+            {"name": "blank", "image": {"reference": ""}},
+            {"name": "none", "image": null},
+        ]});
+        let object = object(kind, spec);
+        let request =
+            parse(&review(group, kind.as_str(), "CREATE", object.clone())).expect("valid");
+        let prefix = kind.pod_spec_pointer();
+        let got: Vec<(ContainerList, &str, &str)> = request
+            .sites
+            .iter()
+            .map(|s| (s.list, s.pointer.as_str(), s.image.as_str()))
+            .collect();
+        let volume = format!("{prefix}/volumes/1/image/reference");
+        let container = format!("{prefix}/containers/0/image");
+        assert_eq!(
+            got,
+            [
+                (ContainerList::Containers, container.as_str(), "nginx"),
+                (
+                    ContainerList::ImageVolumes,
+                    volume.as_str(),
+                    "icr.io/team/models:1"
+                ),
+            ],
+            "{kind}"
+        );
+        let pin = patch::Replace {
+            path: volume.clone(),
+            value: format!("icr.io/team/models@{D}"),
+        };
+        let ops: json_patch::Patch =
+            serde_json::from_slice(&patch::to_json(&[pin])).expect("a patch");
+        let mut patched = object.clone();
+        json_patch::patch(&mut patched, &ops).expect("the pin applies");
+        assert_eq!(
+            patched.pointer(&volume),
+            Some(&json!(format!("icr.io/team/models@{D}")))
+        );
+    }
+}
+
+#[test]
+fn malformed_image_volumes_are_refused_with_their_pointer() {
+    for (volume, problem) in [
+        (json!("x"), "the volume is not an object"),
+        (
+            json!({"image": "icr.io/x:1"}),
+            "the image volume source is not an object",
+        ),
+        (
+            json!({"image": {"reference": 7}}),
+            "the image must be a string",
+        ),
+    ] {
+        let object = object(WorkloadKind::Pod, json!({"volumes": [volume]}));
+        let error = parse(&review("", "Pod", "CREATE", object))
+            .expect_err("malformed")
+            .error;
+        assert_eq!(
+            error,
+            AdmissionError::Malformed {
+                pointer: "/spec/volumes/0/image/reference".into(),
+                problem
+            }
+        );
+    }
+}
+
+#[test]
+fn a_child_whose_parent_has_another_image_volume_does_not_inherit() {
+    let pinned = alloc::format!("icr.io/team/app@{D}");
+    let volume = |reference: &str| json!([{"name": "v", "image": {"reference": reference}}]);
+    let mut pod = object(
+        WorkloadKind::Pod,
+        json!({"containers": [{"name": "c", "image": pinned}], "volumes": volume(&pinned)}),
+    );
+    pod["metadata"]["ownerReferences"] = json!([
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "rs-uid", "controller": true}]);
+    let child = parse(&review("", "Pod", "CREATE", pod)).expect("valid");
+    let mut parent = replica_set("rs-uid", &[&pinned]);
+    assert!(
+        !child.inherits_from(&parent),
+        "the parent has no such volume"
+    );
+    parent["spec"]["template"]["spec"]["volumes"] = volume("icr.io/team/app:1");
+    assert!(!child.inherits_from(&parent), "a tag is not proof");
+    parent["spec"]["template"]["spec"]["volumes"] = volume(&pinned);
+    assert!(child.inherits_from(&parent));
+}
+
+/// What Kubernetes 1.16–1.21 sent for `kubectl debug`: the `pods/ephemeralcontainers`
+/// subresource as an `EphemeralContainers` object, its list at the root.
+fn legacy_ephemeral(images: &[&str]) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .map(|i| json!({"name": "debugger", "image": i}))
+        .collect();
+    json!({"apiVersion": "v1", "kind": "EphemeralContainers",
+        "metadata": {"name": "web", "namespace": "team"}, "ephemeralContainers": containers})
+}
+
+#[test]
+fn the_legacy_ephemeral_containers_kind_is_checked_even_with_unknown_kinds_allowed() {
+    let lenient = Options {
+        allow_unknown_kinds: true,
+        ..Options::default()
+    };
+    for options in [Options::default(), lenient] {
+        let mut body: Value = serde_json::from_slice(&review(
+            "",
+            "EphemeralContainers",
+            "UPDATE",
+            legacy_ephemeral(&["busybox", "icr.io/team/debug:1"]),
+        ))
+        .expect("json");
+        body["request"]["subResource"] = json!("ephemeralcontainers");
+        let request =
+            parse_with(&serde_json::to_vec(&body).expect("json"), &options).expect("valid");
+        assert_eq!(
+            request.kind,
+            Kind::Workload(WorkloadKind::EphemeralContainers)
+        );
+        let got: Vec<(&str, &str)> = request
+            .sites
+            .iter()
+            .map(|s| (s.pointer.as_str(), s.image.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/ephemeralContainers/0/image", "busybox"),
+                ("/ephemeralContainers/1/image", "icr.io/team/debug:1")
+            ]
+        );
+        let set = crate::policy::PolicySet::default();
+        let crate::verdict::Plan::Images(images) = crate::verdict::plan(&request, &set, &options)
+        else {
+            panic!("the images are checked, not admitted as an unknown kind")
+        };
+        assert_eq!(images.len(), 2);
+    }
+}
+
+#[test]
+fn an_owner_reference_to_the_legacy_kind_is_no_owner() {
+    let mut pod = object(
+        WorkloadKind::Pod,
+        json!({"containers": [{"name": "c", "image": "nginx"}]}),
+    );
+    pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "EphemeralContainers",
+        "name": "web", "uid": "u", "controller": true}]);
+    assert_eq!(
+        parse(&review("", "Pod", "CREATE", pod))
+            .expect("valid")
+            .owner,
+        None
     );
 }
 
@@ -691,13 +859,58 @@ fn members_of_the_wrong_type_are_read_as_in_the_whole_tree() {
 }
 
 #[test]
-fn a_duplicate_member_counts_once_the_last_as_in_the_whole_tree() {
-    let body = br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-        "uid": "u", "operation": "CREATE", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "object": {"spec": {"containers": [{"image": "first", "image": "second"}]}},
-        "object": {"spec": {"containers": [{"image": "third"}]}}}}"#;
-    let request = parse(body).expect("valid");
-    assert_eq!(request.sites[0].image, "third");
+fn a_member_written_twice_is_refused_wherever_it_is_read() {
+    let review = |object: &str, request_extra: &str| {
+        format!(
+            r#"{{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {{
+            "uid": "u", "operation": "CREATE", "kind": {{"group": "", "version": "v1", "kind": "Pod"}},
+            {request_extra} "object": {object}}}}}"#
+        )
+    };
+    let cases = [
+        review(
+            r#"{"spec": {"containers": [{"image": "icr.io/a:1", "image": null}]}}"#,
+            "",
+        ),
+        review(
+            r#"{"spec": {"containers": [{"image": "a"}], "containers": []}}"#,
+            "",
+        ),
+        review(
+            r#"{"spec": {"containers": [{"image": "a"}]}, "spec": {}}"#,
+            "",
+        ),
+        review(
+            r#"{"spec": {"volumes": [{"image": {"reference": "a", "reference": "b"}}]}}"#,
+            "",
+        ),
+        review(
+            r#"{"metadata": {"name": "p", "name": "q"}, "spec": {}}"#,
+            "",
+        ),
+        review(r#"{"spec": {}}"#, r#""uid": "v","#),
+        review(r#"{"spec": {}}"#, r#""object": {"spec": {}},"#),
+        review(r#"{"spec": {}}"#, r#""operation": "DELETE","#),
+    ];
+    for body in &cases {
+        let error = parse(body.as_bytes()).expect_err(body).error;
+        assert!(
+            matches!(&error, AdmissionError::DuplicateMember(m) if m.contains("is written twice")),
+            "{body}: {error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("the body is ambiguous: member \""),
+            "{error}"
+        );
+    }
+    // Members nothing reads are only checked for syntax, duplicates included.
+    let unread = review(
+        r#"{"spec": {"containers": [{"image": "a", "name": "x", "name": "y"}]}}"#,
+        "",
+    );
+    assert_eq!(parse(unread.as_bytes()).expect("valid").sites[0].image, "a");
 }
 
 #[test]
