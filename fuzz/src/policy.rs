@@ -4,7 +4,6 @@
 use portieris_core::PolicySet;
 use portieris_core::policy::{Pattern, PolicyKind, PolicySpec, Repository, Resource, Unmatched};
 use portieris_core::reference::ImageRef;
-use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::{input, model, pattern};
@@ -43,14 +42,31 @@ pub fn documents(text: &str) -> Vec<Value> {
         return vec![value];
     }
     let mut values = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(text).take(64) {
-        match Value::deserialize(document) {
+    let mut input = text.as_bytes();
+    for document in serde_saphyr::read_with_options(&mut input, yaml_options()).take(64) {
+        match document {
             Ok(Value::Null) => {}
             Ok(value) => values.push(value),
             Err(_) => break,
         }
     }
     values
+}
+
+/// `yaml_options` of webhook/src/policy_dir.rs (this crate does not build the webhook): duplicate
+/// and merge keys and custom tags refused, YAML 1.2 scalars, alias expansion bounded.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        merge_keys: serde_saphyr::MergeKeyPolicy::Error,
+        reject_unsupported_tags: true,
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 10_000,
+        },
+    }
 }
 
 /// The queries: the input's lines, else every namespace the policies name (and two more)
@@ -249,5 +265,19 @@ fn check_resolve(resources: &[Resource], set: &PolicySet, namespace: &str, image
             "{context}: expected {:?}, got {got:?}",
             want.map(|(o, r, _)| (o, &r.name))
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yaml_is_read_as_the_policy_folder_reads_it() {
+        let corpus = super::documents(include_str!("../corpus/policy/team.yaml"));
+        assert!(!corpus.is_empty());
+        assert_eq!(super::documents("a: 1\n---\n---\nb: 2\n").len(), 2);
+        // A duplicate key ends the stream, as it refuses the policy folder.
+        assert_eq!(super::documents("a: 1\n---\nb: 1\nb: 2\n").len(), 1);
+        super::run(include_bytes!("../corpus/policy/cluster.yaml"));
+        super::run(include_bytes!("../corpus/policy/team.yaml"));
     }
 }

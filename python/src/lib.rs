@@ -22,9 +22,9 @@ use portieris_webhook::admit::Admitter;
 use portieris_webhook::cli::FetchArgs;
 use portieris_webhook::evidence::Gatherer;
 use portieris_webhook::policies::PolicyStore;
+use portieris_webhook::policy_dir::{self, Document};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use serde::Deserialize as _;
 use serde_json::Value;
 
 /// The most rounds of delegation fetching one verification may ask for. The core bounds the
@@ -430,17 +430,9 @@ fn parse_documents(text: &str) -> Result<(Vec<Resource>, Vec<Value>), Vec<String
     let mut resources = Vec::new();
     let mut objects = Vec::new();
     let mut problems = Vec::new();
-    for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let number = i + 1;
-        let value = match Value::deserialize(document) {
-            Ok(Value::Null) => continue,
-            Ok(value) => value,
-            Err(e) => {
-                // After a syntax error the rest of the stream cannot be trusted.
-                problems.push(format!("document {number}: not valid YAML: {e}"));
-                break;
-            }
-        };
+    // The policy folder's reader: duplicate keys refused, aliases bounded.
+    let stream = policy_dir::read_yaml(text);
+    for Document { number, value } in stream.documents {
         match Resource::from_value(&value) {
             Ok(resource) => {
                 resources.push(resource);
@@ -448,6 +440,9 @@ fn parse_documents(text: &str) -> Result<(Vec<Resource>, Vec<Value>), Vec<String
             }
             Err(e) => problems.push(format!("document {number}: {e}")),
         }
+    }
+    if let Some((number, e)) = stream.error {
+        problems.push(format!("document {number}: {e}"));
     }
     if problems.is_empty() {
         Ok((resources, objects))

@@ -248,6 +248,47 @@ fn review_refuses_a_policy_folder_with_problems() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.yaml"));
 }
 
+#[test]
+fn validate_refuses_duplicate_keys_naming_file_document_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A later, weaker value must not win: each duplicate is refused, not resolved.
+    let policies = "apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: a}\nspec:\n  repositories: [{name: \"quay.io/*\", policy: {}}]\n---\napiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: b}\nspec:\n  repositories:\n    - name: \"icr.io/*\"\n      policy: {trust: {enabled: true}}\n      policy: {}\n";
+    std::fs::write(dir.path().join("policy.yaml"), policies).expect("write");
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: team}\nstringData:\n  cosign.pub: one\n  cosign.pub: two\n";
+    std::fs::write(dir.path().join("secret.yaml"), secret).expect("write");
+    let (code, report) = validate(dir.path());
+    assert_eq!(code, Some(1), "{report}");
+    for needle in [
+        "policy.yaml (document 2): duplicate key `policy` at line 14, column 7",
+        "secret.yaml (document 1): duplicate key `cosign.pub` at line 6, column 3",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
+#[test]
+fn review_refuses_a_policy_folder_with_a_duplicate_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = "apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: c}\nspec: {repositories: [{name: \"*\", policy: {trust: {enabled: true}}}]}\nspec: {repositories: [{name: \"*\", policy: {}}]}\n";
+    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
+    let file = examples().join("admission/pod-allowed.json");
+    let out = portieris(
+        &[
+            "review",
+            "--policy-dir",
+            dir.path().to_str().expect("utf-8"),
+            file.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("p.yaml (document 1): duplicate key `spec` at line 5, column 1"),
+        "{stderr}"
+    );
+}
+
 /// docs/cli.md is the `--help` of every command; `PORTIERIS_UPDATE_DOCS=1 cargo test` rewrites it.
 #[test]
 fn cli_reference_in_docs_is_current() {

@@ -144,9 +144,10 @@ impl Cluster {
             .status
             .expect("token status")
             .token;
-        let admin: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(self.kubeconfig()).expect("kubeconfig"))
-                .expect("kubeconfig YAML");
+        let admin = documents(&std::fs::read_to_string(self.kubeconfig()).expect("kubeconfig"))
+            .into_iter()
+            .next()
+            .expect("kubeconfig YAML");
         let cluster = &admin["clusters"][0]["cluster"];
         let config = json!({
             "apiVersion": "v1", "kind": "Config",
@@ -272,12 +273,11 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// The non-empty documents of a multi-document YAML stream, as JSON values.
 pub fn documents(yaml: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(yaml)
-        .filter_map(|document| {
-            let value: Value = serde::Deserialize::deserialize(document).expect("rendered YAML");
-            (!value.is_null()).then_some(value)
-        })
-        .collect()
+    let stream = portieris_webhook::policy_dir::read_yaml(yaml);
+    if let Some((number, error)) = stream.error {
+        panic!("YAML document {number}: {error}");
+    }
+    stream.documents.into_iter().map(|d| d.value).collect()
 }
 
 /// The one rendered object of `kind` named `name`.
