@@ -174,11 +174,50 @@ fn admission_steps(c: &mut Criterion) {
     group.finish();
 }
 
+/// The costliest policy a validator accepts, against the largest pod: an ImagePolicy of
+/// 2,000 patterns of the longest accepted length that every image reaches (`*/*aaa…ab<i>`, no
+/// host and no literal prefix to index by) and a pod of 512 images whose 255-character paths
+/// nearly match each of them. Backtracking globs took 25–28 s for such a review; this is what
+/// one `plan` costs now (it runs on a blocking thread: see `webhook/src/admit.rs`).
+fn costly_policy(c: &mut Criterion) {
+    let repositories: Vec<Value> = (0..2_000)
+        .map(|i| {
+            let tail = format!("b{i}");
+            let name = format!("*/*{}{tail}", "a".repeat(512 - 3 - tail.len()));
+            json!({"name": name, "policy": {}})
+        })
+        .collect();
+    let object = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ImagePolicy",
+        "metadata": {"name": "costly", "namespace": "team"}, "spec": {"repositories": repositories}});
+    let set = PolicySet::new([Resource::from_value(&object).expect("a policy")]);
+    assert_eq!(set.problems().count(), 0, "every pattern is accepted");
+    let containers: Vec<Value> = (0..512)
+        .map(|i| {
+            let path = format!("{}{i:03}", "a".repeat(255 - "icr.io/".len() - 3));
+            json!({"name": format!("c{i}"), "image": format!("icr.io/{path}")})
+        })
+        .collect();
+    let body = serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u", "namespace": "team", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "object": {"metadata": {"name": "p"}, "spec": {"containers": containers}}}}))
+    .expect("serialisable");
+    let options = Options::default();
+    let request = Request::parse(&body, &options).expect("a valid review");
+    assert_eq!(request.sites.len(), 512);
+    let mut group = c.benchmark_group("costly_policy");
+    group.sample_size(10);
+    group.bench_function("plan_512_images_2000_patterns", |b| {
+        b.iter(|| plan(black_box(&request), &set, &options));
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
 }
 
-criterion_group! { name = benches; config = config(); targets = references, matching, admission, admission_steps }
+criterion_group! { name = benches; config = config(); targets = references, matching, admission, admission_steps, costly_policy }
 criterion_main!(benches);

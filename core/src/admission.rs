@@ -25,22 +25,31 @@ use crate::reference::ImageRef;
 const API_VERSION: &str = "admission.k8s.io/v1";
 
 /// Bounds and switches for reading requests and deciding on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Most container sites one object may have (init, regular and ephemeral together).
+    /// Most images one object may have (containers of the three lists and image volumes).
     pub max_containers: usize,
     /// Admit objects of kinds portieris does not know instead of denying them.
     pub allow_unknown_kinds: bool,
-    /// Honour a simple `signedBy` requirement's `keySecretNamespace`, reading key Secrets from
-    /// another namespace. Off by default: an ImagePolicy author could otherwise name any
-    /// namespace's Secret; ClusterImagePolicies (written by cluster admins) need it to share
-    /// one key Secret.
+    /// Let an ImagePolicy's `keySecretNamespace` name another namespace than its own. Off by
+    /// default: an ImagePolicy author could otherwise name any namespace's Secret.
     pub allow_cross_namespace_keys: bool,
+    /// The namespace portieris runs in, where ClusterImagePolicies read their `keySecret`,
+    /// `signerSecrets` and `storeSecret` (a `keySecretNamespace` they write names another).
+    /// A workload's own namespace is the one place a cluster-wide rule must not read keys
+    /// from: whoever may create a Secret there could make the rule accept their own key.
+    pub namespace: String,
+    /// IBM Portieris' lookup, for migrations only: ClusterImagePolicies read their Secrets from
+    /// the namespace of the workload being admitted (see `docs/migration.md`).
+    pub cluster_secrets_in_workload_namespace: bool,
     /// The cluster-wide floor under every policy's `enforcement`: `Warn` makes every policy
     /// (and the no-matching-policy deny) warn, for a dry run of new policies. Invalid
     /// policies and unreadable images still deny.
     pub enforcement: Enforcement,
 }
+
+/// Where portieris runs when nothing says otherwise: the Helm chart's namespace.
+pub const DEFAULT_NAMESPACE: &str = "portieris";
 
 impl Default for Options {
     fn default() -> Self {
@@ -48,6 +57,8 @@ impl Default for Options {
             max_containers: 512,
             allow_unknown_kinds: false,
             allow_cross_namespace_keys: false,
+            namespace: String::from(DEFAULT_NAMESPACE),
+            cluster_secrets_in_workload_namespace: false,
             enforcement: Enforcement::Enforce,
         }
     }

@@ -19,6 +19,9 @@ pub enum Need {
     Simple(SimpleNeed),
     /// Key-based cosign signatures for the image's manifest digest, one by each key.
     Cosign(CosignNeed),
+    /// The digest the image's tag has on its registry now: what ties `name:tag@digest` to its
+    /// tag when the rule that matched names the tag and the policy checks no signature.
+    TagDigest,
 }
 
 /// A simple-signing check: every `signedBy` requirement must hold, and where to read signatures.
@@ -38,6 +41,9 @@ pub struct TrustNeed {
     pub server: Option<String>,
     /// Every signer the policy pins, resolved from its Secrets.
     pub signers: Vec<Signer>,
+    /// Verify the image's tag rather than its digest: the rule that matched names the tag, so
+    /// the digest the image names must be that tag's signed target (checked when concluding).
+    pub by_tag: bool,
 }
 
 /// The outcome of one [`Need`], in the same order: the digest verified, or why not. An error

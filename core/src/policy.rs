@@ -84,6 +84,8 @@ pub struct Match<'a> {
     pub object: &'a str,
     /// The `repositories[].name` that matched.
     pub repository: &'a str,
+    /// Whether that name names tags (`repo:v1.*`), so the image's tag decided the match.
+    pub tagged: bool,
     pub policy: &'a Policy,
 }
 
@@ -185,8 +187,16 @@ impl PolicySet {
             namespace: scope_namespace,
             object: &best.object,
             repository: &best.repository.name,
+            tagged: best.pattern.has_tag(),
             policy: &best.repository.policy,
         })
+    }
+
+    /// How many repository rules an image in `namespace` is resolved against: a bound on the
+    /// work of resolving one image there, for a frontend to decide where to do it.
+    pub fn rules_in_scope(&self, namespace: &str) -> usize {
+        let scope = self.namespaces.get(namespace).unwrap_or(&self.cluster);
+        scope.candidates.len()
     }
 
     /// A Secret by namespace and name.

@@ -174,6 +174,15 @@ impl ImageRef {
         self.digest.as_ref()
     }
 
+    /// The reference without its digest: `name:tag` (`latest` when it had no tag either).
+    pub fn without_digest(&self) -> Self {
+        Self {
+            tag: Some(self.tag.clone().unwrap_or_else(|| "latest".to_string())),
+            digest: None,
+            ..self.clone()
+        }
+    }
+
     /// `domain/path`: the repository name without tag or digest.
     pub fn name(&self) -> String {
         alloc::format!("{}/{}", self.domain, self.path)

@@ -13,7 +13,7 @@ use crate::admission::patch::{Annotate, Replace};
 use crate::admission::{ContainerSite, Kind, Operation, Options, Request};
 use crate::evidence::{Evidence, Need, TrustNeed};
 use crate::notary::Signer;
-use crate::policy::{Enforcement, Match, Mutation, Policy, PolicySet, Unmatched};
+use crate::policy::{Enforcement, Match, Mutation, Policy, PolicyKind, PolicySet, Unmatched};
 use crate::reference::{Digest, ImageRef};
 use crate::text::escape_controls;
 
@@ -104,6 +104,9 @@ pub struct Requirements {
     pub image: ImageRef,
     pub needs: Vec<Need>,
     pub mutate: bool,
+    /// The image is `name:tag@digest` under a rule that names its tag: the evidence must tie
+    /// the digest to the tag.
+    pub tag_bound: bool,
     /// Which policy rule asked, appended to deny reasons.
     context: String,
 }
@@ -222,10 +225,11 @@ fn assess_image(
             );
         }
     };
-    match policies.resolve(namespace, &image) {
+    let (image, matched, tie) = resolve(namespace, image, policies);
+    match matched {
         Ok(matched) => {
             let handling = handling(matched.policy, options);
-            let assessment = requirements(image, &matched, namespace, policies, options);
+            let assessment = requirements(image, &matched, namespace, policies, options, tie);
             (assessment, handling)
         }
         Err(invalid @ Unmatched::Invalid { .. }) => {
@@ -239,6 +243,21 @@ fn assess_image(
             (deny(unmatched.to_string()), handling)
         }
     }
+}
+
+/// The rule for `image`; for `name:tag@digest` under a rule that names tags, also how the
+/// evidence must tie its digest to the tag (see [`tag`]).
+fn resolve<'p>(
+    namespace: &str,
+    image: ImageRef,
+    policies: &'p PolicySet,
+) -> (ImageRef, Result<Match<'p>, Unmatched>, Option<tag::Tie>) {
+    let matched = policies.resolve(namespace, &image);
+    let tie = match &matched {
+        Ok(rule) if rule.tagged && image.digest().is_some() => Some(tag::tie(rule.policy, &image)),
+        _ => None,
+    };
+    (image, matched, tie)
 }
 
 /// The policy's handling, the server's enforcement as a floor. A policy whose own text is
@@ -262,28 +281,38 @@ fn requirements(
     namespace: &str,
     policies: &PolicySet,
     options: &Options,
+    tie: Option<tag::Tie>,
 ) -> Assessment {
     let policy: &Policy = matched.policy;
+    let secrets = SecretScope::of(matched, namespace, options);
     let mut reasons = static_denials(policy);
     let mut needs = Vec::new();
-    match simple::need(policy, namespace, policies, options) {
+    match simple::need(policy, secrets, policies) {
         Ok(Some(need)) => needs.push(Need::Simple(need)),
         Ok(None) => {}
         Err(why) => reasons.extend(why),
     }
-    match cosign::need(policy, namespace, policies, options) {
+    match cosign::need(policy, secrets, policies) {
         Ok(Some(need)) => needs.push(Need::Cosign(need)),
         Ok(None) => {}
         Err(why) => reasons.extend(why),
     }
     if policy.trust.is_enabled() {
-        match signers(policy, namespace, policies) {
+        match signers(policy, secrets.namespace, policies) {
             Ok(signers) => {
                 let server = Some(policy.trust.trust_server.clone()).filter(|s| !s.is_empty());
-                needs.push(Need::Trust(TrustNeed { server, signers }));
+                let by_tag = tie == Some(tag::Tie::Trust);
+                needs.push(Need::Trust(TrustNeed {
+                    server,
+                    signers,
+                    by_tag,
+                }));
             }
             Err(why) => reasons.push(why),
         }
+    }
+    if tie == Some(tag::Tie::Registry) {
+        needs.push(Need::TagDigest);
     }
     let context = context(matched);
     if !reasons.is_empty() {
@@ -297,10 +326,13 @@ fn requirements(
             mutate: policy.mutates(),
         });
     }
+    // The registry's tag digest ties a tag to a digest; it verifies nothing to pin to.
+    let verifies = needs.iter().any(|need| !matches!(need, Need::TagDigest));
     Assessment::Needs(Requirements {
+        tag_bound: tie.is_some(),
         image,
         needs,
-        mutate: policy.mutates(),
+        mutate: policy.mutates() && verifies,
         context,
     })
 }
@@ -327,7 +359,42 @@ fn static_denials(policy: &Policy) -> Vec<String> {
     reasons
 }
 
-/// The pinned signers, from Secrets with `name` and `publicKey` in the request's namespace.
+/// Where a matched policy reads its Secrets: an ImagePolicy in its own namespace; a
+/// ClusterImagePolicy in portieris' namespace, or in one its `keySecretNamespace` names (only
+/// cluster administrators write ClusterImagePolicies); with the migration switch, both in the
+/// workload's namespace as IBM Portieris did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SecretScope<'a> {
+    /// Where `keySecret`, `signerSecrets` and `storeSecret` are read.
+    pub namespace: &'a str,
+    /// Whether `keySecretNamespace` may name another namespace.
+    pub may_name_another: bool,
+}
+
+impl<'a> SecretScope<'a> {
+    fn of(matched: &Match<'a>, workload: &'a str, options: &'a Options) -> Self {
+        match (matched.kind, matched.namespace) {
+            (PolicyKind::ImagePolicy, own) => Self {
+                namespace: own.unwrap_or(workload),
+                may_name_another: options.allow_cross_namespace_keys,
+            },
+            (PolicyKind::ClusterImagePolicy, _)
+                if options.cluster_secrets_in_workload_namespace =>
+            {
+                Self {
+                    namespace: workload,
+                    may_name_another: options.allow_cross_namespace_keys,
+                }
+            }
+            (PolicyKind::ClusterImagePolicy, _) => Self {
+                namespace: &options.namespace,
+                may_name_another: true,
+            },
+        }
+    }
+}
+
+/// The pinned signers, from Secrets with `name` and `publicKey` in `namespace`.
 fn signers(policy: &Policy, namespace: &str, policies: &PolicySet) -> Result<Vec<Signer>, String> {
     let field = |secret: &crate::policy::Secret, key: &str| {
         let value = secret
@@ -392,14 +459,15 @@ fn conclude(requirements: &Requirements, evidence: &[Evidence]) -> Verdict {
             list.join(", ")
         ));
     };
-    if requirements
-        .image
-        .digest()
-        .is_some_and(|pinned| pinned != *digest)
-    {
-        return deny(format!(
-            "the signed digest {digest} is not the digest the image names"
-        ));
+    if let Some(pinned) = requirements.image.digest().filter(|p| *p != *digest) {
+        let tag = requirements.image.tag().filter(|_| requirements.tag_bound);
+        return deny(match tag {
+            Some(tag) => format!(
+                "tag \"{tag}\" is {digest}, not {pinned}: the rule names the tag, and the \
+                 image runs the digest"
+            ),
+            None => format!("the signed digest {digest} is not the digest the image names"),
+        });
     }
     Verdict::Allow {
         digest: Some((*digest).clone()),
@@ -424,6 +492,7 @@ fn pin(site: &ContainerSite, digest: &Digest, mutation: Mutation) -> Option<Repl
 mod combine;
 mod cosign;
 mod simple;
+mod tag;
 
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,7 @@ apiVersion: v1
 kind: Secret
 metadata:
   name: {name}-signer
-  namespace: default
+  namespace: portieris
 stringData:
   name: {name}
   publicKey: |

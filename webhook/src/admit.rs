@@ -13,6 +13,11 @@ use serde_json::Value;
 
 use crate::policies::PolicyStore;
 
+/// Images × rules resolved inline: at most about a microsecond each (patterns are bounded and
+/// matched in linear time), so a plan this size takes well under a millisecond. Larger ones go
+/// to a blocking thread.
+const INLINE_PLAN_WORK: usize = 1024;
+
 /// What the admission path asks the Kubernetes API directly. Implemented in [`crate::cluster`].
 pub trait ClusterLookup: Send + Sync {
     /// The owner of a child object, so that a child whose images its parent already had
@@ -137,7 +142,7 @@ impl Admitter {
 
     async fn decide(&self, request: &Request) -> Decision {
         let policies = self.policies.current();
-        let images = match plan(request, &policies, &self.options) {
+        let images = match self.plan(request, &policies).await {
             Plan::Final(decision) => return decision,
             Plan::Images(images) => images,
         };
@@ -149,6 +154,29 @@ impl Admitter {
         };
         let evidence = self.evidence(scope, &images).await;
         finish(request, &images, &evidence)
+    }
+
+    /// Resolves every image's rule: inline when that is cheap, else on a blocking thread, so
+    /// that a namespace whose policies are costly to match (thousands of wildcards, hundreds
+    /// of images) never stalls the async workers that serve every other namespace.
+    async fn plan(&self, request: &Request, policies: &Arc<PolicySet>) -> Plan {
+        let work = request
+            .sites
+            .len()
+            .saturating_mul(policies.rules_in_scope(&request.namespace));
+        if work <= INLINE_PLAN_WORK {
+            return plan(request, policies, &self.options);
+        }
+        let (request, policies, options) =
+            (request.clone(), Arc::clone(policies), self.options.clone());
+        tokio::task::spawn_blocking(move || plan(&request, &policies, &options))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "planning an admission failed");
+                Plan::Final(Decision::Deny {
+                    reasons: vec!["portieris could not evaluate its policies".into()],
+                })
+            })
     }
 
     /// The pod's pull secrets; when it names none, its ServiceAccount's (as the kubelet would

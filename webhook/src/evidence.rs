@@ -58,11 +58,25 @@ impl Gatherer {
         secrets: &[&Secret],
     ) -> Evidence {
         match need {
-            Need::Trust(trust) => self
-                .trust
-                .verify(image, trust.server.as_deref(), &trust.signers, credentials)
+            Need::Trust(trust) => {
+                // By tag: the target of the tag is verified, and the core compares it with the
+                // digest the image names.
+                let by_tag = trust.by_tag.then(|| image.without_digest());
+                self.trust
+                    .verify(
+                        by_tag.as_ref().unwrap_or(image),
+                        trust.server.as_deref(),
+                        &trust.signers,
+                        credentials,
+                    )
+                    .await
+                    .map(|verified| verified.digest.clone())
+                    .map_err(|e| e.to_string())
+            }
+            Need::TagDigest => self
+                .registry
+                .digest(&image.without_digest(), credentials)
                 .await
-                .map(|verified| verified.digest.clone())
                 .map_err(|e| e.to_string()),
             Need::Simple(simple) => {
                 crate::simple::verify(&self.registry, &self.fetcher, simple, image, credentials)

@@ -128,6 +128,11 @@ impl Pattern {
         tag_ok && glob(&self.host, image.domain()) && glob(&self.path, image.path())
     }
 
+    /// Whether the pattern names tags (`repo:v1.*`): it then matches only tagged references.
+    pub fn has_tag(&self) -> bool {
+        self.tag.is_some()
+    }
+
     /// A pattern without any `*`: it names one repository (or one tag of it).
     pub fn is_exact(&self) -> bool {
         self.exact

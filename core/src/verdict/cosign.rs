@@ -4,8 +4,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::SecretScope;
 use super::simple::{field, find, key_namespace};
-use crate::admission::Options;
 use crate::evidence::{CosignKey, CosignNeed};
 use crate::policy::{Cosign, CosignRequirement, Policy, PolicySet, Secret};
 use crate::reference::ImageRef;
@@ -19,9 +19,8 @@ pub const KEY_FIELDS: [&str; 2] = ["cosign.pub", "key"];
 /// built (no requirement, a missing Secret, a bad repository), each a deny.
 pub(super) fn need(
     policy: &Policy,
-    namespace: &str,
+    secrets: SecretScope<'_>,
     policies: &PolicySet,
-    options: &Options,
 ) -> Result<Option<CosignNeed>, Vec<String>> {
     let Some(cosign) = &policy.cosign else {
         return Ok(None);
@@ -33,7 +32,7 @@ pub(super) fn need(
     }
     let mut keys = Vec::new();
     for requirement in &cosign.requirements {
-        match key(requirement, namespace, policies, options) {
+        match key(requirement, secrets, policies) {
             Ok(key) => keys.push(key),
             Err(why) => reasons.push(why),
         }
@@ -61,15 +60,14 @@ pub(super) fn broken(policy: &Policy) -> bool {
 
 fn key(
     requirement: &CosignRequirement,
-    namespace: &str,
+    secrets: SecretScope<'_>,
     policies: &PolicySet,
-    options: &Options,
 ) -> Result<CosignKey, String> {
     if requirement.key_secret.is_empty() {
         return Err("cosign requirement has no keySecret".into());
     }
     let asked = &requirement.key_secret_namespace;
-    let key_namespace = key_namespace(asked, namespace, options, "cosign")?;
+    let key_namespace = key_namespace(asked, secrets, "cosign")?;
     let secret = find(
         policies,
         key_namespace,
@@ -129,7 +127,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::admission::Request;
+    use crate::admission::{Options, Request};
     use crate::evidence::Need;
     use crate::policy::Resource;
     use crate::verdict::{Assessment, Plan, plan};
@@ -141,7 +139,7 @@ mod tests {
             "metadata": {"name": "cluster"}, "spec": {"repositories": [{"name": "icr.io/*", "policy": policy}]}});
         let secrets = secrets.iter().map(|(name, data)| {
             let object = json!({"apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": name, "namespace": "team"}, "stringData": data});
+                "metadata": {"name": name, "namespace": "portieris"}, "stringData": data});
             Resource::from_value(&object).expect("secret")
         });
         PolicySet::new(secrets.chain([Resource::from_value(&object).expect("policy")]))
@@ -190,7 +188,7 @@ mod tests {
             panic!("a cosign need")
         };
         let secrets: Vec<&str> = need.keys.iter().map(|k| k.key_secret.as_str()).collect();
-        assert_eq!(secrets, ["team/alice", "team/bob"]);
+        assert_eq!(secrets, ["portieris/alice", "portieris/bob"]);
         assert!(need.keys.iter().all(|k| k.public_key_pem == PEM));
         let repository = need.repository.as_ref().map(ImageRef::name);
         assert_eq!(
@@ -210,7 +208,7 @@ mod tests {
         );
         let why = denial(&missing, &defaults);
         assert!(
-            why.contains("cosign key Secret \"team/k\" not found"),
+            why.contains("cosign key Secret \"portieris/k\" not found"),
             "{why}"
         );
         let keyless = set(
@@ -269,17 +267,21 @@ mod tests {
     }
 
     #[test]
-    fn a_key_from_another_namespace_needs_the_cross_namespace_option() {
+    fn a_key_from_another_namespace_needs_the_cross_namespace_option_under_the_legacy_lookup() {
         let policy =
             json!({"cosign": {"requirements": [{"keySecret": "k", "keySecretNamespace": "keys"}]}});
-        let why = denial(&set(policy.clone(), &[]), &Options::default());
+        let legacy = Options {
+            cluster_secrets_in_workload_namespace: true,
+            ..Options::default()
+        };
+        let why = denial(&set(policy.clone(), &[]), &legacy);
         assert!(
             why.contains("cosign keySecretNamespace \"keys\" is not allowed"),
             "{why}"
         );
         let allowed = Options {
             allow_cross_namespace_keys: true,
-            ..Options::default()
+            ..legacy
         };
         let why = denial(&set(policy, &[]), &allowed);
         assert!(

@@ -4,7 +4,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::admission::Options;
+use super::SecretScope;
 use crate::evidence::{SignedBy, SimpleNeed, StoreAuth};
 use crate::policy::{Policy, PolicySet, Requirement, Secret};
 use crate::simple::IdentityRule;
@@ -13,15 +13,14 @@ use crate::simple::IdentityRule;
 /// built (a missing Secret, a bad identity rule), each a deny.
 pub(super) fn need(
     policy: &Policy,
-    namespace: &str,
+    secrets: SecretScope<'_>,
     policies: &PolicySet,
-    options: &Options,
 ) -> Result<Option<SimpleNeed>, Vec<String>> {
     let simple = &policy.simple;
     let mut requirements = Vec::new();
     let mut reasons = Vec::new();
     for requirement in simple.requirements.iter().filter(|r| r.kind == "signedBy") {
-        match signed_by(requirement, namespace, policies, options) {
+        match signed_by(requirement, secrets, policies) {
             Ok(signed_by) => requirements.push(signed_by),
             Err(why) => reasons.push(why),
         }
@@ -31,7 +30,7 @@ pub(super) fn need(
     }
     let store_auth = match simple.store_secret.as_str() {
         "" => None,
-        name => match store_auth(namespace, name, policies) {
+        name => match store_auth(secrets.namespace, name, policies) {
             Ok(auth) => Some(auth),
             Err(why) => {
                 reasons.push(why);
@@ -68,9 +67,8 @@ pub(super) fn broken(policy: &Policy) -> bool {
 
 fn signed_by(
     requirement: &Requirement,
-    namespace: &str,
+    secrets: SecretScope<'_>,
     policies: &PolicySet,
-    options: &Options,
 ) -> Result<SignedBy, String> {
     let identity = IdentityRule::from_policy(&requirement.signed_identity)
         .map_err(|e| format!("simple signedBy: {e}"))?;
@@ -79,8 +77,7 @@ fn signed_by(
     }
     let key_namespace = key_namespace(
         &requirement.key_secret_namespace,
-        namespace,
-        options,
+        secrets,
         "simple signedBy",
     )?;
     let secret = find(policies, key_namespace, &requirement.key_secret, "key")?;
@@ -93,17 +90,16 @@ fn signed_by(
 }
 
 /// The namespace a key Secret is read from: `asked` (`keySecretNamespace`) when it is the
-/// request's own or cross-namespace keys are allowed, the request's when empty. `what` names
-/// the requirement in the refusal.
+/// policy's own or the scope lets it name another, the scope's when empty. `what` names the
+/// requirement in the refusal.
 pub(super) fn key_namespace<'a>(
     asked: &'a str,
-    namespace: &'a str,
-    options: &Options,
+    secrets: SecretScope<'a>,
     what: &str,
 ) -> Result<&'a str, String> {
     match asked {
-        "" => Ok(namespace),
-        other if other == namespace || options.allow_cross_namespace_keys => Ok(other),
+        "" => Ok(secrets.namespace),
+        other if other == secrets.namespace || secrets.may_name_another => Ok(other),
         other => Err(format!(
             "{what} keySecretNamespace \"{other}\" is not allowed: key Secrets from other \
              namespaces are disabled"

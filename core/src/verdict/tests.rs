@@ -84,7 +84,7 @@ fn requirements_this_build_cannot_verify_deny_and_say_so() {
             "the evidence the policy needs was not gathered",
         ),
         // signedBy is verified now; without its key Secret it denies before any fetch.
-        ("icr.io/simple/a", "key Secret \"team/k\" not found"),
+        ("icr.io/simple/a", "key Secret \"portieris/k\" not found"),
         ("icr.io/va/a", "ICCRVA"),
         (
             "icr.io/odd/a",
@@ -230,8 +230,13 @@ fn unknown_kinds_deny_unless_configured_to_pass() {
 
 const OTHER: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 
+/// A Secret in portieris' namespace, where ClusterImagePolicies read theirs.
 fn secret(name: &str, data: Value) -> Resource {
-    let object = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "team"}, "stringData": data});
+    secret_in(crate::admission::DEFAULT_NAMESPACE, name, data)
+}
+
+fn secret_in(namespace: &str, name: &str, data: Value) -> Resource {
+    let object = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": data});
     Resource::from_value(&object).expect("secret")
 }
 
@@ -299,7 +304,7 @@ fn a_missing_or_incomplete_signer_secret_denies_and_names_it() {
     );
     let why = reasons(finish(&request, &images_of(&request, &missing), &[]));
     assert!(
-        why[0].contains("signer Secret \"team/alice\" not found"),
+        why[0].contains("signer Secret \"portieris/alice\" not found"),
         "{why:?}"
     );
     let incomplete = trust_policies(
@@ -404,4 +409,359 @@ fn trust_with_mutate_image_false_admits_without_a_patch() {
     let images = images_of(&request, &set);
     let decision = finish(&request, &images, &[vec![Ok(Digest::parse(D).expect("d"))]]);
     assert_eq!(decision, Decision::allow_unchanged());
+}
+
+const REAL_KEY: &str = "-----BEGIN PUBLIC KEY-----\nREAL\n-----END PUBLIC KEY-----\n";
+const ATTACKER_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMINE\n-----END PUBLIC KEY-----\n";
+
+/// One rule of each format naming Secrets, as a ClusterImagePolicy or as an ImagePolicy of
+/// the workload's namespace `team`, with `secrets` beside it.
+fn keyed_policies(kind: &str, secrets: Vec<Resource>) -> PolicySet {
+    let repositories = json!([
+        {"name": "icr.io/trust/*", "policy": {"trust": {"enabled": true, "signerSecrets": [{"name": "alice"}]}}},
+        {"name": "icr.io/simple/*", "policy": {"simple": {"storeURL": "https://store.example",
+            "storeSecret": "store", "requirements": [{"type": "signedBy", "keySecret": "gpg"}]}}},
+        {"name": "icr.io/cosign/*", "policy": {"cosign": {"requirements": [{"keySecret": "cosign"}]}}},
+    ]);
+    let object = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": kind,
+        "metadata": {"name": "keys", "namespace": "team"}, "spec": {"repositories": repositories}});
+    PolicySet::new(
+        secrets
+            .into_iter()
+            .chain([Resource::from_value(&object).expect("policy")]),
+    )
+}
+
+/// The Secrets of every rule of [`keyed_policies`], in `namespace`, holding `key`.
+fn key_secrets(namespace: &str, key: &str) -> Vec<Resource> {
+    vec![
+        secret_in(
+            namespace,
+            "alice",
+            json!({"name": "alice", "publicKey": key}),
+        ),
+        secret_in(namespace, "gpg", json!({"key": key})),
+        secret_in(namespace, "cosign", json!({"cosign.pub": key})),
+        secret_in(
+            namespace,
+            "store",
+            json!({"username": key, "password": "p"}),
+        ),
+    ]
+}
+
+/// The key each rule's need carries for `image` in `team`, or the deny.
+fn key_of(set: &PolicySet, image: &str, options: &Options) -> Result<String, String> {
+    let request = pod(&[image]).expect("valid");
+    let Plan::Images(images) = plan(&request, set, options) else {
+        panic!("images")
+    };
+    let requirements = match &images[0].assessment {
+        Assessment::Needs(requirements) => requirements,
+        Assessment::Decided(Verdict::Deny(why)) => return Err(why.join("; ")),
+        other => panic!("{other:?}"),
+    };
+    Ok(match &requirements.needs[0] {
+        Need::Trust(trust) => trust.signers[0].public_key_pem.clone(),
+        Need::Simple(simple) => {
+            let store = simple.store_auth.as_ref().map(|a| a.username.clone());
+            let keyring = String::from_utf8(simple.requirements[0].keyring.clone()).expect("utf-8");
+            assert_eq!(
+                store.as_deref(),
+                Some(keyring.as_str()),
+                "store and key alike"
+            );
+            keyring
+        }
+        Need::Cosign(cosign) => cosign.keys[0].public_key_pem.clone(),
+        other => panic!("{other:?}"),
+    })
+}
+
+const KEYED: [&str; 3] = [
+    "icr.io/trust/app:1",
+    "icr.io/simple/app:1",
+    "icr.io/cosign/app:1",
+];
+
+#[test]
+fn a_cluster_policy_reads_its_secrets_where_portieris_runs_never_in_the_workloads_namespace() {
+    let mut both = key_secrets("team", ATTACKER_KEY);
+    both.extend(key_secrets("portieris", REAL_KEY));
+    let set = keyed_policies("ClusterImagePolicy", both);
+    for image in KEYED {
+        assert_eq!(
+            key_of(&set, image, &Options::default()),
+            Ok(REAL_KEY.into()),
+            "{image}"
+        );
+    }
+    let planted = keyed_policies("ClusterImagePolicy", key_secrets("team", ATTACKER_KEY));
+    for image in KEYED {
+        let why = key_of(&planted, image, &Options::default()).expect_err(image);
+        assert!(why.contains("Secret \"portieris/"), "{image}: {why}");
+        assert!(!why.contains("team/"), "{image}: {why}");
+    }
+    let elsewhere = Options {
+        namespace: "security".into(),
+        ..Options::default()
+    };
+    let set = keyed_policies("ClusterImagePolicy", key_secrets("security", REAL_KEY));
+    for image in KEYED {
+        assert_eq!(
+            key_of(&set, image, &elsewhere),
+            Ok(REAL_KEY.into()),
+            "{image}"
+        );
+    }
+}
+
+#[test]
+fn the_migration_switch_restores_portieris_lookup_in_the_workloads_namespace() {
+    let legacy = Options {
+        cluster_secrets_in_workload_namespace: true,
+        ..Options::default()
+    };
+    let mut both = key_secrets("team", ATTACKER_KEY);
+    both.extend(key_secrets("portieris", REAL_KEY));
+    let set = keyed_policies("ClusterImagePolicy", both);
+    for image in KEYED {
+        assert_eq!(
+            key_of(&set, image, &legacy),
+            Ok(ATTACKER_KEY.into()),
+            "{image}"
+        );
+    }
+}
+
+#[test]
+fn an_image_policy_reads_its_secrets_in_its_own_namespace() {
+    let mut both = key_secrets("team", REAL_KEY);
+    both.extend(key_secrets("portieris", ATTACKER_KEY));
+    let set = keyed_policies("ImagePolicy", both);
+    for image in KEYED {
+        assert_eq!(
+            key_of(&set, image, &Options::default()),
+            Ok(REAL_KEY.into()),
+            "{image}"
+        );
+    }
+}
+
+#[test]
+fn a_cluster_policy_may_name_the_namespace_of_its_keys_an_image_policy_may_not() {
+    let policy = |kind: &str| {
+        let object = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": kind,
+            "metadata": {"name": "keys", "namespace": "team"}, "spec": {"repositories": [
+                {"name": "icr.io/*", "policy": {"cosign": {"requirements": [
+                    {"keySecret": "cosign", "keySecretNamespace": "keys"}]}}}]}});
+        Resource::from_value(&object).expect("policy")
+    };
+    let secrets = || key_secrets("keys", REAL_KEY);
+    let cluster = PolicySet::new(secrets().into_iter().chain([policy("ClusterImagePolicy")]));
+    let image = "icr.io/cosign/app:1";
+    assert_eq!(
+        key_of(&cluster, image, &Options::default()),
+        Ok(REAL_KEY.into())
+    );
+    let namespaced = PolicySet::new(secrets().into_iter().chain([policy("ImagePolicy")]));
+    let why = key_of(&namespaced, image, &Options::default()).expect_err("refused");
+    assert!(
+        why.contains("keySecretNamespace \"keys\" is not allowed"),
+        "{why}"
+    );
+    let cross = Options {
+        allow_cross_namespace_keys: true,
+        ..Options::default()
+    };
+    assert_eq!(key_of(&namespaced, image, &cross), Ok(REAL_KEY.into()));
+}
+
+
+/// The needs of the one image of a pod running `image`, under `rules`.
+fn needs_of(image: &str, rules: Value) -> Requirements {
+    let request = pod(&[image]).expect("valid");
+    match images_of(&request, &policies(rules)).remove(0).assessment {
+        Assessment::Needs(requirements) => requirements,
+        Assessment::Decided(verdict) => panic!("{image}: decided {verdict:?}"),
+    }
+}
+
+/// The decision on a pod running `image` under `rules`, every need answered with `digest`.
+fn decide_with(image: &str, rules: Value, digest: &str) -> Decision {
+    let request = pod(&[image]).expect("valid");
+    let images = images_of(&request, &policies(rules));
+    let evidence: Vec<Vec<Evidence>> = images
+        .iter()
+        .map(|i| match &i.assessment {
+            Assessment::Needs(r) => r
+                .needs
+                .iter()
+                .map(|_| Ok(Digest::parse(digest).expect("d")))
+                .collect(),
+            Assessment::Decided(_) => Vec::new(),
+        })
+        .collect();
+    finish(&request, &images, &evidence)
+}
+
+fn tag_rule(policy: Value) -> Value {
+    json!([{"name": "icr.io/team/app:v1.*", "policy": policy}, {"name": "icr.io/team/*", "policy": {"trust": {"enabled": true}}}])
+}
+
+#[test]
+fn a_tag_rule_vouches_for_a_digest_only_when_trust_ties_it_to_the_tag() {
+    let image = alloc::format!("icr.io/team/app:v1.2@{D}");
+    let requirements = needs_of(&image, tag_rule(json!({"trust": {"enabled": true}})));
+    assert!(requirements.tag_bound);
+    assert!(
+        matches!(&requirements.needs[..], [Need::Trust(t)] if t.by_tag),
+        "{requirements:?}"
+    );
+    let policy = tag_rule(json!({"trust": {"enabled": true}}));
+    assert!(decide_with(&image, policy.clone(), D).is_allow());
+    let why = reasons(decide_with(&image, policy, OTHER));
+    assert!(why[0].contains("tag \"v1.2\" is sha256:ffff"), "{why:?}");
+    assert!(why[0].contains("the rule names the tag"), "{why:?}");
+}
+
+#[test]
+fn a_tag_rule_without_signatures_asks_the_registry_for_the_tags_digest_and_pins_nothing() {
+    let image = alloc::format!("icr.io/team/app:v1.2@{D}");
+    for policy in [
+        json!({}),
+        json!({"simple": {"requirements": [{"type": "insecureAcceptAnything"}]}}),
+    ] {
+        let requirements = needs_of(&image, tag_rule(policy.clone()));
+        assert_eq!(requirements.needs, vec![Need::TagDigest], "{policy}");
+        assert_eq!(
+            decide_with(&image, tag_rule(policy.clone()), D),
+            Decision::allow_unchanged()
+        );
+        let why = reasons(decide_with(&image, tag_rule(policy), OTHER));
+        assert!(why[0].contains("tag \"v1.2\" is"), "{why:?}");
+    }
+    // Without a digest the tag is what runs, and an empty rule needs nothing.
+    let plain = pod(&["icr.io/team/app:v1.2"]).expect("valid");
+    let images = images_of(&plain, &policies(tag_rule(json!({}))));
+    assert!(matches!(
+        images[0].assessment,
+        Assessment::Decided(Verdict::Allow { .. })
+    ));
+}
+
+#[test]
+fn signatures_that_do_not_name_the_tag_are_tied_by_the_registry_those_that_do_are_not() {
+    let image = alloc::format!("icr.io/team/app:v1.2@{D}");
+    let simple = |identity: Value| {
+        json!({"simple": {"requirements": [
+        {"type": "signedBy", "keySecret": "k", "signedIdentity": identity}]}})
+    };
+    let secrets = |rules: Value| {
+        let object = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ClusterImagePolicy",
+            "metadata": {"name": "cluster"}, "spec": {"repositories": rules}});
+        PolicySet::new([
+            secret(
+                "k",
+                json!({"key": "-----BEGIN PGP PUBLIC KEY BLOCK-----", "cosign.pub": "-----BEGIN PUBLIC KEY-----"}),
+            ),
+            Resource::from_value(&object).expect("policy"),
+        ])
+    };
+    let kinds = |rules: Value| {
+        let request = pod(&[&image]).expect("valid");
+        let Assessment::Needs(requirements) =
+            images_of(&request, &secrets(rules)).remove(0).assessment
+        else {
+            panic!("needs")
+        };
+        requirements
+            .needs
+            .iter()
+            .map(|n| match n {
+                Need::Simple(_) => "simple",
+                Need::Cosign(_) => "cosign",
+                Need::Trust(_) => "trust",
+                Need::TagDigest => "registry",
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kinds(tag_rule(simple(json!({})))), ["simple"]);
+    assert_eq!(
+        kinds(tag_rule(simple(json!({"type": "matchExact"})))),
+        ["simple"]
+    );
+    assert_eq!(
+        kinds(tag_rule(simple(
+            json!({"type": "exactReference", "dockerReference": "icr.io/team/app:v1.2"})
+        ))),
+        ["simple"]
+    );
+    assert_eq!(
+        kinds(tag_rule(simple(
+            json!({"type": "exactReference", "dockerReference": "icr.io/team/app:v1.3"})
+        ))),
+        ["simple", "registry"]
+    );
+    assert_eq!(
+        kinds(tag_rule(simple(json!({"type": "matchRepository"})))),
+        ["simple", "registry"]
+    );
+    assert_eq!(
+        kinds(tag_rule(
+            json!({"cosign": {"requirements": [{"keySecret": "k"}]}})
+        )),
+        ["cosign", "registry"]
+    );
+}
+
+#[test]
+fn an_untagged_rule_judges_tag_and_digest_by_the_digest_alone() {
+    let image = alloc::format!("icr.io/team/app:v1.2@{D}");
+    let requirements = needs_of(
+        &image,
+        json!([{"name": "icr.io/team/*", "policy": {"trust": {"enabled": true}}}]),
+    );
+    assert!(!requirements.tag_bound);
+    assert!(matches!(&requirements.needs[..], [Need::Trust(t)] if !t.by_tag));
+    let empty = pod(&[&image]).expect("valid");
+    let images = images_of(&empty, &policies(json!([{"name": "icr.io/team/*"}])));
+    assert!(matches!(
+        images[0].assessment,
+        Assessment::Decided(Verdict::Allow { .. })
+    ));
+}
+
+#[test]
+fn tag_and_digest_mutation_is_re_admitted_under_the_tag_rule_that_admitted_it() {
+    let rules = tag_rule(json!({"trust": {"enabled": true}, "mutation": "tagAndDigest"}));
+    let request = pod(&["icr.io/team/app:v1.2"]).expect("valid");
+    let set = policies(rules.clone());
+    let images = images_of(&request, &set);
+    let digest = Digest::parse(D).expect("digest");
+    let Decision::Allow { patch, .. } = finish(&request, &images, &[vec![Ok(digest)]]) else {
+        panic!("allowed")
+    };
+    let pinned = alloc::format!("icr.io/team/app:v1.2@{D}");
+    assert_eq!(patch[0].value, pinned);
+    assert_eq!(
+        decide_with(&pinned, rules.clone(), D),
+        Decision::allow_unchanged()
+    );
+    let cosign = tag_rule(
+        json!({"cosign": {"requirements": [{"keySecret": "k"}]}, "mutation": "tagAndDigest"}),
+    );
+    let object = json!({"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ClusterImagePolicy",
+        "metadata": {"name": "cluster"}, "spec": {"repositories": cosign}});
+    let set = PolicySet::new([
+        secret("k", json!({"cosign.pub": "-----BEGIN PUBLIC KEY-----"})),
+        Resource::from_value(&object).expect("policy"),
+    ]);
+    let again = pod(&[&pinned]).expect("valid");
+    let images = images_of(&again, &set);
+    let d = || Ok(Digest::parse(D).expect("d"));
+    assert_eq!(
+        finish(&again, &images, &[vec![d(), d()]]),
+        Decision::allow_unchanged()
+    );
 }
