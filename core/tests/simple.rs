@@ -443,15 +443,23 @@ mod policy {
     }
 
     #[test]
-    fn key_secrets_from_another_namespace_need_the_option() {
+    fn a_cluster_policy_may_name_its_key_namespace_which_the_legacy_lookup_needs_the_option_for() {
         let set = set("keys");
-        let Assessment::Decided(verdict) = &images(&set, &Options::default())[0].assessment else {
+        let Need::Simple(simple) = &needs(&images(&set, &Options::default()))[0] else {
+            panic!("a simple need")
+        };
+        assert_eq!(simple.requirements[0].key_secret, "keys/k");
+        let legacy = Options {
+            cluster_secrets_in_workload_namespace: true,
+            ..Options::default()
+        };
+        let Assessment::Decided(verdict) = &images(&set, &legacy)[0].assessment else {
             panic!("denied without evidence")
         };
         assert!(format!("{verdict:?}").contains("keySecretNamespace \\\"keys\\\" is not allowed"));
         let allowed = Options {
             allow_cross_namespace_keys: true,
-            ..Options::default()
+            ..legacy
         };
         let Need::Simple(simple) = &needs(&images(&set, &allowed))[0] else {
             panic!("a simple need")

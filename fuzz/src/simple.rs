@@ -4,7 +4,7 @@
 use portieris_core::policy::SignedIdentity;
 use portieris_core::reference::{Digest, ImageRef};
 use portieris_core::simple::IdentityRule;
-use portieris_core::simple::payload::{MAX_PAYLOAD, Payload};
+use portieris_core::simple::payload::{MAX_PAYLOAD, Payload, SignedReference};
 use serde_json::Value;
 
 use crate::input;
@@ -36,8 +36,15 @@ pub fn run(data: &[u8]) {
     let reference = critical["identity"]["docker-reference"].as_str();
     let digest = critical["image"]["docker-manifest-digest"].as_str();
     assert_eq!(
-        Some(Ok(&payload.identity)),
+        Some(Ok(payload.identity.reference())),
         reference.map(ImageRef::parse).as_ref().map(Result::as_ref)
+    );
+    // Name-only: no `@`, and no `:` after the last `/` (a `:` before it is a port).
+    let names_tag_or_digest =
+        |r: &str| r.contains('@') || r.rsplit('/').next().is_some_and(|l| l.contains(':'));
+    assert_eq!(
+        Some(payload.identity.is_name_only()),
+        reference.map(|r| !names_tag_or_digest(r))
     );
     assert_eq!(
         Some(Ok(&payload.digest)),
@@ -63,18 +70,19 @@ pub fn run(data: &[u8]) {
     }
 }
 
-/// Each rule as containers-policy.json(5) defines it.
-fn check_rule(rule: &IdentityRule, image: &ImageRef, signed: &ImageRef) {
+/// Each rule as containers-policy.json(5) defines it (core/tests/containers_image.rs holds
+/// containers/image's tables), with our two differences: an image without a tag is `:latest`,
+/// and `name:tag@digest` accepts a signature for `name:tag` (tag-preserving mutation).
+fn check_rule(rule: &IdentityRule, image: &ImageRef, signed: &SignedReference) {
     let got = rule.check(image, signed).is_ok();
+    let name_only = signed.is_name_only();
+    let signed_ref = signed.reference();
     let want = match rule {
-        IdentityRule::MatchExact => image == signed,
-        IdentityRule::MatchRepository => image.name() == signed.name(),
-        IdentityRule::MatchRepoDigestOrExact if image.digest().is_some() => {
-            image.name() == signed.name()
-        }
-        IdentityRule::MatchRepoDigestOrExact => image == signed,
-        IdentityRule::ExactReference(wanted) => wanted == signed,
-        IdentityRule::ExactRepository(wanted) => *wanted == signed.name(),
+        IdentityRule::MatchExact => exact_model(image, signed),
+        IdentityRule::MatchRepository => image.name() == signed_ref.name(),
+        IdentityRule::MatchRepoDigestOrExact => repo_digest_or_exact_model(image, signed),
+        IdentityRule::ExactReference(wanted) => !name_only && wanted == signed_ref,
+        IdentityRule::ExactRepository(wanted) => *wanted == signed_ref.name(),
         IdentityRule::RemapIdentity {
             prefix,
             signed_prefix,
@@ -88,29 +96,49 @@ fn check_rule(rule: &IdentityRule, image: &ImageRef, signed: &ImageRef) {
     );
 }
 
+fn exact_model(image: &ImageRef, signed: &SignedReference) -> bool {
+    let s = signed.reference();
+    let pinned_tag = image.digest().is_some()
+        && s.digest().is_none()
+        && image.name() == s.name()
+        && image.tag().is_some()
+        && image.tag() == s.tag();
+    !signed.is_name_only() && (image == s || pinned_tag)
+}
+
+/// A tagged image as `matchExact`, one named by digest alone by its repository; a name-only
+/// signed identity never.
+fn repo_digest_or_exact_model(image: &ImageRef, signed: &SignedReference) -> bool {
+    if image.tag().is_some() {
+        exact_model(image, signed)
+    } else {
+        !signed.is_name_only() && image.name() == signed.reference().name()
+    }
+}
+
 /// `remapIdentity`: when the image's repository name is `prefix` or lies under it (the next
 /// character is `/`; containers/image's `refMatchesPrefix` compares names only, so a host
 /// prefix never covers another port), `prefix` is replaced by `signedPrefix` in the full
-/// reference, which must parse; then `matchRepoDigestOrExact`. Otherwise the image as it is.
-fn remap_model(image: &ImageRef, signed: &ImageRef, prefix: &str, signed_prefix: &str) -> bool {
-    let repo_digest_or_exact = |image: &ImageRef| {
-        if image.digest().is_some() {
-            image.name() == signed.name()
-        } else {
-            image == signed
-        }
-    };
+/// reference, which must be a normalised reference; then `matchRepoDigestOrExact`. Otherwise
+/// the image as it is.
+fn remap_model(
+    image: &ImageRef,
+    signed: &SignedReference,
+    prefix: &str,
+    signed_prefix: &str,
+) -> bool {
     let name = image.name();
     let covered = name == prefix
         || (name.len() > prefix.len()
             && name.starts_with(prefix)
             && name.as_bytes()[prefix.len()] == b'/');
     if !covered {
-        return repo_digest_or_exact(image);
+        return repo_digest_or_exact_model(image, signed);
     }
     let full = image.to_string();
     let remapped = format!("{signed_prefix}{}", &full[prefix.len()..]);
-    ImageRef::parse(&remapped).is_ok_and(|r| repo_digest_or_exact(&r))
+    ImageRef::parse(&remapped)
+        .is_ok_and(|r| r.to_string() == remapped && repo_digest_or_exact_model(&r, signed))
 }
 
 #[cfg(test)]

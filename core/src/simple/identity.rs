@@ -1,7 +1,9 @@
 //! `signedIdentity`: which signed references an image accepts, with containers/image semantics.
 //!
 //! Every comparison is between normalised references ([`ImageRef`]), so `nginx`,
-//! `docker.io/library/nginx:latest` and `index.docker.io/library/nginx` are one identity.
+//! `docker.io/library/nginx:latest` and `index.docker.io/library/nginx` are one identity. A
+//! signed identity that names neither a tag nor a digest matches only the repository rules.
+//! `core/tests/containers_image.rs` holds containers/image's own tables for these rules.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -9,6 +11,7 @@ use core::fmt;
 
 use crate::policy::SignedIdentity;
 use crate::reference::ImageRef;
+use crate::simple::payload::{SignedReference, names_tag_or_digest};
 
 /// A compiled `signedIdentity`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +23,14 @@ pub enum IdentityRule {
     MatchExact,
     /// Only the repository; any tag or digest was signed.
     MatchRepository,
-    /// The signature must name exactly this reference, whatever the image is called.
+    /// The signature must name exactly this reference (which names a tag or a digest),
+    /// whatever the image is called.
     ExactReference(ImageRef),
     /// The signature must name this repository (`domain/path`), whatever the image is called.
     ExactRepository(String),
     /// An image under `prefix` is checked as if it were under `signed_prefix` (mirrors), then
-    /// as [`Self::MatchRepoDigestOrExact`].
+    /// as [`Self::MatchRepoDigestOrExact`]. Both are a registry host, or a host and path compared
+    /// as written (`docker.io/library`), the host normalised.
     RemapIdentity {
         prefix: String,
         signed_prefix: String,
@@ -46,6 +51,11 @@ pub enum IdentityError {
         image: String,
         signed: String,
     },
+    /// `remapIdentity` rewrote the image into a string that is not a normalised reference.
+    BadRemap {
+        image: String,
+        remapped: String,
+    },
 }
 
 impl fmt::Display for IdentityError {
@@ -61,6 +71,10 @@ impl fmt::Display for IdentityError {
                 f,
                 "signed identity \"{signed}\" does not match \"{image}\" ({rule})"
             ),
+            Self::BadRemap { image, remapped } => write!(
+                f,
+                "remapIdentity rewrites \"{image}\" to \"{remapped}\", not a normalised reference"
+            ),
         }
     }
 }
@@ -74,13 +88,16 @@ impl IdentityRule {
             "matchRepository" => Ok(Self::MatchRepository),
             "matchExactReference" | "exactReference" => {
                 let text = required("dockerReference", &identity.docker_reference)?;
+                // As containers/image's NewPRMExactReference: a name-only reference is refused.
+                if !names_tag_or_digest(text) {
+                    let why = format!("\"{text}\" names neither a tag nor a digest");
+                    return Err(bad("dockerReference", &why));
+                }
                 Ok(Self::ExactReference(parse("dockerReference", text)?))
             }
             "matchExactRepository" | "exactRepository" => {
+                // Any tag or digest is ignored, as containers/image does.
                 let text = required("dockerRepository", &identity.docker_repository)?;
-                if text.contains('@') {
-                    return Err(bad("dockerRepository", "must not name a digest"));
-                }
                 Ok(Self::ExactRepository(
                     parse("dockerRepository", text)?.name(),
                 ))
@@ -106,22 +123,14 @@ impl IdentityRule {
     }
 
     /// Whether a signature for `signed` is good for `image` under this rule.
-    pub fn check(&self, image: &ImageRef, signed: &ImageRef) -> Result<(), IdentityError> {
+    pub fn check(&self, image: &ImageRef, signed: &SignedReference) -> Result<(), IdentityError> {
         let ok = match self {
             Self::MatchRepoDigestOrExact => repo_digest_or_exact(image, signed),
-            Self::MatchExact => image == signed || tag_of_pinned_matches(image, signed),
-            Self::MatchRepository => image.name() == signed.name(),
-            Self::ExactReference(wanted) => wanted == signed,
-            Self::ExactRepository(wanted) => *wanted == signed.name(),
-            Self::RemapIdentity {
-                prefix,
-                signed_prefix,
-            } => match remap(image, prefix, signed_prefix) {
-                Some(Ok(remapped)) => repo_digest_or_exact(&remapped, signed),
-                // A remapped name that is not a reference matches nothing.
-                Some(Err(())) => false,
-                None => repo_digest_or_exact(image, signed),
-            },
+            Self::MatchExact => exact(image, signed),
+            Self::MatchRepository => image.name() == signed.reference().name(),
+            Self::ExactReference(wanted) => !signed.is_name_only() && wanted == signed.reference(),
+            Self::ExactRepository(wanted) => *wanted == signed.reference().name(),
+            Self::RemapIdentity { .. } => repo_digest_or_exact(&self.remapped(image)?, signed),
         };
         if ok {
             Ok(())
@@ -133,6 +142,25 @@ impl IdentityRule {
             })
         }
     }
+
+    /// What signatures are compared with: for `remapIdentity` an image under `prefix` rewritten
+    /// under `signedPrefix` (an error when that is not a normalised reference), otherwise the
+    /// image itself.
+    pub fn remapped(&self, image: &ImageRef) -> Result<ImageRef, IdentityError> {
+        match self {
+            Self::RemapIdentity {
+                prefix,
+                signed_prefix,
+            } => remap(image, prefix, signed_prefix),
+            _ => Ok(image.clone()),
+        }
+    }
+}
+
+/// `matchExact`: the image's reference exactly, or for `name:tag@digest` the signed `name:tag`.
+fn exact(image: &ImageRef, signed: &SignedReference) -> bool {
+    let reference = signed.reference();
+    !signed.is_name_only() && (image == reference || tag_of_pinned_matches(image, reference))
 }
 
 /// `name:tag@digest` names, as an identity, `name:tag`: its digest is checked against the
@@ -146,29 +174,40 @@ fn tag_of_pinned_matches(image: &ImageRef, signed: &ImageRef) -> bool {
         && image.tag() == signed.tag()
 }
 
-fn repo_digest_or_exact(image: &ImageRef, signed: &ImageRef) -> bool {
-    if image.digest().is_some() {
-        image.name() == signed.name()
+/// containers/image's `matchRepoDigestOrExactReferenceValues`: a tagged image (also one with a
+/// digest) is matched as by `matchExact`, an image named by digest alone by its repository.
+fn repo_digest_or_exact(image: &ImageRef, signed: &SignedReference) -> bool {
+    if image.tag().is_some() {
+        exact(image, signed)
     } else {
-        image == signed
+        !signed.is_name_only() && image.name() == signed.reference().name()
     }
 }
 
-/// `image` with `prefix` replaced by `signed_prefix`; `None` when the prefix does not apply.
-/// As containers/image's `refMatchesPrefix`, the prefix is compared with the repository name
-/// only and must be all of it or end where a `/` follows: `example.com/a` does not cover
-/// `example.com/ab`, and the host `example.com` does not cover `example.com:5000/a` (another
-/// registry; found by the `simple_payload` fuzz target, see docs/fuzzing.md F2).
-fn remap(image: &ImageRef, prefix: &str, signed_prefix: &str) -> Option<Result<ImageRef, ()>> {
+/// containers/image's `remapReferencePrefix`: an image whose repository name is `prefix` or lies
+/// under it (the next character is `/`: `example.com/a` does not cover `example.com/ab`, nor
+/// the host `example.com` the registry `example.com:5000`) has `prefix` replaced by
+/// `signed_prefix`; the result must be a normalised reference (`vendor.example:5000@sha256:…`
+/// or `docker.io/busybox:1` are not). Other images are returned as they are.
+fn remap(image: &ImageRef, prefix: &str, signed_prefix: &str) -> Result<ImageRef, IdentityError> {
     let name = image.name();
-    let under = name.strip_prefix(prefix)?;
-    if !(under.is_empty() || under.starts_with('/')) {
-        return None;
-    }
+    let covered = name
+        .strip_prefix(prefix)
+        .is_some_and(|under| under.is_empty() || under.starts_with('/'));
     // The full reference starts with the name, so the tag and digest follow the prefix too.
     let full = image.to_string();
-    let rest = full.strip_prefix(prefix)?;
-    Some(ImageRef::parse(&format!("{signed_prefix}{rest}")).map_err(|_| ()))
+    let rest = match full.strip_prefix(prefix) {
+        Some(rest) if covered => rest,
+        _ => return Ok(image.clone()),
+    };
+    let remapped = format!("{signed_prefix}{rest}");
+    match ImageRef::parse(&remapped) {
+        Ok(reference) if reference.to_string() == remapped => Ok(reference),
+        _ => Err(IdentityError::BadRemap {
+            image: full,
+            remapped,
+        }),
+    }
 }
 
 fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, IdentityError> {
@@ -183,32 +222,34 @@ fn parse(field: &'static str, text: &str) -> Result<ImageRef, IdentityError> {
     ImageRef::parse(text).map_err(|e| bad(field, &format!("\"{text}\": {e}")))
 }
 
-/// A remap prefix, normalised the way references are (`nginx` would otherwise never match the
-/// `docker.io/library/nginx` an image normalises to): a host, a host and namespace, or a
-/// repository, never with a tag or digest.
+/// A remap prefix as containers/image takes it: a registry host, or a host and a path without
+/// tag or digest. The path is kept as written (`docker.io/library` covers the official images;
+/// normalising it like a repository would make it `docker.io/library/library`); the host is
+/// normalised as image hosts are (lower case, one name per registry), or it would never match.
+/// A first component that is not a host (`busybox`, `ns/app`) is refused: containers/image
+/// accepts it but it never matches anything.
 fn prefix(field: &'static str, text: &str) -> Result<String, IdentityError> {
     let text = required(field, text)?;
-    if text.contains('@') || text.ends_with('/') {
-        return Err(bad(
-            field,
-            &format!("\"{text}\" is not a host or repository prefix"),
-        ));
+    let invalid = || {
+        let why = format!("\"{text}\" is not a registry host, or a host and a repository path");
+        bad(field, &why)
+    };
+    let (host, path) = match text.split_once('/') {
+        Some((host, path)) => (host, Some(path)),
+        None => (text, None),
+    };
+    let is_host = host.contains(['.', ':']) || host == "localhost";
+    if !is_host || text.contains('@') || path.is_some_and(|p| p.contains(':')) {
+        return Err(invalid());
     }
-    // A bare host (has a dot or a port, or is localhost, and no slash) stays as it is.
-    let host_only =
-        !text.contains('/') && (text.contains('.') || text.contains(':') || text == "localhost");
-    if host_only {
-        return Ok(text.into());
-    }
-    let parsed = parse(field, text)?;
-    if text
-        .rsplit('/')
-        .next()
-        .is_some_and(|last| last.contains(':'))
-    {
-        return Err(bad(field, &format!("\"{text}\" must not name a tag")));
-    }
-    Ok(parsed.name())
+    // Parsing validates the host and path (a placeholder path for a bare host) and gives the
+    // host's normalised name.
+    let parsed =
+        ImageRef::parse(&format!("{host}/{}", path.unwrap_or("x"))).map_err(|_| invalid())?;
+    Ok(match path {
+        Some(path) => format!("{}/{path}", parsed.domain()),
+        None => parsed.domain().into(),
+    })
 }
 
 fn bad(field: &'static str, error: &str) -> IdentityError {
@@ -226,6 +267,10 @@ mod tests {
         ImageRef::parse(text).expect("a valid reference")
     }
 
+    fn signed(text: &str) -> SignedReference {
+        SignedReference::parse(text).expect("a valid reference")
+    }
+
     fn remap_rule(prefix: &str, signed_prefix: &str) -> IdentityRule {
         IdentityRule::from_policy(&SignedIdentity {
             kind: "remapIdentity".into(),
@@ -240,42 +285,76 @@ mod tests {
     #[test]
     fn a_host_prefix_does_not_remap_the_same_host_with_a_port() {
         let rule = remap_rule("quay.io", "mirror.example.com");
-        let on_port = image("quay.io:443/org/app:v1");
-        let signed_for_mirror_port = image("mirror.example.com:443/org/app:v1");
+        let on_port = image("quay.io:5000/org/app:v1");
+        let signed_for_mirror_port = signed("mirror.example.com:5000/org/app:v1");
         assert!(rule.check(&on_port, &signed_for_mirror_port).is_err());
         // The same host without a port is remapped, and a port image still matches itself.
-        let signed_for_mirror = image("mirror.example.com/org/app:v1");
+        let signed_for_mirror = signed("mirror.example.com/org/app:v1");
         assert!(
             rule.check(&image("quay.io/org/app:v1"), &signed_for_mirror)
                 .is_ok()
         );
-        assert!(rule.check(&on_port, &on_port).is_ok());
+        assert!(
+            rule.check(&on_port, &signed("quay.io:5000/org/app:v1"))
+                .is_ok()
+        );
     }
 
     #[test]
     fn match_exact_takes_a_pinned_tag_as_its_tag_and_a_bare_digest_as_nothing() {
         let rule = IdentityRule::MatchExact;
-        let signed = image("icr.io/team/app:1");
+        let app = signed("icr.io/team/app:1");
         let d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         let pinned = image(&alloc::format!("icr.io/team/app:1@{d}"));
-        assert!(rule.check(&pinned, &signed).is_ok());
+        assert!(rule.check(&pinned, &app).is_ok());
         let other_tag = image(&alloc::format!("icr.io/team/app:2@{d}"));
-        assert!(rule.check(&other_tag, &signed).is_err());
+        assert!(rule.check(&other_tag, &app).is_err());
         let bare = image(&alloc::format!("icr.io/team/app@{d}"));
-        assert!(rule.check(&bare, &signed).is_err());
+        assert!(rule.check(&bare, &app).is_err());
     }
 
     #[test]
     fn a_repository_prefix_remaps_itself_and_what_is_under_it_only() {
         let rule = remap_rule("quay.io/org/app", "mirror.example.com/org/app");
-        let signed = image("mirror.example.com/org/app:v1");
-        assert!(rule.check(&image("quay.io/org/app:v1"), &signed).is_ok());
+        let app = signed("mirror.example.com/org/app:v1");
+        assert!(rule.check(&image("quay.io/org/app:v1"), &app).is_ok());
         let longer = image("quay.io/org/apps:v1");
         assert!(
-            rule.check(&longer, &image("mirror.example.com/org/apps:v1"))
+            rule.check(&longer, &signed("mirror.example.com/org/apps:v1"))
                 .is_err()
         );
         let nested = remap_rule("quay.io/org", "mirror.example.com/org");
-        assert!(nested.check(&image("quay.io/org/app:v1"), &signed).is_ok());
+        assert!(nested.check(&image("quay.io/org/app:v1"), &app).is_ok());
+    }
+
+    #[test]
+    fn a_docker_hub_namespace_prefix_is_kept_as_written() {
+        let rule = remap_rule("docker.io/library", "mirror.example.com/hub");
+        let hub = signed("mirror.example.com/hub/busybox:1");
+        assert!(rule.check(&image("busybox:1"), &hub).is_ok());
+        // The host is normalised like an image's.
+        let upper = remap_rule("Mirror.Example.COM/hub", "docker.io/library");
+        let official = signed("busybox:1");
+        let mirrored = image("mirror.example.com/hub/busybox:1");
+        assert!(upper.check(&mirrored, &official).is_ok());
+    }
+
+    #[test]
+    fn a_name_only_signed_identity_matches_repository_rules_only() {
+        let busybox = signed("busybox");
+        let tagged = image("busybox:latest");
+        assert!(busybox.is_name_only());
+        assert_eq!(busybox.to_string(), "docker.io/library/busybox");
+        for rule in [
+            IdentityRule::MatchExact,
+            IdentityRule::MatchRepoDigestOrExact,
+        ] {
+            assert!(rule.check(&tagged, &busybox).is_err(), "{}", rule.name());
+        }
+        assert!(
+            IdentityRule::MatchRepository
+                .check(&tagged, &busybox)
+                .is_ok()
+        );
     }
 }

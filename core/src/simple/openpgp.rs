@@ -1,6 +1,7 @@
 //! OpenPGP verification of simple signatures with rPGP, plus the key checks rPGP leaves to its
 //! callers: expiry, revocation and the signing key flag, of primary keys and subkeys alike.
 
+mod keyring;
 mod keys;
 
 use alloc::format;
@@ -9,8 +10,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use std::io::{BufReader, Read};
 
-use pgp::composed::{Deserializable, Message, SignedPublicKey};
-use pgp::packet::Signature;
+use pgp::composed::{Message, SignedPublicKey};
+use pgp::packet::{Signature, SignatureVersion};
 use pgp::types::KeyDetails;
 
 use crate::simple::payload::MAX_PAYLOAD;
@@ -21,8 +22,7 @@ pub use keys::SigningKey;
 /// Most bytes of one signature message, and of one keyring.
 pub const MAX_MESSAGE: usize = 64 * 1024;
 pub const MAX_KEYRING: usize = 1024 * 1024;
-/// Most keys in one keyring, and signatures in one message.
-const MAX_KEYS: usize = 64;
+/// Most signatures in one message.
 const MAX_SIGNATURES: usize = 16;
 /// Compression layers unwrapped before giving up (gpg writes one).
 const MAX_LAYERS: usize = 4;
@@ -55,7 +55,9 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// Parses an armoured or binary keyring of one or more public keys.
+    /// Parses a keyring of one or more public keys as gpg imports it: armoured (one block or
+    /// several) or binary (keys concatenated, a GnuPG 1 `pubring.gpg` with trust packets), a
+    /// key given twice counting once with the signatures of both copies.
     pub fn parse(bytes: &[u8]) -> Result<Self, OpenPgpError> {
         if bytes.len() > MAX_KEYRING {
             return Err(OpenPgpError::Keyring(format!(
@@ -63,24 +65,8 @@ impl Keyring {
                 bytes.len()
             )));
         }
-        let bad = |e: pgp::errors::Error| OpenPgpError::Keyring(e.to_string());
-        let keys: Vec<SignedPublicKey> = if is_armoured(bytes) {
-            let (keys, _) = SignedPublicKey::from_armor_many(bytes).map_err(bad)?;
-            keys.take(MAX_KEYS + 1)
-                .collect::<Result<_, _>>()
-                .map_err(bad)?
-        } else {
-            SignedPublicKey::from_bytes_many(bytes)
-                .map_err(bad)?
-                .take(MAX_KEYS + 1)
-                .collect::<Result<_, _>>()
-                .map_err(bad)?
-        };
-        match keys.len() {
-            0 => Err(OpenPgpError::Keyring("no public keys".into())),
-            n if n > MAX_KEYS => Err(OpenPgpError::Keyring(format!("more than {MAX_KEYS} keys"))),
-            _ => Ok(Self { keys }),
-        }
+        let keys = keyring::read(bytes).map_err(OpenPgpError::Keyring)?;
+        Ok(Self { keys })
     }
 
     /// Fingerprints of the primary keys, upper-case hex, for messages.
@@ -135,7 +121,7 @@ pub fn verify(keyring: &Keyring, message: &[u8], now: UnixTime) -> Result<Verifi
     }
     let mut reasons = Vec::new();
     for index in 0..count {
-        match check_one(&message, index, &usable, now) {
+        match check_one(&message, index, &payload, &usable, now) {
             Ok(signer) => return Ok(Verified { payload, signer }),
             Err(why) => reasons.push(why),
         }
@@ -162,10 +148,12 @@ fn read_bounded(message: &mut Message<'_>) -> Result<Vec<u8>, OpenPgpError> {
     Ok(payload)
 }
 
-/// Signature `index` against the keys that may sign: the signer's fingerprint, or why not.
+/// Signature `index` (over `payload`) against the keys that may sign: the signer's
+/// fingerprint, or why not.
 fn check_one(
     message: &Message<'_>,
     index: usize,
+    payload: &[u8],
     usable: &[SigningKey<'_>],
     now: UnixTime,
 ) -> Result<String, String> {
@@ -188,8 +176,8 @@ fn check_one(
                 key.fingerprint
             ));
         } else {
-            match message.verify_nested_explicit(index, key.key) {
-                Ok(_) => return Ok(key.fingerprint.clone()),
+            match verify_with(message, index, signature, payload, key) {
+                Ok(()) => return Ok(key.fingerprint.clone()),
                 Err(e) => reasons.push(format!("key {}: {e}", key.fingerprint)),
             }
         }
@@ -198,6 +186,29 @@ fn check_one(
         return Err(format!("signature by {issuer}: not a key of the keyring"));
     }
     Err(format!("signature by {issuer}: {}", reasons.join(", ")))
+}
+
+/// Signature `index` of `message` (`signature`, over `payload`) with `key`. rPGP's message
+/// reader refuses a V3 signature after a one-pass header (gpg < 2.1 `--force-v3-sigs` wrote
+/// them, and gpg and containers/image accept them), so those are verified over the payload
+/// read, which is what they sign.
+fn verify_with(
+    message: &Message<'_>,
+    index: usize,
+    signature: &Signature,
+    payload: &[u8],
+    key: &SigningKey<'_>,
+) -> Result<(), String> {
+    if matches!(
+        signature.version(),
+        SignatureVersion::V2 | SignatureVersion::V3
+    ) {
+        return key.verify_detached(signature, payload);
+    }
+    message
+        .verify_nested_explicit(index, key.key)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// A signature must be dated, not in the future, and not expired.

@@ -6,7 +6,7 @@ use core::fmt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::reference::{Digest, ImageRef};
+use crate::reference::{Digest, ImageRef, ReferenceError};
 
 /// The only payload type containers/image defines.
 pub const SIGNATURE_TYPE: &str = "atomic container signature";
@@ -17,10 +17,59 @@ pub const MAX_PAYLOAD: usize = 64 * 1024;
 /// The critical section of a verified payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payload {
-    /// `critical.identity.docker-reference`, normalised.
-    pub identity: ImageRef,
+    /// `critical.identity.docker-reference`, normalised, and whether it named a tag or digest.
+    pub identity: SignedReference,
     /// `critical.image.docker-manifest-digest`.
     pub digest: Digest,
+}
+
+/// A signature's `docker-reference`: normalised, and whether it named a tag or a digest.
+/// containers/image never lets a name-only identity (`busybox`) stand for a tag or a digest,
+/// while the normalised reference alone would read it as `busybox:latest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedReference {
+    reference: ImageRef,
+    name_only: bool,
+}
+
+impl SignedReference {
+    /// Parses a signed `docker-reference` as an image reference.
+    pub fn parse(text: &str) -> Result<Self, ReferenceError> {
+        Ok(Self {
+            reference: ImageRef::parse(text)?,
+            name_only: !names_tag_or_digest(text),
+        })
+    }
+
+    /// The normalised reference; a name-only one has the tag `latest` here.
+    pub fn reference(&self) -> &ImageRef {
+        &self.reference
+    }
+
+    /// Whether the signature named neither a tag nor a digest.
+    pub fn is_name_only(&self) -> bool {
+        self.name_only
+    }
+}
+
+impl fmt::Display for SignedReference {
+    // A name-only identity is shown as signed, without the `latest` it never named.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.name_only {
+            f.write_str(&self.reference.name())
+        } else {
+            self.reference.fmt(f)
+        }
+    }
+}
+
+/// Whether a reference as written has a tag (a `:` after the last `/`) or a digest.
+pub(crate) fn names_tag_or_digest(text: &str) -> bool {
+    text.contains('@')
+        || text
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
 }
 
 /// Why a payload was refused.
@@ -100,12 +149,17 @@ impl Payload {
     /// Parses the signed bytes. Call only on bytes whose signature verified.
     pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
         let critical = read::<Raw>(bytes)?.critical;
-        let (identity, digest) = checked(
+        let name_only = !names_tag_or_digest(&critical.identity.docker_reference);
+        let (reference, digest) = checked(
             critical.kind,
             SIGNATURE_TYPE,
             critical.identity.docker_reference,
             critical.image.docker_manifest_digest,
         )?;
+        let identity = SignedReference {
+            reference,
+            name_only,
+        };
         Ok(Self { identity, digest })
     }
 }

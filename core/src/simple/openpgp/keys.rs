@@ -3,11 +3,11 @@
 //! verify count: third-party certifications and unverifiable packets are ignored, never trusted.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use pgp::composed::{SignedPublicKey, SignedPublicSubKey};
-use pgp::packet::{PublicKey, Signature, SignatureType};
+use pgp::packet::{PublicKey, PublicSubkey, Signature, SignatureType};
 use pgp::types::{KeyDetails, KeyId, Tag, VerifyingKey};
 
 use super::{Keyring, fingerprint, hex_upper};
@@ -16,6 +16,7 @@ use crate::time::UnixTime;
 /// A primary key or subkey, and why it may not sign now (`None`: it may).
 pub struct SigningKey<'a> {
     pub key: &'a dyn VerifyingKey,
+    packet: KeyPacket<'a>,
     pub fingerprint: String,
     key_id: KeyId,
     /// Creation time, seconds since the epoch.
@@ -23,7 +24,24 @@ pub struct SigningKey<'a> {
     pub problem: Option<String>,
 }
 
+/// The key by its packet type, which `Signature::verify` needs.
+#[derive(Clone, Copy)]
+enum KeyPacket<'a> {
+    Primary(&'a PublicKey),
+    Subkey(&'a PublicSubkey),
+}
+
 impl SigningKey<'_> {
+    /// Verifies `signature` over the signed `data` itself: the way for V3 signatures, which
+    /// rPGP's message reader does not verify after a one-pass header.
+    pub(super) fn verify_detached(&self, signature: &Signature, data: &[u8]) -> Result<(), String> {
+        let result = match self.packet {
+            KeyPacket::Primary(key) => signature.verify(key, data),
+            KeyPacket::Subkey(key) => signature.verify(key, data),
+        };
+        result.map_err(|e| e.to_string())
+    }
+
     /// Whether `signature` names this key as its issuer. A signature that names no issuer
     /// could be from any key, so every key is tried.
     pub fn issued(&self, signature: &Signature) -> bool {
@@ -50,6 +68,7 @@ pub fn usable(keyring: &Keyring, now: UnixTime) -> Vec<SigningKey<'_>> {
         };
         out.push(SigningKey {
             key: &key.primary_key,
+            packet: KeyPacket::Primary(&key.primary_key),
             fingerprint: fingerprint(&key.primary_key),
             key_id: key.primary_key.legacy_key_id(),
             created: secs(&key.primary_key),
@@ -62,6 +81,7 @@ pub fn usable(keyring: &Keyring, now: UnixTime) -> Vec<SigningKey<'_>> {
             };
             out.push(SigningKey {
                 key: &subkey.key,
+                packet: KeyPacket::Subkey(&subkey.key),
                 fingerprint: fingerprint(&subkey.key),
                 key_id: subkey.key.legacy_key_id(),
                 created: secs(&subkey.key),
