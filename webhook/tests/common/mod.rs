@@ -200,10 +200,15 @@ pub struct Server {
 impl Server {
     /// Starts the server and waits until it reports ready.
     pub async fn start(tls: Tls<'_>, extra_args: &[&str]) -> Self {
+        Self::start_with(tls, POLICY, extra_args).await
+    }
+
+    /// [`Server::start`] with `policy` (YAML) as its policy folder's one file.
+    pub async fn start_with(tls: Tls<'_>, policy: &str, extra_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let policies = dir.path().join("policies");
         std::fs::create_dir(&policies).expect("policy folder");
-        std::fs::write(policies.join("policy.yaml"), POLICY).expect("policy written");
+        std::fs::write(policies.join("policy.yaml"), policy).expect("policy written");
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_portieris"));
         // Port 0: ports picked here and bound later would race with the other tests'.
