@@ -197,10 +197,12 @@ fn costly_policy(c: &mut Criterion) {
             json!({"name": format!("c{i}"), "image": format!("icr.io/{path}")})
         })
         .collect();
-    let body = serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+    let body = serde_json::to_vec(
+        &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": {"uid": "u", "namespace": "team", "operation": "CREATE",
             "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "object": {"metadata": {"name": "p"}, "spec": {"containers": containers}}}}))
+            "object": {"metadata": {"name": "p"}, "spec": {"containers": containers}}}}),
+    )
     .expect("serialisable");
     let options = Options::default();
     let request = Request::parse(&body, &options).expect("a valid review");

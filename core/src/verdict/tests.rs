@@ -577,7 +577,6 @@ fn a_cluster_policy_may_name_the_namespace_of_its_keys_an_image_policy_may_not()
     assert_eq!(key_of(&namespaced, image, &cross), Ok(REAL_KEY.into()));
 }
 
-
 /// The needs of the one image of a pod running `image`, under `rules`.
 fn needs_of(image: &str, rules: Value) -> Requirements {
     let request = pod(&[image]).expect("valid");
