@@ -59,21 +59,28 @@ const POD_SPEC_MEMBERS: [(&str, Keep); 6] = [
 const POD_SPEC: Keep = Keep::Members(&POD_SPEC_MEMBERS);
 const POD_TEMPLATE: Keep = Keep::Members(&[("spec", POD_SPEC)]);
 
+/// The pod spec's members and two more: a spec or an object may be a pod spec itself.
+const fn pod_spec_and(extra: [(&'static str, Keep); 2]) -> [(&'static str, Keep); 8] {
+    let p = POD_SPEC_MEMBERS;
+    [p[0], p[1], p[2], p[3], p[4], p[5], extra[0], extra[1]]
+}
+
 /// An object's `spec`: a Pod's pod spec, a controller's `template`, a CronJob's
 /// `jobTemplate`. The kind is not known while the body is read (`request.kind` may come after
 /// `object`), so all three are kept; `extract` picks by kind.
-const SPEC: Keep = Keep::Members(&[
-    POD_SPEC_MEMBERS[0],
-    POD_SPEC_MEMBERS[1],
-    POD_SPEC_MEMBERS[2],
-    POD_SPEC_MEMBERS[3],
-    POD_SPEC_MEMBERS[4],
-    POD_SPEC_MEMBERS[5],
+const SPEC_MEMBERS: [(&str, Keep); 8] = pod_spec_and([
     ("template", POD_TEMPLATE),
     (
         "jobTemplate",
         Keep::Members(&[("spec", Keep::Members(&[("template", POD_TEMPLATE)]))]),
     ),
+]);
+
+/// The object: its metadata and spec, and the pod spec's members at its root too (the legacy
+/// `EphemeralContainers` object keeps its list there).
+const OBJECT_MEMBERS: [(&str, Keep); 8] = pod_spec_and([
+    ("metadata", METADATA),
+    ("spec", Keep::Members(&SPEC_MEMBERS)),
 ]);
 
 const METADATA: Keep = Keep::Members(&[
@@ -102,21 +109,7 @@ const REQUEST: Keep = Keep::Members(&[
     ("namespace", WHOLE),
     ("name", WHOLE),
     ("subResource", WHOLE),
-    // The pod spec's members at the object's root too: the legacy `EphemeralContainers`
-    // object keeps its list there.
-    (
-        "object",
-        Keep::Members(&[
-            ("metadata", METADATA),
-            ("spec", SPEC),
-            POD_SPEC_MEMBERS[0],
-            POD_SPEC_MEMBERS[1],
-            POD_SPEC_MEMBERS[2],
-            POD_SPEC_MEMBERS[3],
-            POD_SPEC_MEMBERS[4],
-            POD_SPEC_MEMBERS[5],
-        ]),
-    ),
+    ("object", Keep::Members(&OBJECT_MEMBERS)),
 ]);
 
 const REVIEW: Keep = Keep::Members(&[("apiVersion", WHOLE), ("kind", WHOLE), ("request", REQUEST)]);
