@@ -365,3 +365,26 @@ fn ten_thousand_repositories_resolve_like_a_scan() {
         assert_eq!(indexed, scanned(&set, &img), "{text}");
     }
 }
+
+#[test]
+fn a_scope_with_more_rules_than_the_bound_denies_naming_the_object_past_it() {
+    let object = |name: &str, count: usize| {
+        let repositories: alloc::vec::Vec<serde_json::Value> = (0..count)
+            .map(|i| json!({"name": alloc::format!("icr.io/{name}{i}/*")}))
+            .collect();
+        Resource::from_value(&json!({"apiVersion": "portieris.cloud.ibm.com/v1",
+            "kind": "ClusterImagePolicy", "metadata": {"name": name},
+            "spec": {"repositories": repositories}}))
+        .expect("policy")
+    };
+    let half = MAX_SCOPE_REPOSITORIES / 2;
+    let image = ImageRef::parse("icr.io/a0/app").expect("image");
+    let within = PolicySet::new([object("a", half), object("b", half)]);
+    assert!(within.resolve("team", &image).is_ok());
+    let over = PolicySet::new([object("b", half), object("a", half), object("c", 1)]);
+    let Err(Unmatched::Invalid { object, error, .. }) = over.resolve("team", &image) else {
+        panic!("the scope denies")
+    };
+    assert_eq!(object, "c", "the object holding the rule past the bound");
+    assert!(error.contains("more than 20000"), "{error}");
+}
