@@ -225,10 +225,12 @@ fn assess_image(
             );
         }
     };
-    let (image, matched, tie) = resolve(namespace, image, policies);
-    match matched {
+    match policies.resolve(namespace, &image) {
         Ok(matched) => {
             let handling = handling(matched.policy, options);
+            // `name:tag@digest` under a rule that names tags: see `tag`.
+            let tie = (matched.tagged && image.digest().is_some())
+                .then(|| tag::tie(matched.policy, &image));
             let assessment = requirements(image, &matched, namespace, policies, options, tie);
             (assessment, handling)
         }
@@ -243,21 +245,6 @@ fn assess_image(
             (deny(unmatched.to_string()), handling)
         }
     }
-}
-
-/// The rule for `image`; for `name:tag@digest` under a rule that names tags, also how the
-/// evidence must tie its digest to the tag (see [`tag`]).
-fn resolve<'p>(
-    namespace: &str,
-    image: ImageRef,
-    policies: &'p PolicySet,
-) -> (ImageRef, Result<Match<'p>, Unmatched>, Option<tag::Tie>) {
-    let matched = policies.resolve(namespace, &image);
-    let tie = match &matched {
-        Ok(rule) if rule.tagged && image.digest().is_some() => Some(tag::tie(rule.policy, &image)),
-        _ => None,
-    };
-    (image, matched, tie)
 }
 
 /// The policy's handling, the server's enforcement as a floor. A policy whose own text is
