@@ -31,8 +31,13 @@ const DOCKER_HUB_ALIASES: [&str; 3] = [
 /// HTTPS port, Docker Hub's aliases as `docker.io`. A container runtime pulls `icr.io:443/x`
 /// and `icr.io/x` from the same place, so policies, trust servers and credentials must see
 /// one name. Port 80 is not dropped: runtimes speak HTTPS to it, so it is another endpoint.
+/// Nor is `:443` dropped from a one-label host (`registry:443`): `registry/x` would read as the
+/// Docker Hub repository `registry/x` (found by the `reference` fuzz target).
 pub fn canonical_host(host: &str) -> &str {
-    let host = host.strip_suffix(":443").unwrap_or(host);
+    let host = match host.strip_suffix(":443") {
+        Some(bare) if bare.contains('.') || bare == "localhost" => bare,
+        _ => host,
+    };
     if DOCKER_HUB_ALIASES.contains(&host) {
         DOCKER_HUB
     } else {

@@ -52,7 +52,10 @@ impl Parts {
         {
             None => "docker.io".to_string(),
             Some(domain) => {
-                let domain = domain.strip_suffix(":443").unwrap_or(domain);
+                let domain = match domain.strip_suffix(":443") {
+                    Some(bare) if bare.contains('.') || bare == "localhost" => bare,
+                    _ => domain,
+                };
                 match domain {
                     "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
                         "docker.io".to_string()

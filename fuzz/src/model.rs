@@ -113,9 +113,13 @@ pub fn reference(text: &str) -> Option<RefModel> {
     })
 }
 
-/// One name per registry: no `:443`, Docker Hub's other hosts are `docker.io`.
+/// One name per registry: no `:443` (but on a one-label host, which would then read as a
+/// Docker Hub path), Docker Hub's other hosts are `docker.io`.
 fn canonical(host: &str) -> String {
-    let host = host.strip_suffix(":443").unwrap_or(host);
+    let host = match host.strip_suffix(":443") {
+        Some(bare) if bare.contains('.') || bare == "localhost" => bare,
+        _ => host,
+    };
     match host {
         "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
             String::from(DOCKER_HUB)
@@ -191,8 +195,8 @@ pub struct PatternModel {
 /// `localhost` or is `*`; hosts are lower-cased, without `:443`, and Docker Hub's other hosts
 /// are `docker.io`; no host is Docker Hub, where a one-segment path other than `*` gets
 /// `library/`. Empty names, names over 512 bytes, digests (`@`), a name without `/` that is a
-/// host, and characters no image can have there (upper case in a path) are errors. `**` is
-/// `*`.
+/// host, a host with `*` and `:443`, and characters no image can have there (upper case in a
+/// path) are errors. `**` is `*`.
 pub fn pattern(text: &str) -> Option<PatternModel> {
     if text.len() > 512 {
         return None;
@@ -233,6 +237,12 @@ pub fn pattern(text: &str) -> Option<PatternModel> {
         }
         _ => (None, name),
     };
+    if host
+        .as_deref()
+        .is_some_and(|h| h.contains('*') && h.ends_with(":443"))
+    {
+        return None;
+    }
     let host = match host.as_deref() {
         None => String::from(DOCKER_HUB),
         Some(host) => canonical(host),

@@ -70,6 +70,9 @@ impl Pattern {
             return Err(PatternError::RegistryOnly { name: name.into() });
         }
         let (host, path) = split_host(name);
+        if let Some(host) = host.filter(|h| h.contains('*') && h.ends_with(":443")) {
+            return Err(PatternError::HttpsPort { host: host.into() });
+        }
         let host = match host.map(str::to_ascii_lowercase) {
             Some(h) => canonical_host(&h).to_string(),
             None => DOCKER_HUB.to_string(),
@@ -197,6 +200,9 @@ pub enum PatternError {
     TooLong { len: usize },
     /// Only a registry host, which docker's grammar reads as a Docker Hub repository.
     RegistryOnly { name: String },
+    /// A host with a `*` and the port `:443`, which images drop from their host: the rule
+    /// could not say which hosts it means.
+    HttpsPort { host: String },
 }
 
 impl fmt::Display for PatternError {
@@ -212,6 +218,11 @@ impl fmt::Display for PatternError {
                 f,
                 "the repository name is {len} bytes, more than {MAX_PATTERN_LEN} (no image name is \
                  longer than {MAX_NAME_LEN})"
+            ),
+            Self::HttpsPort { host } => write!(
+                f,
+                "the host \"{host}\" names port 443, which image references drop (icr.io:443 \
+                 is icr.io): write the host without \":443\""
             ),
             Self::RegistryOnly { name } => write!(
                 f,

@@ -59,6 +59,8 @@ const VALID: &[(&str, &str)] = &[
     ("icr.io:4443/ns/app", "icr.io:4443/ns/app:latest"),
     ("icr.io:80/ns/app", "icr.io:80/ns/app:latest"),
     ("localhost:443/app", "localhost/app:latest"),
+    // Without a dot, `registry/app` would be Docker Hub's: a one-label host keeps `:443`.
+    ("registry:443/app", "registry:443/app:latest"),
     ("a.b/c", "a.b/c:latest"),
     ("quay.io/coreos/etcd:v3.5.0", "quay.io/coreos/etcd:v3.5.0"),
     ("app__x/y", "docker.io/app__x/y:latest"),
