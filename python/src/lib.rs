@@ -581,6 +581,7 @@ fn review_json(
         trust_servers,
         // One Gatherer per call: nothing outlives it, so the cache TTL does not matter.
         trust_cache_ttl: Duration::from_secs(60),
+        max_fetch_bytes_in_flight: portieris_webhook::fetch::DEFAULT_BYTES_IN_FLIGHT as u64,
     };
     let deadline = seconds("deadline", deadline)?;
     let options = Options {

@@ -38,10 +38,10 @@ pub struct Gatherer {
 
 impl Gatherer {
     pub fn new(args: &FetchArgs) -> Result<Self, GathererError> {
-        let fetcher = Arc::new(Fetcher::new(&FetchConfig::new(
-            args.fetch_timeout,
-            args.ca_file.clone(),
-        ))?);
+        let mut config = FetchConfig::new(args.fetch_timeout, args.ca_file.clone());
+        config.max_bytes_in_flight =
+            usize::try_from(args.max_fetch_bytes_in_flight).unwrap_or(usize::MAX);
+        let fetcher = Arc::new(Fetcher::new(&config)?);
         let servers = TrustServers::new(args.trust_servers.clone())?;
         Ok(Self {
             trust: Trust::new(Arc::clone(&fetcher), servers, args.trust_cache_ttl),

@@ -1,6 +1,8 @@
 //! Fetching from registries, Notary servers and token servers: one HTTP client (connection
-//! reuse, HTTP/2), a deadline per request, a bound on response size, Docker token auth with
-//! image pull Secret credentials, and errors that name the URL but never a credential.
+//! reuse, HTTP/2), a deadline per request, a bound on response size per request (each caller
+//! names its own, enforced while reading) and a process-wide budget of response bytes being
+//! read ([`budget`]), Docker token auth with image pull Secret credentials, and errors that
+//! name the URL but never a credential.
 //!
 //! TLS: the client gets a `rustls::ClientConfig` built here (reqwest's
 //! `tls_backend_preconfigured`), with the process-wide crypto provider (ring, installed by
@@ -10,6 +12,7 @@
 //! operators manage the store of the image; Portieris (Go) did the same.
 
 pub mod auth;
+pub mod budget;
 pub mod cache;
 pub mod coalesce;
 pub mod docker_config;
@@ -33,14 +36,33 @@ pub use auth::Session;
 pub use docker_config::Credential;
 
 use self::auth::TokenKey;
+use self::budget::{Buffer, ByteBudget, Overflow};
 use self::cache::TtlCache;
 
 /// Portieris' extra CA bundle for outbound calls, used when present and `--ca-file` is unset.
 pub const DEFAULT_CA_FILE: &str = "/etc/certs/ca.pem";
-/// Largest response accepted; TUF metadata of a big repository is a few MiB at most.
+/// Largest response accepted, and the limit of a fetch that names none; TUF metadata of a
+/// big repository is a few MiB at most. Callers name smaller limits ([`Session::limited`]).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// Error responses are read only this far (to keep the connection reusable).
+/// Response bytes being read at once by all fetches (`--max-fetch-bytes-in-flight`).
+pub const DEFAULT_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
+/// Error responses are read (and dropped) only this far, to keep the connection reusable.
 const ERROR_BODY_BYTES: usize = 64 * 1024;
+/// Exchanges in flight at once, all servers together; more wait their turn inside their own
+/// deadline (holding nothing, so waiting cannot deadlock). Besides the budget of bytes read,
+/// each exchange costs what the budget cannot see: a connection (TLS and HTTP buffers) and
+/// what its peer sent ahead of our reading (HTTP/2 windows below, an HTTP/1 read buffer),
+/// about half a MiB at worst. Without this cap a Pod of 500 images on a hostile registry opened
+/// 500 connections at once, and 64 such Pods took the server past 750 MiB with the byte budget
+/// in force.
+const MAX_CONCURRENT_EXCHANGES: usize = 128;
+/// HTTP/2 flow-control windows: how much a server may send ahead of our reading, per stream
+/// and per connection (hyper's defaults, 2 and 5 MiB, are sized for bulk downloads; metadata
+/// is KiB, and 256 KiB still moves a 10 MiB role within the deadline at 50 ms round trips).
+const H2_STREAM_WINDOW: u32 = 256 * 1024;
+const H2_CONNECTION_WINDOW: u32 = 1024 * 1024;
+/// Idle connections kept per host, for reuse.
+const MAX_IDLE_PER_HOST: usize = 16;
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(90);
 const MAX_REDIRECTS: usize = 5;
@@ -50,6 +72,7 @@ const TOKEN_CACHE_ENTRIES: usize = 4096;
 /// be up to the response limit).
 const TOKEN_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
+/// What [`FetchConfig::new`] takes as `max_bytes_in_flight`; `main` sets it from the flag.
 /// How the client is set up.
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
@@ -57,7 +80,10 @@ pub struct FetchConfig {
     pub timeout: Duration,
     /// Extra PEM CA certificates trusted on top of the system store.
     pub ca_file: Option<PathBuf>,
+    /// Ceiling on every response, whatever limit its caller names.
     pub max_body_bytes: usize,
+    /// Response bytes all fetches of this client may hold while reading, together.
+    pub max_bytes_in_flight: usize,
 }
 
 impl FetchConfig {
@@ -71,6 +97,7 @@ impl FetchConfig {
             timeout,
             ca_file,
             max_body_bytes: MAX_BODY_BYTES,
+            max_bytes_in_flight: DEFAULT_BYTES_IN_FLIGHT,
         }
     }
 }
@@ -89,6 +116,9 @@ pub enum FetchError {
     Connect { url: String, detail: String },
     #[error("{url}: response larger than {limit} bytes")]
     TooLarge { url: String, limit: usize },
+    /// The process-wide budget of response bytes being read was spent (see [`budget`]).
+    #[error("{url}: not read, more than {budget} bytes of responses are being read at once")]
+    Busy { url: String, budget: usize },
     #[error("{url}: {reason}")]
     Auth { url: String, reason: String },
     #[error("{url}: {detail}")]
@@ -103,6 +133,7 @@ impl FetchError {
             | Self::Tls { url, .. }
             | Self::Connect { url, .. }
             | Self::TooLarge { url, .. }
+            | Self::Busy { url, .. }
             | Self::Auth { url, .. }
             | Self::Invalid { url, .. } => url,
         }
@@ -128,6 +159,10 @@ pub struct Fetcher {
     timeout: Duration,
     connect_timeout: Duration,
     max_body_bytes: usize,
+    /// Shared by every response body being read.
+    budget: ByteBudget,
+    /// One permit per exchange in flight ([`MAX_CONCURRENT_EXCHANGES`]).
+    exchanges: tokio::sync::Semaphore,
     tokens: Mutex<TtlCache<TokenKey, String>>,
 }
 
@@ -147,6 +182,9 @@ impl Fetcher {
             .tls_backend_preconfigured(tls)
             .connect_timeout(connect_timeout)
             .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
+            .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+            .http2_initial_stream_window_size(H2_STREAM_WINDOW)
+            .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
             .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
             .user_agent(concat!("portieris/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -156,6 +194,8 @@ impl Fetcher {
             timeout: config.timeout,
             connect_timeout,
             max_body_bytes: config.max_body_bytes,
+            budget: ByteBudget::new(config.max_bytes_in_flight),
+            exchanges: tokio::sync::Semaphore::new(MAX_CONCURRENT_EXCHANGES),
             tokens: Mutex::new(
                 TtlCache::named("tokens", TOKEN_CACHE_ENTRIES)
                     .weighed(TOKEN_CACHE_BYTES, String::len),
@@ -173,26 +213,36 @@ impl Fetcher {
         &self.client
     }
 
-    /// Sends `request` for `url` and reads the answer, all within the deadline.
-    async fn exchange(&self, request: RequestBuilder, url: &Url) -> Result<Reply, FetchError> {
+    /// The budget of response bytes being read, shared by every fetch of this client.
+    pub fn budget(&self) -> &ByteBudget {
+        &self.budget
+    }
+
+    /// Sends `request` for `url` and reads the answer, all within the deadline. A success's
+    /// body is read up to `limit` bytes (and never past the configured ceiling); an error's is
+    /// read and dropped.
+    async fn exchange(
+        &self,
+        request: RequestBuilder,
+        url: &Url,
+        limit: usize,
+    ) -> Result<Reply, FetchError> {
         let shown = redact(url);
+        let limit = limit.min(self.max_body_bytes);
         let work = async {
-            let response = request
-                .send()
+            // Never closed; if it were, failing the fetch is the safe answer.
+            let _turn = self
+                .exchanges
+                .acquire()
                 .await
-                .map_err(|e| classify(&shown, &e, self.connect_timeout))?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = if response.status().is_success() {
-                read_body(response, self.max_body_bytes, &shown, self.timeout).await?
-            } else {
-                read_error_body(response).await
-            };
-            Ok(Reply {
-                status,
-                headers,
-                body,
-            })
+                .map_err(|_| FetchError::Busy {
+                    url: shown.clone(),
+                    budget: self.budget.total(),
+                })?;
+            // Boxed, and built only once it is our turn: a fetch waiting for its turn then
+            // holds a few hundred bytes instead of the client stack's state (32,000 waiting
+            // fetches of 64 flood Pods held about 400 MB that way).
+            Box::pin(self.round_trip(request, &shown, limit)).await
         };
         tokio::time::timeout(self.timeout, work)
             .await
@@ -203,45 +253,78 @@ impl Fetcher {
     }
 }
 
-/// Streams the body, failing as soon as it passes `limit`.
+impl Fetcher {
+    async fn round_trip(
+        &self,
+        request: RequestBuilder,
+        shown: &str,
+        limit: usize,
+    ) -> Result<Reply, FetchError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| classify(shown, &e, self.connect_timeout))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = if response.status().is_success() {
+            read_body(response, limit, &self.budget, shown, self.timeout).await?
+        } else {
+            drain_error_body(response).await;
+            Vec::new()
+        };
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Streams the body into a buffer charged to `budget`, failing as soon as it passes `limit`
+/// (at once when `Content-Length` says it will) or the budget is spent; dropping the response
+/// then closes the stream.
 async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
+    budget: &ByteBudget,
     shown: &str,
     timeout: Duration,
 ) -> Result<Vec<u8>, FetchError> {
-    let too_large = || FetchError::TooLarge {
-        url: shown.to_string(),
-        limit,
+    let refused = |overflow| match overflow {
+        Overflow::TooLarge { limit } => FetchError::TooLarge {
+            url: shown.to_string(),
+            limit,
+        },
+        Overflow::Exhausted { total } => FetchError::Busy {
+            url: shown.to_string(),
+            budget: total,
+        },
     };
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+        return Err(refused(Overflow::TooLarge { limit }));
     }
-    let mut body = Vec::new();
+    let mut body = Buffer::new(budget, limit);
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| classify(shown, &e, timeout))?
     {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
+        body.push(&chunk).map_err(refused)?;
     }
-    Ok(body)
+    Ok(body.into_bytes())
 }
 
-/// An error body is only a hint; a long or broken one is cut, never an error of its own.
-async fn read_error_body(mut response: reqwest::Response) -> Vec<u8> {
-    let mut body = Vec::new();
+/// Reads an error body to its end, up to [`ERROR_BODY_BYTES`], keeping none of it: no caller
+/// reads it, and a connection whose body was read whole can be reused (most first requests
+/// get a 401).
+async fn drain_error_body(mut response: reqwest::Response) {
+    let mut read = 0;
     while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk);
-        if body.len() > ERROR_BODY_BYTES {
-            body.truncate(ERROR_BODY_BYTES);
+        read += chunk.len();
+        if read > ERROR_BODY_BYTES {
             break;
         }
     }
-    body
 }
 
 /// Maps a reqwest error to what failed: a deadline, TLS, or the connection. reqwest only

@@ -37,10 +37,11 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
      application/vnd.oci.image.index.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
-/// Largest manifest accepted (containers/image's limit for manifests); checked once read, the
-/// shared client having stopped reading at its own, larger bound.
+/// Largest manifest accepted (containers/image's limit for manifests); the fetch stops reading
+/// as soon as a manifest passes it.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
-/// Largest signature list of the extension API (containers/image's limit).
+/// Largest signature list of the extension API (containers/image's limit), and of the `/v2/`
+/// answer read before it (its body is not used).
 pub const MAX_SIGNATURE_LIST_BYTES: usize = 4 * 1024 * 1024;
 /// How long a tag's digest is reused: tags move, so briefly.
 pub const DIGEST_TTL: Duration = Duration::from_secs(30);
@@ -83,8 +84,6 @@ pub enum RegistryError {
     SignatureList { image: String, detail: String },
     #[error("reading {what}: {source}")]
     Read { what: String, source: FetchError },
-    #[error("{what} is larger than {limit} bytes")]
-    TooLarge { what: String, limit: usize },
     #[error("{what} is {actual}, not the digest it was asked for")]
     BlobDigest { what: String, actual: Digest },
 }
@@ -184,7 +183,10 @@ impl Registry {
         max: usize,
         max_bytes: usize,
     ) -> Result<Vec<Vec<u8>>, RegistryError> {
-        let session = self.fetcher.session(credentials);
+        let session = self
+            .fetcher
+            .session(credentials)
+            .limited(MAX_SIGNATURE_LIST_BYTES);
         let base = base_url(image.domain());
         let fetch_failed = |source| RegistryError::Signatures {
             image: image.to_string(),
@@ -225,23 +227,13 @@ impl Registry {
             base_url(repository.domain()),
             repository.path()
         );
-        let body = self
-            .fetcher
+        self.fetcher
             .session(credentials)
             .accepting(MANIFEST_ACCEPT)
+            .limited(MAX_MANIFEST_BYTES)
             .get_optional(&url)
             .await
-            .map_err(|source| RegistryError::Read {
-                what: what.clone(),
-                source,
-            })?;
-        match body {
-            Some(body) if body.len() > MAX_MANIFEST_BYTES => Err(RegistryError::TooLarge {
-                what,
-                limit: MAX_MANIFEST_BYTES,
-            }),
-            other => Ok(other),
-        }
+            .map_err(|source| RegistryError::Read { what, source })
     }
 
     /// The blob `digest` of `repository`, at most `max_bytes`, its sha256 checked against
@@ -262,18 +254,13 @@ impl Registry {
         let body = self
             .fetcher
             .session(credentials)
+            .limited(max_bytes)
             .get(&url)
             .await
             .map_err(|source| RegistryError::Read {
                 what: what.clone(),
                 source,
             })?;
-        if body.len() > max_bytes {
-            return Err(RegistryError::TooLarge {
-                what,
-                limit: max_bytes,
-            });
-        }
         let actual = Digest::from_sha256(&Sha256::digest(&body).into());
         if actual != *digest {
             return Err(RegistryError::BlobDigest { what, actual });
@@ -319,6 +306,7 @@ async fn resolve(fetcher: &Fetcher, key: &Key) -> Result<Digest, RegistryError> 
     let reply = fetcher
         .session(&key.credentials)
         .accepting(MANIFEST_ACCEPT)
+        .limited(MAX_MANIFEST_BYTES)
         .get_reply(&url)
         .await
         .map_err(|source| RegistryError::Manifest {

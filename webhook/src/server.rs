@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
-use hyper::body::{Body, Bytes};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Body, Buf as _, Bytes};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -24,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::admit::{Admitted, Admitter, Outcome};
 use crate::cli::ServeArgs;
+use crate::fetch::budget::{Buffer, ByteBudget, Overflow};
 use crate::metrics::{self, Metrics};
 use crate::tls;
 
@@ -46,6 +47,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves until SIGTERM or Ctrl-C, then drains the connections and returns.
 pub async fn run(args: &ServeArgs, admitter: Arc<Admitter>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.max_body_bytes_in_flight >= args.max_body_bytes,
+        "--max-body-bytes-in-flight ({}) must be at least --max-body-bytes ({})",
+        args.max_body_bytes_in_flight,
+        args.max_body_bytes
+    );
     let server = Arc::new(Server {
         app: App::new(args, admitter).context("registering metrics")?,
         http: Http::new(),
@@ -267,14 +274,24 @@ struct App {
     metrics: Metrics,
     max_body_bytes: usize,
     request_timeout: Duration,
-    /// One permit per admission evaluated at once (`--max-concurrent-admissions`).
+    /// Deadline of reading a body (`--body-read-timeout`), inside `request_timeout`.
+    body_read_timeout: Duration,
+    /// Bytes of bodies held from their first byte to the answer (`--max-body-bytes-in-flight`):
+    /// bodies are read before an admission permit is taken, so this, not the permits, bounds
+    /// their memory. A body that cannot get budget is refused at once (see
+    /// [`crate::fetch::budget`] for why buffers never wait for budget); clients that send
+    /// nothing hold none.
+    bodies: ByteBudget,
+    /// One permit per admission evaluated at once (`--max-concurrent-admissions`), taken only
+    /// once the body is read: a slow or stalled body must not hold a slot that a complete
+    /// request could use.
     ///
     /// Requests over the cap wait for a permit inside their deadline rather than being
     /// refused: the API server treats any answer but a 200 review as the webhook failing,
     /// and applies `failurePolicy` — `Fail` rejects the user's object, `Ignore` admits it
     /// unchecked. Neither is right for a burst that would clear in milliseconds, so a burst
     /// queues and only a request still waiting at its deadline gets the 504 any late answer
-    /// gets. Bodies are read after the permit, so waiting requests hold no body memory.
+    /// gets.
     admissions: Semaphore,
 }
 
@@ -285,6 +302,8 @@ impl App {
             metrics: Metrics::new()?,
             max_body_bytes: args.max_body_bytes,
             request_timeout: args.request_timeout,
+            body_read_timeout: args.body_read_timeout,
+            bodies: ByteBudget::new(args.max_body_bytes_in_flight),
             admissions: Semaphore::new(permits(args.max_concurrent_admissions)),
         })
     }
@@ -368,26 +387,25 @@ impl App {
         B: Body,
         B::Error: Into<BoxError>,
     {
+        let body = match self.review_body(request).await {
+            Ok(body) => body,
+            Err(refusal) => {
+                tracing::warn!(status = %refusal.status(), "admission request refused");
+                return (refusal, Outcome::Invalid);
+            }
+        };
         // The semaphore is never closed; if it were, refusing is the safe answer.
         let Ok(_permit) = self.admissions.acquire().await else {
             let reply = text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
             return (reply, Outcome::Invalid);
         };
-        match self.review_body(request).await {
-            Ok(body) => {
-                let admitted = self.admitter.admit(&body).await;
-                let outcome = admitted.outcome;
-                (admitted_reply(admitted), outcome)
-            }
-            Err(refusal) => {
-                tracing::warn!(status = %refusal.status(), "admission request refused");
-                (refusal, Outcome::Invalid)
-            }
-        }
+        let admitted = self.admitter.admit(body.as_slice()).await;
+        let outcome = admitted.outcome;
+        (admitted_reply(admitted), outcome)
     }
 
     /// The AdmissionReview bytes, or the answer to a request that cannot carry one.
-    async fn review_body<B>(&self, request: Request<B>) -> Result<Bytes, Reply>
+    async fn review_body<B>(&self, request: Request<B>) -> Result<Buffer<'_>, Reply>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -405,18 +423,55 @@ impl App {
         if request.body().size_hint().lower() > self.max_body_bytes as u64 {
             return Err(too_large());
         }
-        match Limited::new(request.into_body(), self.max_body_bytes)
-            .collect()
-            .await
-        {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
-            Err(e) => {
+        let read = self.read_body(request.into_body());
+        match tokio::time::timeout(self.body_read_timeout, read).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(BodyError::Overflow(Overflow::TooLarge { .. }))) => Err(too_large()),
+            Ok(Err(BodyError::Overflow(Overflow::Exhausted { total }))) => {
+                tracing::warn!(budget = total, "request bodies in flight are over budget");
+                let message = "too many request bodies are being read at once\n";
+                Err(text(StatusCode::SERVICE_UNAVAILABLE, message))
+            }
+            Ok(Err(BodyError::Read(e))) => {
                 tracing::debug!(error = %e, "cannot read an admission request body");
                 Err(text(StatusCode::BAD_REQUEST, "cannot read the body\n"))
             }
+            Err(_) => Err(text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time\n",
+            )),
         }
     }
+
+    /// Reads `body` into a buffer bounded by `--max-body-bytes` and charged to the budget of
+    /// bodies in flight as its bytes arrive.
+    async fn read_body<B>(&self, body: B) -> Result<Buffer<'_>, BodyError>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let mut buffer = Buffer::new(&self.bodies, self.max_body_bytes);
+        let mut body = pin!(body);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| BodyError::Read(e.into()))?;
+            let Ok(mut data) = frame.into_data() else {
+                continue; // trailers
+            };
+            while data.has_remaining() {
+                let chunk = data.chunk();
+                let n = chunk.len();
+                buffer.push(chunk).map_err(BodyError::Overflow)?;
+                data.advance(n);
+            }
+        }
+        Ok(buffer)
+    }
+}
+
+/// Why a request body could not be read.
+enum BodyError {
+    Overflow(Overflow),
+    Read(BoxError),
 }
 
 /// Semaphore permits for a `--max-concurrent-admissions` value (at least one).
@@ -498,6 +553,8 @@ mod tests {
             metrics: Metrics::new().expect("metrics register"),
             max_body_bytes: 1024,
             request_timeout: Duration::from_millis(200),
+            body_read_timeout: Duration::from_secs(60),
+            bodies: ByteBudget::new(1 << 20),
             admissions: Semaphore::new(64),
         }
     }
@@ -633,8 +690,47 @@ mod tests {
     #[tokio::test]
     async fn admit_times_out_a_body_that_never_ends() {
         let app = ready_app();
-        let stalled = request(Method::POST, "/admit", JSON, Declared(1024));
-        assert_eq!(webhook(&app, stalled).await, StatusCode::GATEWAY_TIMEOUT);
+        let stalled = || request(Method::POST, "/admit", JSON, Declared(1024));
+        assert_eq!(webhook(&app, stalled()).await, StatusCode::GATEWAY_TIMEOUT);
+        let app = App {
+            body_read_timeout: Duration::from_millis(50),
+            ..ready_app()
+        };
+        assert_eq!(webhook(&app, stalled()).await, StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(app.bodies.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_budget_in_flight_are_refused_and_the_budget_comes_back() {
+        let app = App {
+            bodies: ByteBudget::new(1024),
+            request_timeout: Duration::from_secs(10),
+            ..ready_app()
+        };
+        let (mut sender, held) = Channel::<Bytes>::new(4);
+        sender
+            .send_data(Bytes::from(vec![b' '; 800]))
+            .await
+            .expect("buffered");
+        let holding = webhook(&app, request(Method::POST, "/admit", JSON, held));
+        let second = async {
+            // The first body holds 800 of the 1024 bytes until it is answered.
+            while app.bodies.in_use() == 0 {
+                tokio::task::yield_now().await;
+            }
+            let status = webhook(&app, post(JSON, REVIEW)).await;
+            drop(sender);
+            status
+        };
+        let (first, second) = tokio::join!(holding, second);
+        assert_eq!(second, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            first,
+            StatusCode::BAD_REQUEST,
+            "800 spaces are not a review"
+        );
+        assert_eq!(app.bodies.in_use(), 0);
+        assert_eq!(webhook(&app, post(JSON, REVIEW)).await, StatusCode::OK);
     }
 
     #[tokio::test]
@@ -692,6 +788,8 @@ mod tests {
             metrics: Metrics::new().expect("metrics register"),
             max_body_bytes: 4096,
             request_timeout,
+            body_read_timeout: Duration::from_secs(60),
+            bodies: ByteBudget::new(1 << 20),
             admissions: Semaphore::new(cap),
         }
     }
@@ -732,6 +830,90 @@ mod tests {
             (StatusCode::OK, StatusCode::OK),
             "under the cap both run at once"
         );
+    }
+
+    /// Serves `app` over plain HTTP/1.1 on a loopback port until the test ends.
+    async fn listen(app: App) -> (Arc<Server>, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = Arc::new(Server {
+            app,
+            http: Http::new(),
+        });
+        let serving = server.clone();
+        tokio::spawn(async move {
+            let graceful = GracefulShutdown::new();
+            while let Ok((tcp, peer)) = listener.accept().await {
+                let (server, watcher) = (serving.clone(), graceful.watcher());
+                tokio::spawn(server.serve(tcp, peer, Endpoint::Webhook, Protocol::Http1, watcher));
+            }
+        });
+        (server, address)
+    }
+
+    /// Waits for `ready`, failing the test after a generous 10 s.
+    async fn eventually(what: &str, ready: impl Fn() -> bool) {
+        let wait = async {
+            while !ready() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{what}: not within 10 s"));
+    }
+
+    #[tokio::test]
+    async fn stalled_bodies_hold_no_admission_slot() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        const STALLED: usize = 50;
+        const SENT: usize = 10;
+        let (server, address) = listen(App {
+            admissions: Semaphore::new(2),
+            request_timeout: Duration::from_secs(30),
+            ..ready_app()
+        })
+        .await;
+        // Each sends its headers and 10 of the 1000 bytes it declares, then stalls.
+        let mut stalled = Vec::new();
+        for _ in 0..STALLED {
+            let mut tcp = TcpStream::connect(address).await.expect("connect");
+            let head = "POST /admit HTTP/1.1\r\nhost: webhook\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n";
+            tcp.write_all(head.as_bytes()).await.expect("head sent");
+            tcp.write_all(&[b' '; SENT])
+                .await
+                .expect("start of body sent");
+            stalled.push(tcp);
+        }
+        let app = &server.app;
+        eventually("every stalled body being read", || {
+            app.bodies.in_use() == STALLED * SENT
+        })
+        .await;
+        let mut tcp = TcpStream::connect(address).await.expect("connect");
+        let request = format!(
+            "POST /admit HTTP/1.1\r\nhost: webhook\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{REVIEW}",
+            REVIEW.len()
+        );
+        tcp.write_all(request.as_bytes())
+            .await
+            .expect("request sent");
+        let mut answer = String::new();
+        let read = tcp.read_to_string(&mut answer);
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("answered while the stalled bodies wait")
+            .expect("read");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains(r#""allowed":false"#), "{answer}");
+        assert_eq!(
+            app.bodies.in_use(),
+            STALLED * SENT,
+            "the stalled bodies are still being waited for"
+        );
+        assert_eq!(app.admissions.available_permits(), 2);
+        drop(stalled);
     }
 
     #[tokio::test]

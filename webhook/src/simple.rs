@@ -111,18 +111,12 @@ pub async fn lookaside(
     digest: &Digest,
 ) -> Result<Vec<Vec<u8>>, String> {
     let credentials = store_credentials(auth);
-    let session = fetcher.session(&credentials);
+    let session = fetcher.session(&credentials).limited(openpgp::MAX_MESSAGE);
     let base = signature_dir(store, image, digest);
     let mut signatures = Vec::new();
     for n in 1..=MAX_SIGNATURES {
         let url = format!("{base}/signature-{n}");
         match session.get_optional(&url).await {
-            Ok(Some(body)) if body.len() > openpgp::MAX_MESSAGE => {
-                return Err(format!(
-                    "simple signing: {url} is larger than {} bytes",
-                    openpgp::MAX_MESSAGE
-                ));
-            }
             Ok(Some(body)) => signatures.push(body),
             Ok(None) => break,
             Err(e) => return Err(store_error(&e, auth.is_some())),

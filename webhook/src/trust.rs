@@ -33,11 +33,16 @@ use portieris_core::time::UnixTime;
 use super::fetch::cache::TtlCache;
 use super::fetch::coalesce::Coalescer;
 use super::fetch::trust_server::{TrustServerError, TrustServers};
-use super::fetch::{Credential, FetchError, Fetcher, Session};
+use super::fetch::{Credential, FetchError, Fetcher, MAX_BODY_BYTES, Session};
 use key::{Key, Parts};
 
 mod key;
 
+/// Largest `root.json` and `timestamp.json` read (notary's own bound on a timestamp): a root
+/// holds a few keys and certificates, a timestamp one hash.
+const MAX_SMALL_ROLE_BYTES: usize = 1024 * 1024;
+/// Largest snapshot, targets or delegated role read: they grow with tags and delegations.
+const MAX_ROLE_BYTES: usize = MAX_BODY_BYTES;
 /// Delegation rounds before giving up (docker uses two levels: `targets/releases`, signers).
 const MAX_ROUNDS: usize = 8;
 /// Failures are remembered this long: a burst of pods with a broken image costs one fetch.
@@ -460,7 +465,10 @@ impl Inner {
         job: &Job,
         previous: &Repository,
     ) -> Option<Arc<Repository>> {
-        let timestamp = session.get(&role_url(job, "timestamp")).await.ok()?;
+        let timestamp = session
+            .get_within(&role_url(job, "timestamp"), MAX_SMALL_ROLE_BYTES)
+            .await
+            .ok()?;
         let snapshot = snapshot_meta(&timestamp)?;
         if snapshot_meta(&previous.metadata.timestamp) != Some(snapshot) {
             return None;
@@ -498,21 +506,24 @@ impl Inner {
         job: &Job,
     ) -> Result<Metadata, TrustError> {
         let root = session
-            .get_optional(&role_url(job, "root"))
+            .get_optional_within(&role_url(job, "root"), MAX_SMALL_ROLE_BYTES)
             .await
             .map_err(|source| fetch_error(job, "root", source))?
             .ok_or_else(|| TrustError::NoTrustData {
                 gun: job.gun.clone(),
                 server: job.server.clone(),
             })?;
-        let get = |role: &'static str| async move {
+        let get = |role: &'static str, limit| async move {
             session
-                .get(&role_url(job, role))
+                .get_within(&role_url(job, role), limit)
                 .await
                 .map_err(|source| fetch_error(job, role, source))
         };
-        let (timestamp, snapshot, targets) =
-            futures::try_join!(get("timestamp"), get("snapshot"), get("targets"))?;
+        let (timestamp, snapshot, targets) = futures::try_join!(
+            get("timestamp", MAX_SMALL_ROLE_BYTES),
+            get("snapshot", MAX_ROLE_BYTES),
+            get("targets", MAX_ROLE_BYTES)
+        )?;
         Ok(Metadata {
             root,
             timestamp,
@@ -582,7 +593,7 @@ impl Inner {
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, TrustError> {
         futures::future::try_join_all(roles.iter().map(|role| async move {
             let body = session
-                .get_optional(&role_url(job, role))
+                .get_optional_within(&role_url(job, role), MAX_ROLE_BYTES)
                 .await
                 .map_err(|source| fetch_error(job, role, source))?;
             Ok::<_, TrustError>((role.clone(), body))

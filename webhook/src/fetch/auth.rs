@@ -11,11 +11,12 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use portieris_core::registry::challenge::MAX_TOKEN_REPLY_BYTES;
 use portieris_core::registry::{Challenge, parse_challenges, parse_token};
 use reqwest::header::{ACCEPT, WWW_AUTHENTICATE};
 use reqwest::{RequestBuilder, Url};
 
-use super::{Credential, FetchError, Fetcher, Reply, parse_url, redact};
+use super::{Credential, FetchError, Fetcher, MAX_BODY_BYTES, Reply, parse_url, redact};
 
 /// Sent as `client_id` in password grants.
 pub const CLIENT_ID: &str = "portieris";
@@ -50,6 +51,8 @@ pub struct Session<'a> {
     last: Mutex<Option<(String, Authorization)>>,
     /// `Accept` of every request: registries choose the manifest format they serve by it.
     accept: Option<&'a str>,
+    /// Largest response body read by every request.
+    limit: usize,
 }
 
 impl<'a> Session<'a> {
@@ -59,7 +62,15 @@ impl<'a> Session<'a> {
             credentials,
             last: Mutex::new(None),
             accept: None,
+            limit: MAX_BODY_BYTES,
         }
+    }
+
+    /// The same session, reading at most `bytes` of every response: the reading stops, with
+    /// [`FetchError::TooLarge`], as soon as a body passes it. Without it, [`MAX_BODY_BYTES`].
+    pub fn limited(mut self, bytes: usize) -> Self {
+        self.limit = bytes;
+        self
     }
 
     /// The same session, sending `accept` as the `Accept` header of every request.
@@ -70,13 +81,24 @@ impl<'a> Session<'a> {
 
     /// GETs `url`: the body of a 2xx answer; any other status is [`FetchError::Status`].
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        self.get_reply(url).await.map(|reply| reply.body)
+        self.get_within(url, self.limit).await
+    }
+
+    /// Like [`Session::get`], reading at most `limit` bytes of this one answer.
+    pub async fn get_within(&self, url: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
+        self.get_reply_within(url, limit)
+            .await
+            .map(|reply| reply.body)
     }
 
     /// Like [`Session::get`], with the answer's headers.
     pub async fn get_reply(&self, url: &str) -> Result<Reply, FetchError> {
+        self.get_reply_within(url, self.limit).await
+    }
+
+    async fn get_reply_within(&self, url: &str, limit: usize) -> Result<Reply, FetchError> {
         let url = parse_url(url)?;
-        let reply = self.get_authenticated(&url).await?;
+        let reply = self.get_authenticated(&url, limit).await?;
         if (200..300).contains(&reply.status) {
             Ok(reply)
         } else {
@@ -89,17 +111,26 @@ impl<'a> Session<'a> {
 
     /// Like [`Session::get`], with 404 as `None`.
     pub async fn get_optional(&self, url: &str) -> Result<Option<Vec<u8>>, FetchError> {
-        match self.get(url).await {
+        self.get_optional_within(url, self.limit).await
+    }
+
+    /// Like [`Session::get_optional`], reading at most `limit` bytes of this one answer.
+    pub async fn get_optional_within(
+        &self,
+        url: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
+        match self.get_within(url, limit).await {
             Ok(body) => Ok(Some(body)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    async fn get_authenticated(&self, url: &Url) -> Result<Reply, FetchError> {
+    async fn get_authenticated(&self, url: &Url, limit: usize) -> Result<Reply, FetchError> {
         let origin = url.origin().ascii_serialization();
         let remembered = self.remembered(&origin);
-        let reply = self.send(url, remembered.as_ref()).await?;
+        let reply = self.send(url, remembered.as_ref(), limit).await?;
         if reply.status != 401 {
             return Ok(reply);
         }
@@ -112,7 +143,7 @@ impl<'a> Session<'a> {
             })?;
             challenges.extend(parsed);
         }
-        let (reply, worked) = self.answer(url, &challenges).await?;
+        let (reply, worked) = self.answer(url, &challenges, limit).await?;
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some((origin, worked));
         Ok(reply)
     }
@@ -130,6 +161,7 @@ impl<'a> Session<'a> {
         &self,
         url: &Url,
         challenges: &[Challenge],
+        limit: usize,
     ) -> Result<(Reply, Authorization), FetchError> {
         let refused = |reason: String| FetchError::Auth {
             url: redact(url),
@@ -144,10 +176,10 @@ impl<'a> Session<'a> {
                 service: challenge.param("service").map(str::to_string),
                 scope: challenge.param("scope").map(str::to_string),
             };
-            return self.answer_bearer(url, &bearer).await;
+            return self.answer_bearer(url, &bearer, limit).await;
         }
         if challenges.iter().any(|c| c.scheme == "basic") {
-            return self.answer_basic(url).await;
+            return self.answer_basic(url, limit).await;
         }
         Err(refused(
             "authentication required, without a Bearer or Basic challenge".to_string(),
@@ -158,14 +190,15 @@ impl<'a> Session<'a> {
         &self,
         url: &Url,
         bearer: &Bearer,
+        limit: usize,
     ) -> Result<(Reply, Authorization), FetchError> {
         if self.credentials.is_empty()
-            && let Some(done) = self.try_token(url, bearer, None).await?
+            && let Some(done) = self.try_token(url, bearer, None, limit).await?
         {
             return Ok(done);
         }
         for (index, credential) in self.credentials.iter().enumerate() {
-            if let Some(done) = self.try_token(url, bearer, Some(credential)).await? {
+            if let Some(done) = self.try_token(url, bearer, Some(credential), limit).await? {
                 return Ok(done);
             }
             tracing::debug!(url = %redact(url), credential = index + 1, "credential refused");
@@ -180,6 +213,7 @@ impl<'a> Session<'a> {
         url: &Url,
         bearer: &Bearer,
         credential: Option<&Credential>,
+        limit: usize,
     ) -> Result<Option<(Reply, Authorization)>, FetchError> {
         let key = TokenKey {
             bearer: bearer.clone(),
@@ -187,7 +221,7 @@ impl<'a> Session<'a> {
         };
         if let Some(token) = self.fetcher.cached_token(&key) {
             let auth = Authorization::Bearer(token);
-            let reply = self.send(url, Some(&auth)).await?;
+            let reply = self.send(url, Some(&auth), limit).await?;
             if !refused(reply.status) {
                 return Ok(Some((reply, auth)));
             }
@@ -197,7 +231,7 @@ impl<'a> Session<'a> {
             return Ok(None);
         };
         let auth = Authorization::Bearer(token.clone());
-        let reply = self.send(url, Some(&auth)).await?;
+        let reply = self.send(url, Some(&auth), limit).await?;
         if refused(reply.status) {
             return Ok(None);
         }
@@ -205,7 +239,11 @@ impl<'a> Session<'a> {
         Ok(Some((reply, auth)))
     }
 
-    async fn answer_basic(&self, url: &Url) -> Result<(Reply, Authorization), FetchError> {
+    async fn answer_basic(
+        &self,
+        url: &Url,
+        limit: usize,
+    ) -> Result<(Reply, Authorization), FetchError> {
         if !credentials_allowed(url) {
             return Err(FetchError::Auth {
                 url: redact(url),
@@ -214,7 +252,7 @@ impl<'a> Session<'a> {
         }
         for index in 0..self.credentials.len() {
             let auth = Authorization::Basic(index);
-            let reply = self.send(url, Some(&auth)).await?;
+            let reply = self.send(url, Some(&auth), limit).await?;
             if !refused(reply.status) {
                 return Ok((reply, auth));
             }
@@ -233,7 +271,12 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn send(&self, url: &Url, auth: Option<&Authorization>) -> Result<Reply, FetchError> {
+    async fn send(
+        &self,
+        url: &Url,
+        auth: Option<&Authorization>,
+        limit: usize,
+    ) -> Result<Reply, FetchError> {
         let mut request = self.fetcher.client().get(url.clone());
         if let Some(accept) = self.accept {
             request = request.header(ACCEPT, accept);
@@ -246,7 +289,7 @@ impl<'a> Session<'a> {
                 None => request,
             },
         };
-        self.fetcher.exchange(request, url).await
+        self.fetcher.exchange(request, url, limit).await
     }
 }
 
@@ -301,8 +344,8 @@ impl Fetcher {
         let realm = parse_url(&bearer.realm)?;
         let reply = match credential {
             None => {
-                self.exchange(self.token_get(&realm, bearer), &realm)
-                    .await?
+                let get = self.token_get(&realm, bearer);
+                self.exchange(get, &realm, MAX_TOKEN_REPLY_BYTES).await?
             }
             Some(credential) => {
                 if !credentials_allowed(&realm) {
@@ -351,14 +394,14 @@ impl Fetcher {
             form.push(("scope", scope));
         }
         let post = self.client().post(realm.clone()).form(&form);
-        let reply = self.exchange(post, realm).await?;
+        let reply = self.exchange(post, realm, MAX_TOKEN_REPLY_BYTES).await?;
         if !matches!(reply.status, 400 | 404 | 405) {
             return Ok(reply);
         }
         let get = self
             .token_get(realm, bearer)
             .basic_auth(&credential.username, Some(&credential.password));
-        self.exchange(get, realm).await
+        self.exchange(get, realm, MAX_TOKEN_REPLY_BYTES).await
     }
 
     /// GET realm?service=…&scope=… (one `scope` per space-separated scope, as docker sends).

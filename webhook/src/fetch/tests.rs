@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -21,6 +22,7 @@ fn fetcher_with(timeout: Duration, max_body_bytes: usize, ca_file: Option<PathBu
         timeout,
         ca_file,
         max_body_bytes,
+        max_bytes_in_flight: DEFAULT_BYTES_IN_FLIGHT,
     };
     Fetcher::new(&config).expect("client")
 }
@@ -332,6 +334,136 @@ async fn a_chunked_response_is_cut_off_past_the_limit() {
 }
 
 #[tokio::test]
+async fn an_endless_manifest_is_cut_off_at_the_manifest_limit() {
+    use crate::registry::{MAX_MANIFEST_BYTES, Registry, RegistryError};
+    let (ca_pem, acceptor) = tls_acceptor();
+    let addr = raw_server(move |stream| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let mut request = [0u8; 2048];
+            let _ = tls.read(&mut request).await;
+            stream_endless_manifest(&mut tls).await;
+        }
+    })
+    .await;
+    let mut ca_file = tempfile::NamedTempFile::new().expect("temp file");
+    ca_file.write_all(ca_pem.as_bytes()).expect("CA written");
+    let fetcher = Arc::new(fetcher_with(
+        Duration::from_secs(30),
+        MAX_BODY_BYTES,
+        Some(ca_file.path().into()),
+    ));
+    let registry = Registry::new(Arc::clone(&fetcher));
+    let image = portieris_core::ImageRef::parse(&format!("{addr}/flood/app:v1")).expect("image");
+    let error = registry.digest(&image, &[]).await.expect_err("endless");
+    // Not a timeout: the read stopped at the manifest limit, not at the fetch deadline.
+    assert!(
+        matches!(
+            &error,
+            RegistryError::Manifest {
+                source: FetchError::TooLarge {
+                    limit: MAX_MANIFEST_BYTES,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(fetcher.budget().in_use(), 0, "the budget is given back");
+    assert!(fetcher.budget().peak() <= MAX_MANIFEST_BYTES);
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_callers_limit_is_refused_before_reading() {
+    let server = FakeServer::start(|_| Canned::ok(vec![b'x'; 4096])).await;
+    let fetcher = fetcher();
+    let error = fetcher
+        .session(&[])
+        .limited(1000)
+        .get(&format!("{}{REPO_PATH}", server.url()))
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(error, FetchError::TooLarge { limit: 1000, .. }),
+        "{error:?}"
+    );
+    assert_eq!(fetcher.budget().peak(), 0, "nothing was read");
+}
+
+#[tokio::test]
+async fn the_budget_in_flight_bounds_the_bytes_of_concurrent_fetches() {
+    const FETCHES: usize = 8;
+    const BODY: usize = 64 * 1024;
+    const FIRST: usize = 40 * 1024;
+    const BUDGET: usize = 256 * 1024;
+    // Every answer sends 40 KiB, then waits for the test before the other 24 KiB: 8 buffers of
+    // at least 40 KiB cannot all be held under 256 KiB.
+    let (release, released) = tokio::sync::watch::channel(false);
+    let addr = raw_server(move |mut stream| {
+        let mut released = released.clone();
+        async move {
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request).await;
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {BODY}\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&[b'x'; FIRST]).await;
+            let _ = released.wait_for(|go| *go).await;
+            let _ = stream.write_all(&[b'x'; BODY - FIRST]).await;
+        }
+    })
+    .await;
+    let fetcher = Arc::new(
+        Fetcher::new(&FetchConfig {
+            max_bytes_in_flight: BUDGET,
+            ..FetchConfig::new(Duration::from_secs(30), None)
+        })
+        .expect("client"),
+    );
+    let busy = Arc::new(AtomicUsize::new(0));
+    let mut fetches = tokio::task::JoinSet::new();
+    for _ in 0..FETCHES {
+        let (fetcher, busy) = (Arc::clone(&fetcher), Arc::clone(&busy));
+        let url = format!("http://{addr}{REPO_PATH}");
+        fetches.spawn(async move {
+            let result = fetcher.session(&[]).limited(BODY).get(&url).await;
+            if matches!(result, Err(FetchError::Busy { .. })) {
+                busy.fetch_add(1, Ordering::Relaxed);
+            }
+            result
+        });
+    }
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while busy.load(Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    waited.await.expect("a fetch over the budget fails at once");
+    release.send_replace(true);
+    let mut ok = 0;
+    while let Some(result) = fetches.join_next().await {
+        match result.expect("fetch task") {
+            Ok(body) => {
+                assert_eq!(body.len(), BODY);
+                ok += 1;
+            }
+            Err(FetchError::Busy { budget, .. }) => assert_eq!(budget, BUDGET),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert!(ok >= 1, "the last fetch holding budget always finishes");
+    assert!(
+        fetcher.budget().peak() <= BUDGET,
+        "peak {}",
+        fetcher.budget().peak()
+    );
+    assert_eq!(fetcher.budget().in_use(), 0);
+}
+
+#[tokio::test]
 async fn a_closed_port_fails_fast_with_a_connect_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
@@ -443,6 +575,53 @@ where
 
 /// An HTTPS server with a certificate from a fresh CA; returns the CA's PEM.
 async fn tls_server() -> (String, SocketAddr) {
+    let (ca, acceptor) = tls_acceptor();
+    let addr = raw_server(move |stream| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let mut request = [0u8; 2048];
+            let _ = tls.read(&mut request).await;
+            let response =
+                "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nover tls";
+            let _ = tls.write_all(response.as_bytes()).await;
+            let _ = tls.shutdown().await;
+        }
+    })
+    .await;
+    (ca, addr)
+}
+
+/// Writes `{"schemaVersion":2,"pad":"` and then spaces, in chunks, until the peer goes away.
+async fn stream_endless_manifest<S>(stream: &mut S)
+where
+    S: tokio::io::AsyncWrite + Unpin,
+{
+    let head = "HTTP/1.1 200 OK\r\n\
+                Content-Type: application/vnd.oci.image.manifest.v1+json\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let start = br#"{"schemaVersion":2,"pad":""#;
+    let mut chunk = format!("{:x}\r\n", start.len()).into_bytes();
+    chunk.extend_from_slice(start);
+    chunk.extend_from_slice(b"\r\n");
+    let pad = [b' '; 16 * 1024];
+    loop {
+        if stream.write_all(&chunk).await.is_err() {
+            return;
+        }
+        chunk = format!("{:x}\r\n", pad.len()).into_bytes();
+        chunk.extend_from_slice(&pad);
+        chunk.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The CA's PEM and an acceptor presenting a certificate for 127.0.0.1 that it issued.
+fn tls_acceptor() -> (String, tokio_rustls::TlsAcceptor) {
     let mut params = CertificateParams::new(Vec::new()).expect("CA params");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
@@ -461,21 +640,5 @@ async fn tls_server() -> (String, SocketAddr) {
     .with_no_client_auth()
     .with_single_cert(vec![cert.der().clone()], key)
     .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let addr = raw_server(move |stream| {
-        let acceptor = acceptor.clone();
-        async move {
-            let Ok(mut tls) = acceptor.accept(stream).await else {
-                return;
-            };
-            let mut request = [0u8; 2048];
-            let _ = tls.read(&mut request).await;
-            let response =
-                "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nover tls";
-            let _ = tls.write_all(response.as_bytes()).await;
-            let _ = tls.shutdown().await;
-        }
-    })
-    .await;
-    (ca.pem(), addr)
+    (ca.pem(), tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
