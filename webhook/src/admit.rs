@@ -4,7 +4,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::{BoxFuture, join_all};
+use futures::future::BoxFuture;
+use futures::{FutureExt as _, StreamExt as _};
 use portieris_core::admission::{self, Invalid, Kind, OwnerRef, Request};
 use portieris_core::evidence::Evidence;
 use portieris_core::verdict::{Assessment, ImagePlan, Requirements};
@@ -17,6 +18,10 @@ use crate::policies::PolicyStore;
 /// matched in linear time), so a plan this size takes well under a millisecond. Larger ones go
 /// to a blocking thread.
 const INLINE_PLAN_WORK: usize = 1024;
+
+/// Images of one request whose evidence is gathered at once: more than a Pod usually has,
+/// few enough that a request naming hundreds of images holds little memory while it waits.
+const IMAGES_GATHERED_AT_ONCE: usize = 32;
 
 /// What the admission path asks the Kubernetes API directly. Implemented in [`crate::cluster`].
 pub trait ClusterLookup: Send + Sync {
@@ -197,15 +202,23 @@ impl Admitter {
         }
     }
 
-    /// Gathers the evidence of every image concurrently, within the deadline.
+    /// Gathers the evidence of the images, [`IMAGES_GATHERED_AT_ONCE`] at a time, in order,
+    /// within the deadline. Each image being verified holds a fetch session, its requests and
+    /// the material fetched; a Pod of hundreds of images started all at once, and 64 such Pods
+    /// took hundreds of MiB before the fetch bounds could refuse anything.
     async fn evidence(&self, scope: Scope<'_>, images: &[ImagePlan]) -> Vec<Vec<Evidence>> {
-        let gathering = images.iter().map(|image| async move {
-            match &image.assessment {
-                Assessment::Needs(requirements) => self.gather.gather(scope, requirements).await,
-                Assessment::Decided(_) => Vec::new(),
-            }
-        });
-        match tokio::time::timeout(self.deadline, join_all(gathering)).await {
+        // Collected first: a stream over a borrowing closure is not provably `Send`.
+        let each: Vec<BoxFuture<'_, Vec<Evidence>>> = images
+            .iter()
+            .map(|image| match &image.assessment {
+                Assessment::Needs(requirements) => self.gather.gather(scope, requirements),
+                Assessment::Decided(_) => futures::future::ready(Vec::new()).boxed(),
+            })
+            .collect();
+        let gathering = futures::stream::iter(each)
+            .buffered(IMAGES_GATHERED_AT_ONCE)
+            .collect::<Vec<_>>();
+        match tokio::time::timeout(self.deadline, gathering).await {
             Ok(evidence) => evidence,
             Err(_) => {
                 let late = format!(
@@ -301,7 +314,6 @@ fn log(request: &Request, decision: &Decision) {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
-    use futures::FutureExt as _;
 
     /// Evidence from memory: the same answer for every need, after `delay`.
     pub(crate) struct Fixed(pub Evidence, pub Duration);
@@ -327,7 +339,6 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::Fixed;
     use super::*;
-    use futures::FutureExt as _;
     use portieris_core::PolicySet;
     use serde_json::json;
 

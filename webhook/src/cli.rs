@@ -50,10 +50,20 @@ pub struct EngineArgs {
     /// Admit objects of kinds portieris does not know instead of denying them.
     #[arg(long, env = "PORTIERIS_ALLOW_UNKNOWN_KINDS")]
     pub allow_unknown_kinds: bool,
-    /// Honour `keySecretNamespace` in simple `signedBy` requirements, letting a policy read
-    /// its key Secret from another namespace. Off by default (see docs/simple-signing.md).
+    /// Let an ImagePolicy's `keySecretNamespace` name another namespace than its own. Off by
+    /// default (see docs/simple-signing.md); ClusterImagePolicies may always name one.
     #[arg(long, env = "PORTIERIS_ALLOW_CROSS_NAMESPACE_KEYS")]
     pub allow_cross_namespace_keys: bool,
+    /// The namespace portieris runs in: ClusterImagePolicies read their key, signer and store
+    /// Secrets there [default: the pod's own namespace (from its service account), else
+    /// `portieris`].
+    #[arg(long, env = "PORTIERIS_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// IBM Portieris' lookup, for migrating only: ClusterImagePolicies read their Secrets from
+    /// the namespace of the workload being admitted, where anyone who may create a Secret can
+    /// plant a key (see docs/migration.md).
+    #[arg(long, env = "PORTIERIS_CLUSTER_POLICY_SECRETS_IN_WORKLOAD_NAMESPACE")]
+    pub cluster_policy_secrets_in_workload_namespace: bool,
     /// `warn` is a dry run: every image that fails its policy, or matches none, is admitted
     /// unmutated with a warning instead of denied; invalid policies still deny. `enforce`
     /// leaves it to each policy's `enforcement`.
@@ -79,6 +89,9 @@ impl EngineArgs {
         portieris_core::Options {
             allow_unknown_kinds: self.allow_unknown_kinds,
             allow_cross_namespace_keys: self.allow_cross_namespace_keys,
+            namespace: self.namespace.clone().unwrap_or_else(own_namespace),
+            cluster_secrets_in_workload_namespace: self
+                .cluster_policy_secrets_in_workload_namespace,
             enforcement: match self.enforcement {
                 Enforcement::Enforce => portieris_core::policy::Enforcement::Enforce,
                 Enforcement::Warn => portieris_core::policy::Enforcement::Warn,
@@ -86,6 +99,18 @@ impl EngineArgs {
             ..Default::default()
         }
     }
+}
+
+/// Where a pod's service account token says it runs.
+const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// The namespace this pod runs in, else the chart's default.
+fn own_namespace() -> String {
+    std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
+        .ok()
+        .map(|text| text.trim().to_string())
+        .filter(|namespace| !namespace.is_empty())
+        .unwrap_or_else(|| portieris_core::admission::DEFAULT_NAMESPACE.to_string())
 }
 
 /// How trust data and signatures are fetched; shared by `serve` and `review`.
@@ -111,6 +136,15 @@ pub struct FetchArgs {
     /// How long a verified trust result is reused (never past its metadata's expiry).
     #[arg(long, default_value = "60s", value_parser = parse_duration, env = "PORTIERIS_TRUST_CACHE_TTL")]
     pub trust_cache_ttl: Duration,
+    /// Bytes of responses all fetches may hold while reading them, together; a fetch that
+    /// would pass it fails at once (a deny). At least 10 MiB, the largest response read.
+    #[arg(
+        long,
+        default_value_t = 64 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(10 * 1024 * 1024..),
+        env = "PORTIERIS_MAX_FETCH_BYTES_IN_FLIGHT"
+    )]
+    pub max_fetch_bytes_in_flight: u64,
 }
 
 #[derive(Debug, Args)]
@@ -142,8 +176,16 @@ pub struct ServeArgs {
     /// Deadline for one admission request, reading the body included.
     #[arg(long, default_value = "9s", value_parser = parse_duration, env = "PORTIERIS_REQUEST_TIMEOUT")]
     pub request_timeout: Duration,
-    /// Admission requests evaluated at once; more wait their turn (before their body is
-    /// read) within --request-timeout, and time out with 504 if it passes.
+    /// Deadline for reading an admission request's body, from its headers on; a body not in
+    /// by then is answered 408.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, env = "PORTIERIS_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Duration,
+    /// Bytes of admission request bodies held at once, from the first byte read until the
+    /// answer; a body that would pass it is answered 503. At least --max-body-bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024, env = "PORTIERIS_MAX_BODY_BYTES_IN_FLIGHT")]
+    pub max_body_bytes_in_flight: usize,
+    /// Admission requests evaluated at once; more wait their turn (once their body is read)
+    /// within --request-timeout, and time out with 504 if it passes.
     #[arg(
         long,
         default_value_t = 64,

@@ -1793,6 +1793,13 @@ async fn every_portieris_value_is_accepted_and_its_chart_bugs_are_fixed() {
     assert!(env.contains(&json!({"name": "PORTIERIS_LISTEN", "value": "0.0.0.0:9443"})));
     assert!(env.contains(&json!({"name": "PORTIERIS_METRICS_LISTEN", "value": "0.0.0.0:9090"})));
     assert!(env.contains(&json!({"name": "PORTIERIS_LOG", "value": "debug"})));
+    // ClusterImagePolicies read their Secrets in the release namespace, not the workload's.
+    assert!(env.contains(&json!({"name": "PORTIERIS_NAMESPACE",
+        "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}})));
+    assert!(
+        !env.iter()
+            .any(|e| e["name"] == "PORTIERIS_CLUSTER_POLICY_SECRETS_IN_WORKLOAD_NAMESPACE")
+    );
     assert_eq!(container["readinessProbe"]["httpGet"]["port"], 9443);
     assert_eq!(
         deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"],
