@@ -6,8 +6,9 @@ use core::hint::black_box;
 use core::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use portieris_core::evidence::Evidence;
+use portieris_core::evidence::{Gathered, Material};
 use portieris_core::policy::Resource;
+use portieris_core::time::UnixTime;
 use portieris_core::verdict::Assessment;
 use portieris_core::{Digest, ImageRef, Options, Plan, PolicySet, Request, finish, plan};
 use serde_json::{Value, json};
@@ -87,6 +88,14 @@ fn review(n: usize) -> Vec<u8> {
     .expect("serialisable")
 }
 
+/// When the evidence is judged.
+const NOW: UnixTime = UnixTime(1_800_000_000);
+
+/// Notary's outcome for a need: `digest` verified.
+fn trusted(digest: &Digest) -> Gathered {
+    Ok(Material::Trust(Ok(digest.clone())))
+}
+
 /// Parse, plan, decide with every image's digest verified, respond with the JSON Patch.
 fn admit(body: &[u8], policies: &PolicySet, options: &Options) -> Vec<u8> {
     let request = Request::parse(body, options).expect("a valid review");
@@ -94,17 +103,17 @@ fn admit(body: &[u8], policies: &PolicySet, options: &Options) -> Vec<u8> {
         Plan::Final(decision) => decision,
         Plan::Images(images) => {
             let digest = Digest::parse(DIGEST).expect("a digest");
-            let evidence: Vec<Vec<Evidence>> = images
+            let evidence: Vec<Vec<Gathered>> = images
                 .iter()
                 .map(|image| match &image.assessment {
-                    Assessment::Needs(r) => r.needs.iter().map(|_| Ok(digest.clone())).collect(),
+                    Assessment::Needs(r) => r.needs.iter().map(|_| trusted(&digest)).collect(),
                     Assessment::Decided(_) => Vec::new(),
                 })
                 .collect();
-            finish(&request, &images, &evidence)
+            finish(&request, &images, &evidence, NOW)
         }
     };
-    portieris_core::admission::respond(&request.uid, &decision)
+    portieris_core::response::respond(&request.uid, &decision)
 }
 
 fn admission(c: &mut Criterion) {
@@ -141,8 +150,8 @@ fn admission_steps(c: &mut Criterion) {
         panic!("a Pod is planned image by image");
     };
     let digest = Digest::parse(DIGEST).expect("a digest");
-    let evidence = vec![vec![Ok(digest)]];
-    let decision = finish(&request, &images, &evidence);
+    let evidence = vec![vec![trusted(&digest)]];
+    let decision = finish(&request, &images, &evidence, NOW);
     let mut group = c.benchmark_group("admission_steps");
     // The one-container Pod, and the same Pod with everything else the API server sends (an UPDATE, so twice).
     let full: Value = serde_json::from_str(include_str!(
@@ -166,10 +175,10 @@ fn admission_steps(c: &mut Criterion) {
         b.iter(|| plan(black_box(&request), &set, &options));
     });
     group.bench_function("finish", |b| {
-        b.iter(|| finish(black_box(&request), &images, &evidence));
+        b.iter(|| finish(black_box(&request), &images, &evidence, NOW));
     });
     group.bench_function("respond", |b| {
-        b.iter(|| portieris_core::admission::respond(black_box(&request.uid), &decision));
+        b.iter(|| portieris_core::response::respond(black_box(&request.uid), &decision));
     });
     group.finish();
 }

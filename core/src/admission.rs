@@ -6,7 +6,6 @@ mod kind;
 pub mod original;
 pub mod patch;
 mod prune;
-mod response;
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -17,12 +16,11 @@ use serde_json::Value;
 pub use extract::{ContainerList, ContainerSite};
 pub use kind::WorkloadKind;
 pub use original::OriginalImages;
-pub use response::{respond, respond_invalid};
 
 use crate::policy::Enforcement;
 use crate::reference::ImageRef;
 
-const API_VERSION: &str = "admission.k8s.io/v1";
+pub(crate) const API_VERSION: &str = "admission.k8s.io/v1";
 
 /// Bounds and switches for reading requests and deciding on them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,7 +28,7 @@ pub use artifact::{ArtifactError, Layer};
 pub use payload::{CosignPayload, PayloadError};
 pub use signature::{SignatureError, verify};
 
-use crate::evidence::Evidence;
+use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
 
 /// The annotation of a signature layer that holds the base64 signature.
@@ -73,19 +73,19 @@ pub fn evaluate(
     image: &ImageRef,
     digest: &Digest,
     signatures: &[Signature],
-) -> Evidence {
+) -> Result<Digest, Reason> {
     if signatures.is_empty() {
-        return Err(format!("no cosign signatures found for {image} ({digest})"));
+        return Err(Reason::refused(format!(
+            "no cosign signatures found for {image} ({digest})"
+        )));
     }
-    let failures: Vec<String> = need
+    let failures = need
         .keys
         .iter()
-        .filter_map(|key| key_holds(key, image, digest, signatures).err())
-        .collect();
-    if failures.is_empty() {
-        Ok(digest.clone())
-    } else {
-        Err(failures.join("; "))
+        .filter_map(|key| key_holds(key, image, digest, signatures).err());
+    match Reason::join(failures) {
+        None => Ok(digest.clone()),
+        Some(reason) => Err(reason),
     }
 }
 
@@ -95,10 +95,10 @@ fn key_holds(
     image: &ImageRef,
     digest: &Digest,
     signatures: &[Signature],
-) -> Result<(), String> {
+) -> Result<(), Reason> {
     let secret = &key.key_secret;
     let verifier = signature::public_key(&key.public_key_pem)
-        .map_err(|e| format!("cosign key Secret \"{secret}\": {e}"))?;
+        .map_err(|e| Reason::policy(format!("cosign key Secret \"{secret}\": {e}")))?;
     let mut reasons = Vec::new();
     for (n, one) in signatures.iter().enumerate() {
         match one_signature(&verifier, image, digest, one) {
@@ -106,10 +106,10 @@ fn key_holds(
             Err(why) => reasons.push(format!("signature {}: {why}", n + 1)),
         }
     }
-    Err(format!(
+    Err(Reason::refused(format!(
         "no cosign signature of {image} verifies with the key in Secret \"{secret}\": {}",
         reasons.join("; ")
-    ))
+    )))
 }
 
 fn one_signature(

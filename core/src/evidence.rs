@@ -1,12 +1,21 @@
-//! What the core needs fetched to judge an image, and what the frontend brings back.
+//! The seam between the core and a frontend: per image, what the core needs fetched
+//! ([`Need`]), what the frontend brings back ([`Gathered`]: [`Material`] or a typed
+//! [`FetchFailure`]), and the one place material is verified ([`verify`]).
+//!
+//! Each format owns its need and its verification (`notary`, `simple`, `cosign`); this module
+//! only names them, so the formats do not depend on it.
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use crate::reason::Reason;
+use crate::reference::{Digest, ImageRef};
+use crate::time::UnixTime;
 
 pub use crate::cosign::{CosignKey, CosignNeed};
-use crate::notary::Signer;
-use crate::reference::Digest;
-pub use crate::simple::{SignedBy, StoreAuth};
+pub use crate::notary::TrustNeed;
+pub use crate::simple::{SignedBy, SimpleNeed, StoreAuth};
+pub use material::{Cause, FetchFailure, Gathered, Material};
+
+mod material;
+mod verify;
 
 /// One piece of evidence an image needs before it can be judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,28 +33,16 @@ pub enum Need {
     TagDigest,
 }
 
-/// A simple-signing check: every `signedBy` requirement must hold, and where to read signatures.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimpleNeed {
-    pub requirements: Vec<SignedBy>,
-    /// `simple.storeURL`: the lookaside store; `None` means only the registry's own API.
-    pub store_url: Option<String>,
-    /// Basic-auth credentials for the store, from `simple.storeSecret`.
-    pub store_auth: Option<StoreAuth>,
+/// Verifies what was gathered for `need`: the digest it vouches for, or why not. A fetch
+/// failure is [`Unverifiable`](crate::reason::Class::Unverifiable); material that does not
+/// hold is [`Refused`](crate::reason::Class::Refused); a key that cannot be read is the
+/// policy's ([`Policy`](crate::reason::Class::Policy)). `now` judges key and signature
+/// validity periods.
+pub fn verify(
+    need: &Need,
+    image: &ImageRef,
+    gathered: &Gathered,
+    now: UnixTime,
+) -> Result<Digest, Reason> {
+    verify::verify(need, image, gathered, now)
 }
-
-/// A Notary v1 check: where, and which signers must have signed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustNeed {
-    /// `policy.trust.trustServer`; `None` means the frontend's server for the registry.
-    pub server: Option<String>,
-    /// Every signer the policy pins, resolved from its Secrets.
-    pub signers: Vec<Signer>,
-    /// Verify the image's tag rather than its digest: the rule that matched names the tag, so
-    /// the digest the image names must be that tag's signed target (checked when concluding).
-    pub by_tag: bool,
-}
-
-/// The outcome of one [`Need`], in the same order: the digest verified, or why not. An error
-/// here (a fetch failure, a bad signature) is a deny, never an allow.
-pub type Evidence = Result<Digest, String>;

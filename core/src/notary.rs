@@ -79,6 +79,18 @@ pub struct Signer {
     pub public_key_pem: String,
 }
 
+/// A Notary v1 check a policy asks for: where, and which signers must have signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustNeed {
+    /// `policy.trust.trustServer`; `None` means the frontend's server for the registry.
+    pub server: Option<String>,
+    /// Every signer the policy pins, resolved from its Secrets.
+    pub signers: Vec<Signer>,
+    /// Verify the image's tag rather than its digest: the rule that matched names the tag, so
+    /// the digest the image names must be that tag's signed target (checked when concluding).
+    pub by_tag: bool,
+}
+
 /// Metadata as served, by role.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Metadata {

@@ -25,6 +25,16 @@ pub struct SignedBy {
     pub identity: IdentityRule,
 }
 
+/// A simple-signing check: every `signedBy` requirement must hold, and where to read signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleNeed {
+    pub requirements: Vec<SignedBy>,
+    /// `simple.storeURL`: the lookaside store; `None` means only the registry's own API.
+    pub store_url: Option<String>,
+    /// Basic-auth credentials for the store, from `simple.storeSecret`.
+    pub store_auth: Option<StoreAuth>,
+}
+
 /// Basic-auth credentials for a lookaside store.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoreAuth {

@@ -11,11 +11,13 @@ use alloc::vec::Vec;
 
 use crate::admission::patch::{Annotate, Replace};
 use crate::admission::{ContainerSite, Kind, Operation, Options, Request};
-use crate::evidence::{Evidence, Need, TrustNeed};
-use crate::notary::Signer;
+use crate::evidence::{self, Gathered, Need};
+use crate::notary::{Signer, TrustNeed};
 use crate::policy::{Enforcement, Match, Mutation, Policy, PolicyKind, PolicySet, Unmatched};
+use crate::reason::{Class, Reason};
 use crate::reference::{Digest, ImageRef};
 use crate::text::escape_controls;
+use crate::time::UnixTime;
 
 pub use combine::{Handling, MAX_WARNING_CHARS, MAX_WARNINGS};
 
@@ -32,10 +34,10 @@ pub enum Decision {
         annotate: Option<Annotate>,
         /// Every deny reason that warn mode (the policy's, or the server's) waived, in full:
         /// when there is one, enforcing would have denied this request.
-        waived: Vec<String>,
+        waived: Vec<Reason>,
     },
     /// Refuse; one line per problem, sorted and without duplicates.
-    Deny { reasons: Vec<String> },
+    Deny { reasons: Vec<Reason> },
 }
 
 impl Decision {
@@ -46,6 +48,16 @@ impl Decision {
     /// Admitted only because warn mode waived some deny.
     pub fn is_warn(&self) -> bool {
         matches!(self, Self::Allow { waived, .. } if !waived.is_empty())
+    }
+
+    /// What a deny (or, in warn mode, the deny waived) was chiefly about: the greatest
+    /// [`Class`] of its reasons; `None` for a plain allow.
+    pub fn class(&self) -> Option<Class> {
+        let reasons = match self {
+            Self::Allow { waived, .. } => waived,
+            Self::Deny { reasons } => reasons,
+        };
+        reasons.iter().map(|r| r.class).max()
     }
 
     /// Admit, changing nothing and warning of nothing.
@@ -68,7 +80,7 @@ pub enum Verdict {
         mutate: bool,
     },
     /// Refused, with every reason.
-    Deny(Vec<String>),
+    Deny(Vec<Reason>),
 }
 
 /// What a request needs before it can be decided.
@@ -138,14 +150,54 @@ pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan 
     Plan::Images(images)
 }
 
-/// Decides once the evidence is in: `evidence[i][j]` answers `images[i]`'s need `j`.
-pub fn finish(request: &Request, images: &[ImagePlan], evidence: &[Vec<Evidence>]) -> Decision {
+/// Decides once the evidence is in: `gathered[i][j]` answers `images[i]`'s need `j`, and is
+/// verified here (at `now`). Verifying signatures costs: a frontend with async workers calls
+/// this off them when [`Plan`] had any [`Need::Simple`] or [`Need::Cosign`].
+pub fn finish(
+    request: &Request,
+    images: &[ImagePlan],
+    gathered: &[Vec<Gathered>],
+    now: UnixTime,
+) -> Decision {
+    let verified: Vec<Vec<Result<Digest, Reason>>> = images
+        .iter()
+        .zip(gathered)
+        .map(|(image, gathered)| match &image.assessment {
+            Assessment::Needs(requirements) => verify(requirements, gathered, now),
+            Assessment::Decided(_) => Vec::new(),
+        })
+        .collect();
+    decide_verified(request, images, &verified)
+}
+
+/// Each gathered answer verified against its need; unanswered needs are left out (and deny).
+fn verify(
+    requirements: &Requirements,
+    gathered: &[Gathered],
+    now: UnixTime,
+) -> Vec<Result<Digest, Reason>> {
+    let image = &requirements.image;
+    requirements
+        .needs
+        .iter()
+        .zip(gathered)
+        .map(|(need, gathered)| evidence::verify(need, image, gathered, now))
+        .collect()
+}
+
+/// [`finish`] once every answer is verified: `verified[i][j]` is what `images[i]`'s need `j`
+/// vouches for.
+fn decide_verified(
+    request: &Request,
+    images: &[ImagePlan],
+    verified: &[Vec<Result<Digest, Reason>>],
+) -> Decision {
     let mut combined = combine::Combined::default();
     for (i, image) in images.iter().enumerate() {
         let verdict = match &image.assessment {
             Assessment::Decided(verdict) => verdict.clone(),
             Assessment::Needs(requirements) => {
-                conclude(requirements, evidence.get(i).map_or(&[][..], Vec::as_slice))
+                conclude(requirements, verified.get(i).map_or(&[][..], Vec::as_slice))
             }
         };
         for site in image.sites.iter().filter_map(|&s| request.sites.get(s)) {
@@ -169,11 +221,11 @@ fn unknown_kind(request: &Request, options: &Options) -> Decision {
             waived: Vec::new(),
         }
     } else {
-        let reason = format!(
+        let reason = Reason::refused(format!(
             "Deny {} \"{}\", not a kind portieris checks",
             escape_controls(&kind.to_string()),
             escape_controls(&request.name)
-        );
+        ));
         Decision::Deny {
             reasons: alloc::vec![reason],
         }
@@ -215,14 +267,12 @@ fn assess_image(
     policies: &PolicySet,
     options: &Options,
 ) -> (Assessment, Handling) {
-    let deny = |reason: String| Assessment::Decided(Verdict::Deny(alloc::vec![reason]));
+    let deny = |reason: Reason| Assessment::Decided(Verdict::Deny(alloc::vec![reason]));
     let image = match ImageRef::parse(image) {
         Ok(image) => image,
         Err(e) => {
-            return (
-                deny(format!("invalid image name: {e}")),
-                Handling::default(),
-            );
+            let reason = Reason::refused(format!("invalid image name: {e}"));
+            return (deny(reason), Handling::default());
         }
     };
     match policies.resolve(namespace, &image) {
@@ -234,15 +284,16 @@ fn assess_image(
             let assessment = requirements(image, &matched, namespace, policies, options, tie);
             (assessment, handling)
         }
-        Err(invalid @ Unmatched::Invalid { .. }) => {
-            (deny(invalid.to_string()), Handling::default())
-        }
+        Err(invalid @ Unmatched::Invalid { .. }) => (
+            deny(Reason::policy(invalid.to_string())),
+            Handling::default(),
+        ),
         Err(unmatched) => {
             let handling = Handling {
                 enforcement: options.enforcement,
                 ..Handling::default()
             };
-            (deny(unmatched.to_string()), handling)
+            (deny(Reason::refused(unmatched.to_string())), handling)
         }
     }
 }
@@ -277,12 +328,12 @@ fn requirements(
     match simple::need(policy, secrets, policies) {
         Ok(Some(need)) => needs.push(Need::Simple(need)),
         Ok(None) => {}
-        Err(why) => reasons.extend(why),
+        Err(why) => reasons.extend(why.into_iter().map(Reason::policy)),
     }
     match cosign::need(policy, secrets, policies) {
         Ok(Some(need)) => needs.push(Need::Cosign(need)),
         Ok(None) => {}
-        Err(why) => reasons.extend(why),
+        Err(why) => reasons.extend(why.into_iter().map(Reason::policy)),
     }
     if policy.trust.is_enabled() {
         match signers(policy, secrets.namespace, policies) {
@@ -295,7 +346,7 @@ fn requirements(
                     by_tag,
                 }));
             }
-            Err(why) => reasons.push(why),
+            Err(why) => reasons.push(Reason::policy(why)),
         }
     }
     if tie == Some(tag::Tie::Registry) {
@@ -304,7 +355,10 @@ fn requirements(
     let context = context(matched);
     if !reasons.is_empty() {
         return Assessment::Decided(Verdict::Deny(
-            reasons.into_iter().map(|r| r + &context).collect(),
+            reasons
+                .into_iter()
+                .map(|r| r.with_suffix(&context))
+                .collect(),
         ));
     }
     if needs.is_empty() {
@@ -325,22 +379,23 @@ fn requirements(
 }
 
 /// Requirements that deny without any evidence.
-fn static_denials(policy: &Policy) -> Vec<String> {
+fn static_denials(policy: &Policy) -> Vec<Reason> {
     let mut reasons = Vec::new();
     if policy.vulnerability.iccrva.enabled.unwrap_or(false) {
-        reasons.push(
-            "vulnerability.ICCRVA is IBM Cloud Vulnerability Advisor, which is not available here"
-                .into(),
-        );
+        reasons.push(Reason::policy(
+            "vulnerability.ICCRVA is IBM Cloud Vulnerability Advisor, which is not available here",
+        ));
     }
     for requirement in &policy.simple.requirements {
         match requirement.kind.as_str() {
             "insecureAcceptAnything" => {}
-            "reject" => {
-                reasons.push("the policy rejects this image (simple requirement \"reject\")".into())
-            }
+            "reject" => reasons.push(Reason::refused(
+                "the policy rejects this image (simple requirement \"reject\")",
+            )),
             "signedBy" => {} // a Need::Simple, see `simple::need`
-            other => reasons.push(format!("unknown simple requirement type \"{other}\"")),
+            other => reasons.push(Reason::policy(format!(
+                "unknown simple requirement type \"{other}\""
+            ))),
         }
     }
     reasons
@@ -422,39 +477,40 @@ fn context(matched: &Match<'_>) -> String {
 
 /// Every need must be met, and all verified digests must agree (with each other, and with the
 /// digest the reference pins, if any).
-fn conclude(requirements: &Requirements, evidence: &[Evidence]) -> Verdict {
-    let deny = |reason: String| Verdict::Deny(alloc::vec![reason + &requirements.context]);
-    if evidence.len() != requirements.needs.len() {
-        return deny(String::from(
+fn conclude(requirements: &Requirements, verified: &[Result<Digest, Reason>]) -> Verdict {
+    let deny =
+        |reason: Reason| Verdict::Deny(alloc::vec![reason.with_suffix(&requirements.context)]);
+    if verified.len() != requirements.needs.len() {
+        return deny(Reason::unverifiable(
             "the evidence the policy needs was not gathered",
         ));
     }
-    let failures: Vec<String> = evidence
+    let failures: Vec<Reason> = verified
         .iter()
         .filter_map(|e| e.as_ref().err())
-        .map(|e| e.clone() + &requirements.context)
+        .map(|e| e.clone().with_suffix(&requirements.context))
         .collect();
     if !failures.is_empty() {
         return Verdict::Deny(failures);
     }
-    let digests: BTreeSet<&Digest> = evidence.iter().filter_map(|e| e.as_ref().ok()).collect();
+    let digests: BTreeSet<&Digest> = verified.iter().filter_map(|e| e.as_ref().ok()).collect();
     let mut agreed = digests.iter();
     let (Some(digest), None) = (agreed.next(), agreed.next()) else {
         let list: Vec<String> = digests.iter().map(ToString::to_string).collect();
-        return deny(format!(
+        return deny(Reason::refused(format!(
             "the signatures disagree on the digest ({})",
             list.join(", ")
-        ));
+        )));
     };
     if let Some(pinned) = requirements.image.digest().filter(|p| *p != *digest) {
         let tag = requirements.image.tag().filter(|_| requirements.tag_bound);
-        return deny(match tag {
+        return deny(Reason::refused(match tag {
             Some(tag) => format!(
                 "tag \"{tag}\" is {digest}, not {pinned}: the rule names the tag, and the \
                  image runs the digest"
             ),
             None => format!("the signed digest {digest} is not the digest the image names"),
-        });
+        }));
     }
     Verdict::Allow {
         digest: Some((*digest).clone()),

@@ -987,6 +987,7 @@ mod docker {
             &[signature.to_vec()],
             NOW,
         )
+        .map_err(|r| r.text)
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn a_signature_over_another_digest_denies() {
     )
     .expect_err("other digest");
     assert!(
-        why.contains(&format!(
+        why.text.contains(&format!(
             "signed digest {}, expected {}",
             digest("other"),
             digest("image")
@@ -153,5 +153,5 @@ fn the_signature_of_another_repository_denies() {
     )
     .expect_err("another repository");
     let expected = format!("signed for repository {}, not", image().name());
-    assert!(why.contains(&expected), "{why}");
+    assert!(why.text.contains(&expected), "{why}");
 }

@@ -77,7 +77,7 @@ fn judge(requirements: Vec<SignedBy>, image: &str, sigs: &[&str]) -> Result<Dige
     };
     let signatures: Vec<Vec<u8>> = sigs.iter().map(|s| sig(s)).collect();
     let image = ImageRef::parse(image).expect("image");
-    evaluate(&need, &image, &digest("image"), &signatures, now())
+    evaluate(&need, &image, &digest("image"), &signatures, now()).map_err(|r| r.text)
 }
 
 fn default_rule() -> IdentityRule {
@@ -392,8 +392,10 @@ fn identity_rules_need_their_fields_and_known_types() {
 }
 
 mod policy {
-    use portieris_core::evidence::{Evidence, Need};
+    use portieris_core::Digest;
+    use portieris_core::evidence::{Cause, FetchFailure, Gathered, Material, Need};
     use portieris_core::policy::Resource;
+    use portieris_core::reason::Class;
     use portieris_core::verdict::{Assessment, ImagePlan, Plan};
     use portieris_core::{Decision, Options, PolicySet, Request, finish, plan};
     use serde_json::json;
@@ -478,14 +480,39 @@ mod policy {
         );
         let d = super::digest("image");
         let other = super::digest("other");
-        let decide = |evidence: Vec<Evidence>| finish(&request(), &images, &[evidence]);
-        let agreed = decide(vec![Ok(d.clone()), Ok(d.clone())]);
+        // Real material: skopeo's signature of the image, verified by the core in `finish`.
+        let simple = |digest: &Digest, sig: &str| -> Gathered {
+            Ok(Material::Simple {
+                digest: digest.clone(),
+                signatures: vec![super::sig(sig)].into(),
+            })
+        };
+        let trust = |digest: &Digest| -> Gathered { Ok(Material::Trust(Ok(digest.clone()))) };
+        let decide =
+            |evidence: Vec<Gathered>| finish(&request(), &images, &[evidence], super::now());
+        let agreed = decide(vec![simple(&d, "rsa-right.sig"), trust(&d)]);
         assert!(agreed.is_allow(), "{agreed:?}");
-        let Decision::Deny { reasons } = decide(vec![Ok(d.clone()), Ok(other.clone())]) else {
+        let Decision::Deny { reasons } = decide(vec![simple(&d, "rsa-right.sig"), trust(&other)])
+        else {
             panic!("disagreeing digests deny")
         };
-        assert!(reasons[0].contains("disagree"), "{reasons:?}");
-        let failed = decide(vec![Err("no simple signatures".into()), Ok(d)]);
-        assert!(!failed.is_allow());
+        assert!(reasons[0].text.contains("disagree"), "{reasons:?}");
+        assert_eq!(reasons[0].class, Class::Refused);
+        // The signature names `d`: for another manifest digest it is refused.
+        let refused = decide(vec![simple(&other, "rsa-right.sig"), trust(&other)]);
+        assert_eq!(refused.class(), Some(Class::Refused), "{refused:?}");
+        // A store that could not be read is not a refusal of the image.
+        let timeout = FetchFailure::new(Cause::Timeout, "https://store/x: timed out");
+        let failed = decide(vec![Err(timeout), trust(&d)]);
+        let Decision::Deny { reasons } = &failed else {
+            panic!("an unread store denies")
+        };
+        assert_eq!(reasons[0].class, Class::Unverifiable, "{reasons:?}");
+        assert!(
+            reasons[0]
+                .text
+                .contains("simple signing: https://store/x: timed out"),
+            "{reasons:?}"
+        );
     }
 }

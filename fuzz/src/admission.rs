@@ -4,10 +4,10 @@ use arbitrary::Unstructured;
 use base64::Engine as _;
 use portieris_core::admission::patch::{self, Replace};
 use portieris_core::admission::{
-    AdmissionError, ContainerList, ContainerSite, Kind, Operation, Options, Request, respond,
-    respond_invalid,
+    AdmissionError, ContainerList, ContainerSite, Kind, Operation, Options, Request,
 };
 use portieris_core::reference::ImageRef;
+use portieris_core::response::{respond, respond_invalid};
 use portieris_core::verdict::Decision;
 use serde_json::Value;
 

@@ -5,10 +5,12 @@ use std::sync::OnceLock;
 
 use arbitrary::Unstructured;
 use portieris_core::admission::patch::Replace;
-use portieris_core::admission::{Kind, Operation, Request, respond, respond_invalid};
-use portieris_core::evidence::Evidence;
+use portieris_core::admission::{Kind, Operation, Request};
+use portieris_core::evidence::{Cause, FetchFailure, Gathered, Material, Need};
 use portieris_core::policy::Resource;
 use portieris_core::reference::{Digest, ImageRef};
+use portieris_core::response::{respond, respond_invalid};
+use portieris_core::time::UnixTime;
 use portieris_core::verdict::{Assessment, ImagePlan, Verdict};
 use portieris_core::{Decision, Plan, PolicySet, finish, plan};
 use serde_json::Value;
@@ -94,7 +96,7 @@ pub fn run(data: &[u8]) {
         Plan::Images(images) => {
             check_plan(&request, &images);
             let evidence = evidence(&mut u, &images);
-            let decision = finish(&request, &images, &evidence);
+            let decision = finish(&request, &images, &evidence, UnixTime(1_800_000_000));
             // `Value` may refuse what the pruned read accepted (see the `admission` target).
             if let Ok(review) = serde_json::from_slice::<Value>(body) {
                 let object = review["request"].get("object").unwrap_or(&Value::Null);
@@ -135,10 +137,11 @@ fn check_plan(request: &Request, images: &[ImagePlan]) {
     }
 }
 
-/// Evidence for each image: by default every need verified with one digest (the pinned one,
-/// if the image pins one); the control bytes may drop or add entries, fail them, or pick
-/// disagreeing digests.
-fn evidence(u: &mut Unstructured<'_>, images: &[ImagePlan]) -> Vec<Vec<Evidence>> {
+/// Evidence for each image: by default every need answered with material vouching for one
+/// digest (the pinned one, if the image pins one); the control bytes may drop or add entries,
+/// fail them, or pick disagreeing digests. Simple and cosign material carries no signature
+/// (the fixed policies' keys are not real): it never vouches.
+fn evidence(u: &mut Unstructured<'_>, images: &[ImagePlan]) -> Vec<Vec<Gathered>> {
     images
         .iter()
         .map(|image| {
@@ -152,15 +155,44 @@ fn evidence(u: &mut Unstructured<'_>, images: &[ImagePlan]) -> Vec<Vec<Evidence>
                 _ => usize::from(control & 3),
             };
             (0..count)
-                .map(|_| match input::byte(u, 0) {
-                    0..=199 => Ok(own.clone().unwrap_or_else(|| input::digest(0))),
-                    200..=229 => Ok(input::digest(usize::from(input::byte(u, 0)))),
-                    230..=249 => Err("the signature does not verify".to_string()),
-                    _ => Err(String::new()),
+                .map(|j| {
+                    let digest = match input::byte(u, 0) {
+                        0..=199 => own.clone().unwrap_or_else(|| input::digest(0)),
+                        200..=229 => input::digest(usize::from(input::byte(u, 0))),
+                        230..=249 => return Ok(Material::Trust(Err("forged".to_string()))),
+                        _ => return Err(FetchFailure::new(Cause::Timeout, String::new())),
+                    };
+                    Ok(material(requirements.needs.get(j), digest))
                 })
                 .collect()
         })
         .collect()
+}
+
+/// The material a need asks for, naming `digest`.
+fn material(need: Option<&Need>, digest: Digest) -> Material {
+    match need {
+        Some(Need::TagDigest) => Material::TagDigest(digest),
+        Some(Need::Simple(_)) => Material::Simple {
+            digest,
+            signatures: Vec::new().into(),
+        },
+        Some(Need::Cosign(_)) => Material::Cosign {
+            digest,
+            signatures: Vec::new().into(),
+        },
+        _ => Material::Trust(Ok(digest)),
+    }
+}
+
+/// The digest `gathered` vouches for as the answer to `need`: Notary's verified target or the
+/// tag's digest, each only for its own need.
+fn vouches<'a>(need: &Need, gathered: &'a Gathered) -> Option<&'a Digest> {
+    match (need, gathered) {
+        (Need::Trust(_), Ok(Material::Trust(Ok(digest)))) => Some(digest),
+        (Need::TagDigest, Ok(Material::TagDigest(digest))) => Some(digest),
+        _ => None,
+    }
 }
 
 /// The model: allow iff every image is allowed — decided so, or every need met with one
@@ -169,7 +201,7 @@ fn check_decision(
     request: &Request,
     object: &Value,
     images: &[ImagePlan],
-    evidence: &[Vec<Evidence>],
+    evidence: &[Vec<Gathered>],
     decision: &Decision,
 ) {
     let mut allow = true;
@@ -184,7 +216,9 @@ fn check_decision(
             Assessment::Decided(Verdict::Allow { digest, mutate }) => (digest.clone(), *mutate),
             Assessment::Needs(requirements) => {
                 let given = &evidence[i];
-                let digests: Vec<&Digest> = given.iter().filter_map(|e| e.as_ref().ok()).collect();
+                let digests: Vec<&Digest> = (requirements.needs.iter().zip(given))
+                    .filter_map(|(need, g)| vouches(need, g))
+                    .collect();
                 let met = given.len() == requirements.needs.len()
                     && digests.len() == given.len()
                     && digests.windows(2).all(|w| w[0] == w[1])
@@ -239,11 +273,11 @@ fn check_decision(
             );
             assert!(!reasons.is_empty(), "a deny without a reason");
             assert!(
-                reasons.windows(2).all(|w| w[0] < w[1]),
+                reasons.windows(2).all(|w| w[0].text < w[1].text),
                 "reasons not sorted or repeated"
             );
             assert!(
-                reasons.iter().all(|r| r.starts_with("Deny \"")),
+                reasons.iter().all(|r| r.text.starts_with("Deny \"")),
                 "reason names no image"
             );
         }

@@ -2,12 +2,15 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
-use portieris_core::admission::{self, Invalid, Kind, OwnerRef, Request};
-use portieris_core::evidence::Evidence;
+use portieris_core::admission::{Invalid, Kind, OwnerRef, Request};
+use portieris_core::evidence::{Cause, FetchFailure, Gathered, Material};
+use portieris_core::reason::{Class, Reason};
+use portieris_core::response;
+use portieris_core::time::UnixTime;
 use portieris_core::verdict::{Assessment, ImagePlan, Requirements};
 use portieris_core::{Decision, Options, Plan, PolicySet, finish, plan};
 use serde_json::Value;
@@ -41,14 +44,14 @@ pub trait ClusterLookup: Send + Sync {
     ) -> BoxFuture<'a, Vec<String>>;
 }
 
-/// Fetches the evidence an image needs (trust data, signatures) and checks it with the core.
+/// Fetches the material an image needs (trust data, signatures); the core verifies it.
 pub trait Gather: Send + Sync {
-    /// One [`Evidence`] per need of `requirements`, in order. Failures are `Err` evidence.
+    /// One [`Gathered`] per need of `requirements`, in order: material, or a typed failure.
     fn gather<'a>(
         &'a self,
         scope: Scope<'a>,
         requirements: &'a Requirements,
-    ) -> BoxFuture<'a, Vec<Evidence>>;
+    ) -> BoxFuture<'a, Vec<Gathered>>;
 }
 
 /// What gathering may draw on besides the image: the request, the policy snapshot it is
@@ -66,9 +69,10 @@ pub struct Scope<'a> {
 pub enum Outcome {
     Allow,
     /// Admitted only because warn mode (a policy's `enforcement: warn`, or the server's
-    /// `--enforcement warn`) waived what would have denied it.
-    Warn,
-    Deny,
+    /// `--enforcement warn`) waived what would have denied it, chiefly of this class.
+    Warn(Class),
+    /// Denied, chiefly for reasons of this class (see [`Decision::class`]).
+    Deny(Class),
     /// The request could not be evaluated; it was refused.
     Invalid,
 }
@@ -134,13 +138,16 @@ impl Admitter {
         };
         log(&request, &decision);
         let outcome = match &decision {
-            d if d.is_warn() => Outcome::Warn,
-            Decision::Allow { .. } => Outcome::Allow,
-            Decision::Deny { .. } => Outcome::Deny,
+            Decision::Allow { .. } => match decision.class() {
+                Some(class) => Outcome::Warn(class),
+                None => Outcome::Allow,
+            },
+            // A deny always has a reason; an empty one is still a refusal.
+            Decision::Deny { .. } => Outcome::Deny(decision.class().unwrap_or(Class::Refused)),
         };
         Admitted {
             status: 200,
-            body: admission::respond(&request.uid, &decision),
+            body: response::respond(&request.uid, &decision),
             outcome,
         }
     }
@@ -157,8 +164,8 @@ impl Admitter {
             policies: &policies,
             pull_secrets: &pull_secrets,
         };
-        let evidence = self.evidence(scope, &images).await;
-        finish(request, &images, &evidence)
+        let gathered = self.evidence(scope, &images).await;
+        conclude(request, images, gathered).await
     }
 
     /// Resolves every image's rule: inline when that is cheap, else on a blocking thread, so
@@ -179,7 +186,9 @@ impl Admitter {
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "planning an admission failed");
                 Plan::Final(Decision::Deny {
-                    reasons: vec!["portieris could not evaluate its policies".into()],
+                    reasons: vec![Reason::unverifiable(
+                        "portieris could not evaluate its policies",
+                    )],
                 })
             })
     }
@@ -206,9 +215,9 @@ impl Admitter {
     /// within the deadline. Each image being verified holds a fetch session, its requests and
     /// the material fetched; a Pod of hundreds of images started all at once, and 64 such Pods
     /// took hundreds of MiB before the fetch bounds could refuse anything.
-    async fn evidence(&self, scope: Scope<'_>, images: &[ImagePlan]) -> Vec<Vec<Evidence>> {
+    async fn evidence(&self, scope: Scope<'_>, images: &[ImagePlan]) -> Vec<Vec<Gathered>> {
         // Collected first: a stream over a borrowing closure is not provably `Send`.
-        let each: Vec<BoxFuture<'_, Vec<Evidence>>> = images
+        let each: Vec<BoxFuture<'_, Vec<Gathered>>> = images
             .iter()
             .map(|image| match &image.assessment {
                 Assessment::Needs(requirements) => self.gather.gather(scope, requirements),
@@ -245,15 +254,54 @@ impl Admitter {
 }
 
 /// Every need of an image, failed for `why`.
-fn timed_out(assessment: &Assessment, why: &str) -> Vec<Evidence> {
+fn timed_out(assessment: &Assessment, why: &str) -> Vec<Gathered> {
     match assessment {
         Assessment::Needs(requirements) => requirements
             .needs
             .iter()
-            .map(|_| Err(why.to_string()))
+            .map(|_| Err(FetchFailure::new(Cause::Timeout, why)))
             .collect(),
         Assessment::Decided(_) => Vec::new(),
     }
+}
+
+/// Verifies what was gathered and decides. Signature checks (RSA, OpenPGP) take up to
+/// milliseconds each, so when there are any they run on a blocking thread, not on the async
+/// workers every other request needs; Notary's were done by its exchange, and tag digests
+/// cost nothing.
+async fn conclude(
+    request: &Request,
+    images: Vec<ImagePlan>,
+    gathered: Vec<Vec<Gathered>>,
+) -> Decision {
+    let now = now();
+    let costly = gathered
+        .iter()
+        .flatten()
+        .any(|g| matches!(g, Ok(Material::Simple { .. } | Material::Cosign { .. })));
+    if !costly {
+        return finish(request, &images, &gathered, now);
+    }
+    let request = request.clone();
+    tokio::task::spawn_blocking(move || finish(&request, &images, &gathered, now))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "verifying an admission's signatures failed");
+            Decision::Deny {
+                reasons: vec![Reason::unverifiable(
+                    "portieris could not verify the signatures",
+                )],
+            }
+        })
+}
+
+fn now() -> UnixTime {
+    // A clock before 1970 makes every signature "from the future": fail closed.
+    UnixTime(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
 }
 
 fn refuse(invalid: Invalid) -> Admitted {
@@ -261,7 +309,7 @@ fn refuse(invalid: Invalid) -> Admitted {
     match invalid.uid {
         Some(uid) => Admitted {
             status: 200,
-            body: admission::respond_invalid(&uid, &invalid.error),
+            body: response::respond_invalid(&uid, &invalid.error),
             outcome: Outcome::Invalid,
         },
         None => Admitted {
@@ -287,7 +335,8 @@ fn log(request: &Request, decision: &Decision) {
             kind,
             namespace,
             name,
-            waived = waived.join("; "),
+            waived = joined(waived).as_str(),
+            reason = decision.class().map_or("", Class::label),
             "allow in warn mode"
         ),
         Decision::Allow { patch, .. } => tracing::info!(
@@ -304,10 +353,16 @@ fn log(request: &Request, decision: &Decision) {
             kind,
             namespace,
             name,
-            reasons = reasons.join("; "),
+            reasons = joined(reasons).as_str(),
+            reason = decision.class().map_or("", Class::label),
             "deny"
         ),
     }
+}
+
+fn joined(reasons: &[Reason]) -> String {
+    let texts: Vec<&str> = reasons.iter().map(|r| r.text.as_str()).collect();
+    texts.join("; ")
 }
 
 /// Test doubles for the admission path, shared by this crate's unit tests.
@@ -316,14 +371,14 @@ pub(crate) mod testing {
     use super::*;
 
     /// Evidence from memory: the same answer for every need, after `delay`.
-    pub(crate) struct Fixed(pub Evidence, pub Duration);
+    pub(crate) struct Fixed(pub Gathered, pub Duration);
 
     impl Gather for Fixed {
         fn gather<'a>(
             &'a self,
             _: Scope<'a>,
             requirements: &'a Requirements,
-        ) -> BoxFuture<'a, Vec<Evidence>> {
+        ) -> BoxFuture<'a, Vec<Gathered>> {
             let evidence = requirements.needs.iter().map(|_| self.0.clone()).collect();
             let delay = self.1;
             async move {
@@ -377,6 +432,11 @@ mod tests {
         .expect("json")
     }
 
+    /// Notary's outcome: `digest` verified.
+    fn trusted(digest: portieris_core::Digest) -> Gathered {
+        Ok(Material::Trust(Ok(digest)))
+    }
+
     fn with_policies(set: PolicySet, gather: Fixed) -> Admitter {
         let store = Arc::new(PolicyStore::new());
         store.replace(set);
@@ -392,7 +452,10 @@ mod tests {
     fn admitter(parents: Option<Box<dyn ClusterLookup>>) -> Admitter {
         let admitter = with_policies(
             PolicySet::default(),
-            Fixed(Err("no evidence here".into()), Duration::ZERO),
+            Fixed(
+                Err(FetchFailure::new(Cause::NotFound, "no evidence here")),
+                Duration::ZERO,
+            ),
         );
         match parents {
             Some(parents) => admitter.with_cluster(parents),
@@ -423,7 +486,7 @@ mod tests {
     #[tokio::test]
     async fn gathered_evidence_admits_and_pins_the_image() {
         let digest = portieris_core::Digest::parse(&PINNED[PINNED.len() - 71..]).expect("digest");
-        let admitter = with_policies(trust_everything(), Fixed(Ok(digest), Duration::ZERO));
+        let admitter = with_policies(trust_everything(), Fixed(trusted(digest), Duration::ZERO));
         let admitted = admitter.admit(&pod("icr.io/team/app:1")).await;
         assert_eq!(admitted.outcome, Outcome::Allow);
         let response: Value = serde_json::from_slice(&admitted.body).expect("json");
@@ -434,10 +497,10 @@ mod tests {
     async fn a_warn_policy_admits_a_failing_image_unpatched_with_its_warning() {
         let admitter = with_policies(
             trust_everything_with(json!({"enforcement": "warn"})),
-            Fixed(Err("unsigned".into()), Duration::ZERO),
+            Fixed(Ok(Material::Trust(Err("unsigned".into()))), Duration::ZERO),
         );
         let admitted = admitter.admit(&pod("icr.io/team/app:1")).await;
-        assert_eq!(admitted.outcome, Outcome::Warn);
+        assert_eq!(admitted.outcome, Outcome::Warn(Class::Refused));
         let response: Value = serde_json::from_slice(&admitted.body).expect("json");
         assert_eq!(response["response"]["allowed"], true);
         assert!(response["response"].get("patch").is_none(), "unmutated");
@@ -454,7 +517,7 @@ mod tests {
         let digest = portieris_core::Digest::parse(&PINNED[PINNED.len() - 71..]).expect("digest");
         let admitter = with_policies(
             trust_everything(),
-            Fixed(Ok(digest), Duration::from_secs(5)),
+            Fixed(trusted(digest), Duration::from_secs(5)),
         );
         let started = std::time::Instant::now();
         let admitted = admitter.admit(&pod("icr.io/team/app:1")).await;
@@ -462,7 +525,7 @@ mod tests {
             started.elapsed() < Duration::from_secs(2),
             "bounded by the deadline"
         );
-        assert_eq!(admitted.outcome, Outcome::Deny);
+        assert_eq!(admitted.outcome, Outcome::Deny(Class::Unverifiable));
         assert!(String::from_utf8_lossy(&admitted.body).contains("not gathered within 0.3s"));
     }
 
@@ -475,14 +538,15 @@ mod tests {
     #[tokio::test]
     async fn a_child_whose_parent_has_another_uid_is_checked() {
         let admitter = admitter(Some(Box::new(OneParent(replica_set("recreated-uid")))));
-        assert_eq!(admitter.admit(&child_pod()).await.outcome, Outcome::Deny);
+        let outcome = admitter.admit(&child_pod()).await.outcome;
+        assert_eq!(outcome, Outcome::Deny(Class::Refused));
     }
 
     #[tokio::test]
     async fn without_a_cluster_children_are_checked() {
         assert_eq!(
             admitter(None).admit(&child_pod()).await.outcome,
-            Outcome::Deny
+            Outcome::Deny(Class::Refused)
         );
     }
 

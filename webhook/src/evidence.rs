@@ -1,13 +1,14 @@
-//! Gathers the evidence images need from the upstreams their policies name: Notary trust data
-//! and simple signatures (from lookaside stores or the registry), with the credentials of the
-//! pod's pull Secrets.
+//! Gathers the material images need from the upstreams their policies name, with the
+//! credentials of the pod's pull Secrets: one fetcher per format (`trust`, `simple`,
+//! `cosign`), each bringing back bytes or a typed failure. Nothing here judges a signature:
+//! the core does, in `finish`.
 
 use std::sync::Arc;
 
 use futures::FutureExt as _;
 use futures::future::{BoxFuture, join_all};
 use portieris_core::ImageRef;
-use portieris_core::evidence::{Evidence, Need};
+use portieris_core::evidence::{Cause, FetchFailure, Gathered, Material, Need};
 use portieris_core::policy::Secret;
 use portieris_core::verdict::Requirements;
 
@@ -18,6 +19,11 @@ use crate::fetch::trust_server::{TrustServerError, TrustServers};
 use crate::fetch::{FetchConfig, Fetcher, SetupError};
 use crate::registry::Registry;
 use crate::trust::Trust;
+
+pub mod cosign;
+mod failure;
+pub mod simple;
+pub mod trust;
 
 /// Why the gatherer could not be built from its flags.
 #[derive(Debug, thiserror::Error)]
@@ -56,51 +62,33 @@ impl Gatherer {
         image: &ImageRef,
         credentials: &[Credential],
         secrets: &[&Secret],
-    ) -> Evidence {
+    ) -> Gathered {
         match need {
-            Need::Trust(trust) => {
-                // By tag: the target of the tag is verified, and the core compares it with the
-                // digest the image names.
-                let by_tag = trust.by_tag.then(|| image.without_digest());
-                self.trust
-                    .verify(
-                        by_tag.as_ref().unwrap_or(image),
-                        trust.server.as_deref(),
-                        &trust.signers,
-                        credentials,
-                    )
-                    .await
-                    .map(|verified| verified.digest.clone())
-                    .map_err(|e| e.to_string())
-            }
+            Need::Trust(need) => trust::gather(&self.trust, need, image, credentials).await,
             Need::TagDigest => self
                 .registry
                 .digest(&image.without_digest(), credentials)
                 .await
-                .map_err(|e| e.to_string()),
-            Need::Simple(simple) => {
-                crate::simple::verify(&self.registry, &self.fetcher, simple, image, credentials)
-                    .await
+                .map(Material::TagDigest)
+                .map_err(|e| failure::registry(&e)),
+            Need::Simple(need) => {
+                simple::gather(&self.registry, &self.fetcher, need, image, credentials).await
             }
-            Need::Cosign(cosign) => {
+            Need::Cosign(need) => {
                 // Signatures in another registry are read with the pull Secrets' credentials
                 // for that registry.
-                let store = cosign.repository.as_ref().unwrap_or(image);
+                let store = need.repository.as_ref().unwrap_or(image);
                 let store_credentials = if store.domain() == image.domain() {
                     credentials.to_vec()
                 } else {
                     docker_config::credentials(store.domain(), secrets.iter().copied())
                 };
-                crate::cosign::verify(
-                    &self.registry,
-                    cosign,
-                    image,
-                    credentials,
-                    &store_credentials,
-                )
-                .await
+                cosign::gather(&self.registry, need, image, credentials, &store_credentials).await
             }
-            _ => Err(String::from("this build cannot gather that evidence")),
+            _ => Err(FetchFailure::new(
+                Cause::Unavailable,
+                "this build cannot gather that evidence",
+            )),
         }
     }
 }
@@ -110,7 +98,7 @@ impl Gather for Gatherer {
         &'a self,
         scope: Scope<'a>,
         requirements: &'a Requirements,
-    ) -> BoxFuture<'a, Vec<Evidence>> {
+    ) -> BoxFuture<'a, Vec<Gathered>> {
         let namespace = &scope.request.namespace;
         let secrets: Vec<&Secret> = scope
             .pull_secrets

@@ -4,7 +4,6 @@
 pub mod admit;
 pub mod cli;
 pub mod cluster;
-pub mod cosign;
 pub mod evidence;
 pub mod fetch;
 pub mod metrics;
@@ -14,6 +13,5 @@ pub mod registry;
 pub mod review;
 pub mod server;
 pub mod signature_sets;
-pub mod simple;
 pub mod tls;
 pub mod trust;

@@ -8,6 +8,8 @@ use prometheus::{
     HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
+use portieris_core::reason::Class;
+
 use crate::admit::Outcome;
 use crate::fetch::cache;
 
@@ -25,8 +27,10 @@ pub struct Metrics {
     registry: Registry,
     allow: IntCounter,
     deny: IntCounter,
-    /// `portieris_admission_decisions_total{decision, mode}`: what the policies decided, and
-    /// whether a deny was enforced or only warned of. A family of its own, so that Portieris'
+    /// `portieris_admission_decisions_total{decision, mode, reason}`: what the policies
+    /// decided, whether a deny was enforced or only warned of, and what it was chiefly about
+    /// (`none` for an allow; `refused`, `unverifiable`, `policy`; `invalid` for a request that
+    /// could not be read). A family of its own, so that Portieris'
     /// two counters keep counting exactly what the API server was told (a request admitted in
     /// warn mode is an allow there) and existing dashboards and alerts mean what they meant.
     decisions: IntCounterVec,
@@ -47,9 +51,9 @@ impl Metrics {
         let decisions = IntCounterVec::new(
             Opts::new(
                 "portieris_admission_decisions_total",
-                "Admission decisions by what the policies decided (allow, deny) and whether a deny was enforced (mode enforce) or only warned of (mode warn)",
+                "Admission decisions by what the policies decided (allow, deny), whether a deny was enforced (mode enforce) or only warned of (mode warn), and why (reason: none, refused by the evidence, unverifiable for want of it, a broken policy, an invalid request)",
             ),
-            &["decision", "mode"],
+            &["decision", "mode", "reason"],
         )?;
         registry.register(Box::new(decisions.clone()))?;
         let duration = HistogramVec::new(
@@ -63,12 +67,7 @@ impl Metrics {
         registry.register(Box::new(duration.clone()))?;
         // Every series exists from the start, so rates over them are defined before the first
         // request of each kind.
-        for outcome in [
-            Outcome::Allow,
-            Outcome::Warn,
-            Outcome::Deny,
-            Outcome::Invalid,
-        ] {
+        for outcome in OUTCOMES {
             duration.with_label_values(&[label(outcome)]);
             decisions.with_label_values(&decision_labels(outcome));
         }
@@ -103,8 +102,8 @@ impl Metrics {
     /// what the API server received.
     pub fn observe(&self, outcome: Outcome, elapsed: Duration) {
         match outcome {
-            Outcome::Allow | Outcome::Warn => self.allow.inc(),
-            Outcome::Deny | Outcome::Invalid => self.deny.inc(),
+            Outcome::Allow | Outcome::Warn(_) => self.allow.inc(),
+            Outcome::Deny(_) | Outcome::Invalid => self.deny.inc(),
         }
         self.decisions
             .with_label_values(&decision_labels(outcome))
@@ -150,20 +149,33 @@ fn decision_counter(
     Ok(counter)
 }
 
-/// `[decision, mode]`: an allow is the same in both modes, so it is always `enforce`.
-fn decision_labels(outcome: Outcome) -> [&'static str; 2] {
+/// Every outcome, for series that exist from the start.
+const OUTCOMES: [Outcome; 8] = [
+    Outcome::Allow,
+    Outcome::Warn(Class::Refused),
+    Outcome::Warn(Class::Unverifiable),
+    Outcome::Warn(Class::Policy),
+    Outcome::Deny(Class::Refused),
+    Outcome::Deny(Class::Unverifiable),
+    Outcome::Deny(Class::Policy),
+    Outcome::Invalid,
+];
+
+/// `[decision, mode, reason]`: an allow is the same in both modes, so it is always `enforce`.
+fn decision_labels(outcome: Outcome) -> [&'static str; 3] {
     match outcome {
-        Outcome::Allow => ["allow", "enforce"],
-        Outcome::Warn => ["deny", "warn"],
-        Outcome::Deny | Outcome::Invalid => ["deny", "enforce"],
+        Outcome::Allow => ["allow", "enforce", "none"],
+        Outcome::Warn(class) => ["deny", "warn", class.label()],
+        Outcome::Deny(class) => ["deny", "enforce", class.label()],
+        Outcome::Invalid => ["deny", "enforce", "invalid"],
     }
 }
 
 fn label(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Allow => "allow",
-        Outcome::Warn => "warn",
-        Outcome::Deny => "deny",
+        Outcome::Warn(_) => "warn",
+        Outcome::Deny(_) => "deny",
         Outcome::Invalid => "invalid",
     }
 }
@@ -182,7 +194,11 @@ mod tests {
 
     #[test]
     fn decision_counters_keep_portieris_names_and_help() {
-        let text = rendered(&[Outcome::Allow, Outcome::Deny, Outcome::Invalid]);
+        let text = rendered(&[
+            Outcome::Allow,
+            Outcome::Deny(Class::Refused),
+            Outcome::Invalid,
+        ]);
         for line in [
             "# HELP portieris_pod_admission_decision_allow_count Portieris count of decision outcomes of Allow",
             "# TYPE portieris_pod_admission_decision_allow_count counter",
@@ -263,18 +279,41 @@ mod tests {
     #[test]
     fn warn_mode_is_an_allow_to_portieris_counters_and_a_deny_in_mode_warn() {
         let text = rendered(&[
-            Outcome::Warn,
+            Outcome::Warn(Class::Refused),
             Outcome::Allow,
-            Outcome::Deny,
+            Outcome::Deny(Class::Refused),
             Outcome::Invalid,
         ]);
         for line in [
             "portieris_pod_admission_decision_allow_count 2",
             "portieris_pod_admission_decision_deny_count 2",
-            r#"portieris_admission_decisions_total{decision="allow",mode="enforce"} 1"#,
-            r#"portieris_admission_decisions_total{decision="deny",mode="enforce"} 2"#,
-            r#"portieris_admission_decisions_total{decision="deny",mode="warn"} 1"#,
+            r#"portieris_admission_decisions_total{decision="allow",mode="enforce",reason="none"} 1"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="enforce",reason="refused"} 1"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="enforce",reason="invalid"} 1"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="warn",reason="refused"} 1"#,
             r#"portieris_admission_request_duration_seconds_count{outcome="warn"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn denials_are_counted_apart_by_whose_move_they_are() {
+        let text = rendered(&[
+            Outcome::Deny(Class::Unverifiable),
+            Outcome::Deny(Class::Unverifiable),
+            Outcome::Deny(Class::Policy),
+            Outcome::Warn(Class::Unverifiable),
+        ]);
+        for line in [
+            r#"portieris_admission_decisions_total{decision="deny",mode="enforce",reason="unverifiable"} 2"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="enforce",reason="policy"} 1"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="enforce",reason="refused"} 0"#,
+            r#"portieris_admission_decisions_total{decision="deny",mode="warn",reason="unverifiable"} 1"#,
+            "portieris_pod_admission_decision_deny_count 3",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -114,12 +114,8 @@ impl Registry {
                 Coalescer::named("registry_digests", CACHE_ENTRIES)
                     .weighed(CACHE_BYTES, weigh_digest),
             ),
-            simple_signatures: Arc::new(SignatureSets::named(
-                "simple_signatures",
-                "simple signing",
-                Vec::len,
-            )),
-            cosign_signatures: Arc::new(SignatureSets::named("cosign_signatures", "cosign", |s| {
+            simple_signatures: Arc::new(SignatureSets::named("simple_signatures", Vec::len)),
+            cosign_signatures: Arc::new(SignatureSets::named("cosign_signatures", |s| {
                 s.payload.len() + s.signature.as_ref().map_or(0, String::len)
             })),
         }

@@ -58,8 +58,8 @@ fn run_review(args: &ReviewArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     println!("{pretty}");
     Ok(match admitted.outcome {
-        Outcome::Allow | Outcome::Warn => ExitCode::SUCCESS,
-        Outcome::Deny => ExitCode::from(EXIT_DENIED),
+        Outcome::Allow | Outcome::Warn(_) => ExitCode::SUCCESS,
+        Outcome::Deny(_) => ExitCode::from(EXIT_DENIED),
         Outcome::Invalid => ExitCode::from(EXIT_INVALID),
     })
 }

@@ -544,7 +544,10 @@ mod tests {
             admitter: Arc::new(Admitter::new(
                 store,
                 Box::new(crate::admit::testing::Fixed(
-                    Err("unused".into()),
+                    Err(portieris_core::evidence::FetchFailure::new(
+                        portieris_core::evidence::Cause::NotFound,
+                        "unused",
+                    )),
                     Duration::ZERO,
                 )),
                 Options::default(),
@@ -776,7 +779,8 @@ mod tests {
             portieris_core::policy::Resource::from_value(&policy).expect("a policy"),
         ]));
         let digest = portieris_core::Digest::from_sha256(&[7; 32]);
-        let evidence = crate::admit::testing::Fixed(Ok(digest), Duration::from_millis(150));
+        let trusted = Ok(portieris_core::evidence::Material::Trust(Ok(digest)));
+        let evidence = crate::admit::testing::Fixed(trusted, Duration::from_millis(150));
         let admitter = Admitter::new(
             store,
             Box::new(evidence),

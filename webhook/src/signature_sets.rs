@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portieris_core::Digest;
+use portieris_core::evidence::{Cause, FetchFailure};
 
 use crate::fetch::Credential;
 use crate::fetch::coalesce::Coalescer;
@@ -66,31 +67,28 @@ pub struct SetKey {
 }
 
 /// A fetched set, or why it could not be read.
-type Fetched<V> = Result<Arc<[V]>, String>;
+type Fetched<V> = Result<Arc<[V]>, FetchFailure>;
 
 /// The cached sets of one kind of signature. Build once; share by reference.
 pub struct SignatureSets<V> {
     sets: Arc<Coalescer<SetKey, Fetched<V>>>,
     /// The bytes of one signature, for [`MAX_CACHED_SET_BYTES`] and [`SET_BYTES`].
     weigh: fn(&V) -> usize,
-    /// Prefix of the message when a shared fetch stops without a result.
-    what: &'static str,
 }
 
 impl<V: Send + Sync + 'static> SignatureSets<V> {
-    /// A cache counted as `name` in `portieris_cache_requests_total`; `what` names the kind of
-    /// signature in messages; `weigh` gives the bytes of one signature.
-    pub fn named(name: &'static str, what: &'static str, weigh: fn(&V) -> usize) -> Self {
+    /// A cache counted as `name` in `portieris_cache_requests_total`; `weigh` gives the bytes
+    /// of one signature.
+    pub fn named(name: &'static str, weigh: fn(&V) -> usize) -> Self {
         Self {
             sets: Arc::new(Coalescer::named(name, SET_ENTRIES).weighed(
                 SET_BYTES,
                 move |fetched: &Fetched<V>| match fetched {
                     Ok(set) => set.iter().map(weigh).sum(),
-                    Err(message) => message.len(),
+                    Err(failure) => failure.message.len(),
                 },
             )),
             weigh,
-            what,
         }
     }
 
@@ -98,11 +96,14 @@ impl<V: Send + Sync + 'static> SignatureSets<V> {
     pub async fn get_or_fetch<F, Fut>(&self, key: SetKey, fetch: F) -> Fetched<V>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<V>, String>> + Send + 'static,
+        Fut: Future<Output = Result<Vec<V>, FetchFailure>> + Send + 'static,
     {
-        let aborted = format!(
-            "{}: reading the signatures of {}@{} stopped unexpectedly",
-            self.what, key.repository, key.digest
+        let aborted = FetchFailure::new(
+            Cause::Unavailable,
+            format!(
+                "reading the signatures of {}@{} stopped unexpectedly",
+                key.repository, key.digest
+            ),
         );
         let weigh = self.weigh;
         let run = move || {
@@ -148,15 +149,19 @@ mod tests {
         }
     }
 
+    fn denied() -> FetchFailure {
+        FetchFailure::new(Cause::Auth, "denied")
+    }
+
     fn sets() -> SignatureSets<Vec<u8>> {
-        SignatureSets::named("signature_sets_test", "test", Vec::len)
+        SignatureSets::named("signature_sets_test", Vec::len)
     }
 
     /// A fetch that counts its runs and returns `result`.
     fn counted(
         runs: &Arc<AtomicUsize>,
-        result: Result<Vec<Vec<u8>>, String>,
-    ) -> impl FnOnce() -> std::future::Ready<Result<Vec<Vec<u8>>, String>> + use<> {
+        result: Result<Vec<Vec<u8>>, FetchFailure>,
+    ) -> impl FnOnce() -> std::future::Ready<Result<Vec<Vec<u8>>, FetchFailure>> + use<> {
         let runs = Arc::clone(runs);
         move || {
             runs.fetch_add(1, Ordering::SeqCst);
@@ -171,10 +176,7 @@ mod tests {
         assert_eq!(ttl(&set(&[700, 900]), weigh), SET_TTL);
         assert_eq!(ttl(&set(&[MAX_CACHED_SET_BYTES]), weigh), SET_TTL);
         assert_eq!(ttl(&set(&[]), weigh), EMPTY_TTL);
-        assert_eq!(
-            ttl(&Err::<Arc<[Vec<u8>]>, _>("down".into()), weigh),
-            EMPTY_TTL
-        );
+        assert_eq!(ttl(&Err::<Arc<[Vec<u8>]>, _>(denied()), weigh), EMPTY_TTL);
         let large = set(&[MAX_CACHED_SET_BYTES / 2, MAX_CACHED_SET_BYTES / 2 + 1]);
         assert_eq!(ttl(&large, weigh), Duration::ZERO);
         assert!(EMPTY_TTL < SET_TTL);
@@ -196,9 +198,9 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         for other in [&[("u", "q")][..], &[], &[("u", "p"), ("v", "p")]] {
             let theirs = sets
-                .get_or_fetch(key(other), counted(&runs, Err("denied".into())))
+                .get_or_fetch(key(other), counted(&runs, Err(denied())))
                 .await;
-            assert_eq!(theirs.as_deref(), Err(&"denied".to_string()), "{other:?}");
+            assert_eq!(theirs.as_deref(), Err(&denied()), "{other:?}");
         }
         assert_eq!(runs.load(Ordering::SeqCst), 4);
     }
@@ -227,11 +229,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_cache_weighs_its_sets_by_their_signatures_and_failures_by_their_message() {
-        let sets = SignatureSets::named("signature_sets_bytes_test", "test", Vec::len);
+        let sets = SignatureSets::named("signature_sets_bytes_test", Vec::len);
         let runs = Arc::new(AtomicUsize::new(0));
         let two = Ok(vec![vec![0; 300], vec![0; 200]]);
         let _ = sets.get_or_fetch(key(&[]), counted(&runs, two)).await;
-        let failed = Err("denied".to_string());
+        let failed = Err(denied());
         let _ = sets
             .get_or_fetch(key(&[("u", "p")]), counted(&runs, failed))
             .await;

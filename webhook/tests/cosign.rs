@@ -591,8 +591,9 @@ mod in_process {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use portieris_core::evidence::{CosignKey, CosignNeed, Evidence};
+    use portieris_core::evidence::{self, CosignKey, CosignNeed, Need};
     use portieris_core::{Digest, ImageRef};
+    use portieris_webhook::evidence::cosign::gather;
     use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
     use portieris_webhook::registry::Registry;
 
@@ -627,10 +628,14 @@ mod in_process {
         name: &str,
         keys: &[&str],
         pull: &[Credential],
-    ) -> Evidence {
+    ) -> Result<Digest, String> {
         let image = format!("{}/cosign/{name}:v1", w.counting.address);
         let image = ImageRef::parse(&image).expect("reference");
-        portieris_webhook::cosign::verify(r, &need(w, keys), &image, &[], pull).await
+        let need = need(w, keys);
+        let gathered = gather(r, &need, &image, &[], pull).await;
+        // Cosign keys have no validity period: any time will do.
+        let now = portieris_core::time::UnixTime(0);
+        evidence::verify(&Need::Cosign(need), &image, &gathered, now).map_err(|r| r.text)
     }
 
     #[tokio::test]

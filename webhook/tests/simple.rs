@@ -609,12 +609,12 @@ fn cache_counts(name: &str) -> (u64, u64) {
 /// of this binary that reads signatures in process, so the cache counts are its own.
 #[tokio::test]
 async fn a_second_admission_verifies_cached_signatures_and_other_credentials_read_their_own() {
-    use portieris_core::evidence::{SignedBy, SimpleNeed};
+    use portieris_core::evidence::{self, Need, SignedBy, SimpleNeed};
     use portieris_core::simple::IdentityRule;
     use portieris_core::{Digest, ImageRef};
+    use portieris_webhook::evidence::simple::gather;
     use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
     use portieris_webhook::registry::Registry;
-    use portieris_webhook::simple::verify;
 
     let w = world();
     let config = FetchConfig::new(std::time::Duration::from_secs(10), Some(w.ca()));
@@ -646,7 +646,10 @@ async fn a_second_admission_verifies_cached_signatures_and_other_credentials_rea
     }];
     let before = cache_counts("simple_signatures");
     for (credentials, reads) in [(&[][..], 1), (&[][..], 1), (&pull[..], 2), (&pull[..], 2)] {
-        let got = verify(&registry, &fetcher, &need, &image, credentials).await;
+        let gathered = gather(&registry, &fetcher, &need, &image, credentials).await;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let now = portieris_core::time::UnixTime(now.expect("clock").as_secs());
+        let got = evidence::verify(&Need::Simple(need.clone()), &image, &gathered, now);
         assert_eq!(got, Ok(digest.clone()), "{credentials:?}");
         // A second admission reads nothing; another pull credential reads its own.
         assert_eq!(lists(), reads, "{credentials:?}");

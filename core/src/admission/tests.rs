@@ -1,4 +1,6 @@
 use super::*;
+use crate::reason::Reason;
+use crate::response::{respond, respond_invalid};
 use crate::verdict::Decision;
 use alloc::format;
 use alloc::string::String;
@@ -539,7 +541,7 @@ fn allow_without_pins_has_no_patch() {
 #[test]
 fn deny_and_invalid_responses_carry_status() {
     let deny = Decision::Deny {
-        reasons: vec!["a".into(), "b".into()],
+        reasons: vec![Reason::refused("a"), Reason::unverifiable("b")],
     };
     let response: Value = serde_json::from_slice(&respond("u", &deny)).expect("json");
     assert_eq!(response["response"]["allowed"], false);
@@ -697,7 +699,7 @@ mod json_tree {
             Decision::Deny { reasons } => json!({
                 "uid": uid,
                 "allowed": false,
-                "status": {"status": "Failure", "code": 403, "reason": "Forbidden", "message": reasons.join("\n")},
+                "status": {"status": "Failure", "code": 403, "reason": "Forbidden", "message": reasons.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("\n")},
             }),
         };
         review(response)
@@ -737,7 +739,7 @@ fn typed_responses_are_byte_for_byte_the_json_tree_ones() {
         key: "portieris.cloud.ibm.com/original~images".into(),
         value: format!("{{\"/spec/containers/0/image\":\"{awkward}\"}}"),
     };
-    let allow = |patch: Vec<Replace>, warnings: Vec<String>, annotate, waived: Vec<String>| {
+    let allow = |patch: Vec<Replace>, warnings: Vec<String>, annotate, waived: Vec<Reason>| {
         Decision::Allow {
             patch,
             warnings,
@@ -752,11 +754,11 @@ fn typed_responses_are_byte_for_byte_the_json_tree_ones() {
             vec![],
             vec!["careful".into(), awkward.into()],
             None,
-            vec!["x".into()],
+            vec![Reason::refused("x")],
         ),
         allow(pins.clone(), vec!["w".into()], None, vec![]),
         Decision::Deny {
-            reasons: vec!["a".into(), awkward.into()],
+            reasons: vec![Reason::refused("a"), Reason::policy(awkward)],
         },
         Decision::Deny { reasons: vec![] },
     ];

@@ -125,10 +125,10 @@ fn every_key_must_have_signed() {
     );
     let why = evaluate(&need, &image(), &digest(DIGEST), &both[..1]).expect_err("bob missing");
     assert!(
-        why.contains("team/key1") && !why.contains("team/key0"),
+        why.text.contains("team/key1") && !why.text.contains("team/key0"),
         "{why}"
     );
-    assert!(why.contains("does not verify with the key"), "{why}");
+    assert!(why.text.contains("does not verify with the key"), "{why}");
 }
 
 #[test]
@@ -137,15 +137,19 @@ fn another_digest_another_repository_or_no_signature_denies() {
     let need = need(&[&pem]);
     let other = sign(&signing, &payload("127.0.0.1:5000/team/app", OTHER));
     let why = evaluate(&need, &image(), &digest(DIGEST), &[other]).expect_err("digest");
-    assert!(why.contains(&alloc::format!("expected {DIGEST}")), "{why}");
+    assert!(
+        why.text.contains(&alloc::format!("expected {DIGEST}")),
+        "{why}"
+    );
     let elsewhere = sign(&signing, &payload("127.0.0.1:5000/team/other", DIGEST));
     let why = evaluate(&need, &image(), &digest(DIGEST), &[elsewhere]).expect_err("repository");
     assert!(
-        why.contains("signed for repository 127.0.0.1:5000/team/other"),
+        why.text
+            .contains("signed for repository 127.0.0.1:5000/team/other"),
         "{why}"
     );
     let why = evaluate(&need, &image(), &digest(DIGEST), &[]).expect_err("none");
-    assert!(why.contains("no cosign signatures found"), "{why}");
+    assert!(why.text.contains("no cosign signatures found"), "{why}");
 }
 
 #[test]
@@ -170,15 +174,18 @@ fn a_tampered_payload_or_a_bad_annotation_denies() {
     )
     .expect_err("all bad");
     assert!(
-        why.contains("signature 1: the signature does not verify"),
+        why.text
+            .contains("signature 1: the signature does not verify"),
         "{why}"
     );
     assert!(
-        why.contains("signature 2: no dev.cosignproject.cosign/signature"),
+        why.text
+            .contains("signature 2: no dev.cosignproject.cosign/signature"),
         "{why}"
     );
     assert!(
-        why.contains("signature 3: the signature annotation is not base64"),
+        why.text
+            .contains("signature 3: the signature annotation is not base64"),
         "{why}"
     );
 }
@@ -190,7 +197,8 @@ fn a_key_secret_without_a_public_key_denies_naming_it() {
     let why =
         evaluate(&need(&["not PEM"]), &image(), &digest(DIGEST), &[signed]).expect_err("bad key");
     assert!(
-        why.contains("cosign key Secret \"team/key0\": not a usable PEM public key"),
+        why.text
+            .contains("cosign key Secret \"team/key0\": not a usable PEM public key"),
         "{why}"
     );
 }

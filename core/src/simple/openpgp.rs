@@ -14,6 +14,7 @@ use pgp::composed::{Message, SignedPublicKey};
 use pgp::packet::{Signature, SignatureVersion};
 use pgp::types::KeyDetails;
 
+use crate::reason::Reason;
 use crate::simple::payload::MAX_PAYLOAD;
 use crate::time::UnixTime;
 
@@ -267,26 +268,27 @@ fn is_armoured(bytes: &[u8]) -> bool {
 /// requirement must be met by at least one signature (verified with a key of its keyring,
 /// naming `digest` exactly and an identity its rule accepts). The evidence is `digest`.
 pub fn evaluate(
-    need: &crate::evidence::SimpleNeed,
+    need: &crate::simple::SimpleNeed,
     image: &crate::reference::ImageRef,
     digest: &crate::reference::Digest,
     signatures: &[Vec<u8>],
     now: UnixTime,
-) -> crate::evidence::Evidence {
+) -> Result<crate::reference::Digest, Reason> {
     if signatures.is_empty() {
-        return Err(format!("no simple signatures found for {image} ({digest})"));
+        return Err(Reason::refused(format!(
+            "no simple signatures found for {image} ({digest})"
+        )));
     }
-    let failures: Vec<String> = need
+    let failures: Vec<Reason> = need
         .requirements
         .iter()
         .filter_map(|requirement| {
             requirement_holds(requirement, image, digest, signatures, now).err()
         })
         .collect();
-    if failures.is_empty() {
-        Ok(digest.clone())
-    } else {
-        Err(failures.join("; "))
+    match Reason::join(failures) {
+        None => Ok(digest.clone()),
+        Some(reason) => Err(reason),
     }
 }
 
@@ -297,10 +299,10 @@ fn requirement_holds(
     digest: &crate::reference::Digest,
     signatures: &[Vec<u8>],
     now: UnixTime,
-) -> Result<(), String> {
+) -> Result<(), Reason> {
     let secret = &requirement.key_secret;
     let keyring = Keyring::parse(&requirement.keyring)
-        .map_err(|e| format!("key Secret \"{secret}\": {e}"))?;
+        .map_err(|e| Reason::policy(format!("key Secret \"{secret}\": {e}")))?;
     let mut reasons = Vec::new();
     for (n, signature) in signatures.iter().enumerate() {
         match one_signature(&keyring, requirement, image, digest, signature, now) {
@@ -308,11 +310,11 @@ fn requirement_holds(
             Err(why) => reasons.push(format!("signature {}: {why}", n + 1)),
         }
     }
-    Err(format!(
+    Err(Reason::refused(format!(
         "no simple signature satisfies signedBy with key Secret \"{secret}\" ({}): {}",
         keyring.fingerprints().join(", "),
         reasons.join("; ")
-    ))
+    )))
 }
 
 fn one_signature(

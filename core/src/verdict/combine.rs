@@ -5,7 +5,7 @@
 //! their validation mode: switching a policy from warn to enforce then changes nothing for the
 //! images that pass.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -14,6 +14,7 @@ use super::{Decision, Verdict, pin};
 use crate::admission::patch::Replace;
 use crate::admission::{ContainerSite, Request, original};
 use crate::policy::{Enforcement, Mutation};
+use crate::reason::{Class, Reason};
 use crate::text::escape_controls;
 
 /// The API server cuts a warning longer than this (Kubernetes recommends 120; reasons come
@@ -37,8 +38,9 @@ pub struct Handling {
 #[derive(Debug, Default)]
 pub(super) struct Combined {
     patch: Vec<Replace>,
-    reasons: BTreeSet<String>,
-    waived: BTreeSet<String>,
+    /// Rendered reason → its class; the same text twice is one reason of the greater class.
+    reasons: BTreeMap<String, Class>,
+    waived: BTreeMap<String, Class>,
     /// Pointer → image as written, for every tag-preserving rewrite.
     rewritten: BTreeMap<String, String>,
 }
@@ -67,10 +69,11 @@ impl Combined {
                 };
                 // Images and reasons carry text from the request: one line each, always.
                 let image = escape_controls(&site.image);
-                into.extend(
-                    why.iter()
-                        .map(|r| format!("{verb} \"{image}\", {}", escape_controls(r))),
-                );
+                for reason in why {
+                    let line = format!("{verb} \"{image}\", {}", escape_controls(&reason.text));
+                    let class = into.entry(line).or_insert(reason.class);
+                    *class = reason.class.max(*class);
+                }
             }
         }
     }
@@ -81,24 +84,32 @@ impl Combined {
     pub(super) fn decide(self, request: Option<&Request>) -> Decision {
         if !self.reasons.is_empty() {
             return Decision::Deny {
-                reasons: self.reasons.into_iter().collect(),
+                reasons: reasons(self.reasons),
             };
         }
         let annotate =
             request.and_then(|r| original::record(&r.original_images, &r.sites, self.rewritten));
-        let waived: Vec<String> = self.waived.into_iter().collect();
+        let waived = reasons(self.waived);
+        let lines: Vec<&str> = waived.iter().map(|r| r.text.as_str()).collect();
         Decision::Allow {
             patch: self.patch,
-            warnings: bounded(&waived),
+            warnings: bounded(&lines),
             waived,
             annotate,
         }
     }
 }
 
+fn reasons(lines: BTreeMap<String, Class>) -> Vec<Reason> {
+    lines
+        .into_iter()
+        .map(|(text, class)| Reason { text, class })
+        .collect()
+}
+
 /// At most [`MAX_WARNINGS`] lines of at most [`MAX_WARNING_CHARS`] characters, then one line
 /// counting the rest. Control characters become spaces: a warning is one line of text.
-fn bounded(lines: &[String]) -> Vec<String> {
+fn bounded(lines: &[&str]) -> Vec<String> {
     let total = lines.len();
     let mut warnings: Vec<String> = lines
         .iter()

@@ -160,7 +160,11 @@ mod tests {
 
     fn denial(set: &PolicySet, options: &Options) -> String {
         match assess(set, options) {
-            Assessment::Decided(crate::verdict::Verdict::Deny(why)) => why.join("\n"),
+            Assessment::Decided(crate::verdict::Verdict::Deny(why)) => why
+                .iter()
+                .map(|r| r.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
             other => panic!("expected a deny, got {other:?}"),
         }
     }

@@ -30,7 +30,7 @@ fn pod(images: &[&str]) -> Result<Request, Invalid> {
 fn decide(request: &Request, policies: &PolicySet, options: &Options) -> Decision {
     match plan(request, policies, options) {
         Plan::Final(decision) => decision,
-        Plan::Images(images) => finish(request, &images, &[]),
+        Plan::Images(images) => decide_verified(request, &images, &[]),
     }
 }
 
@@ -40,7 +40,7 @@ fn decide_pod(images: &[&str], policies: &PolicySet) -> Decision {
 
 fn reasons(decision: Decision) -> Vec<String> {
     match decision {
-        Decision::Deny { reasons } => reasons,
+        Decision::Deny { reasons } => reasons.into_iter().map(|r| r.text).collect(),
         Decision::Allow { .. } => panic!("expected a deny"),
     }
 }
@@ -302,7 +302,11 @@ fn a_missing_or_incomplete_signer_secret_denies_and_names_it() {
         json!({"enabled": true, "signerSecrets": [{"name": "alice"}]}),
         vec![],
     );
-    let why = reasons(finish(&request, &images_of(&request, &missing), &[]));
+    let why = reasons(decide_verified(
+        &request,
+        &images_of(&request, &missing),
+        &[],
+    ));
     assert!(
         why[0].contains("signer Secret \"portieris/alice\" not found"),
         "{why:?}"
@@ -311,7 +315,11 @@ fn a_missing_or_incomplete_signer_secret_denies_and_names_it() {
         json!({"enabled": true, "signerSecrets": [{"name": "alice"}]}),
         vec![secret("alice", json!({"name": "alice"}))],
     );
-    let why = reasons(finish(&request, &images_of(&request, &incomplete), &[]));
+    let why = reasons(decide_verified(
+        &request,
+        &images_of(&request, &incomplete),
+        &[],
+    ));
     assert!(why[0].contains("has no \"publicKey\""), "{why:?}");
 }
 
@@ -321,7 +329,8 @@ fn verified_trust_admits_and_pins_every_container_of_the_image() {
     let set = trust_policies(json!({"enabled": true}), vec![]);
     let images = images_of(&request, &set);
     let digest = Digest::parse(D).expect("digest");
-    let Decision::Allow { patch, .. } = finish(&request, &images, &[vec![Ok(digest)]]) else {
+    let Decision::Allow { patch, .. } = decide_verified(&request, &images, &[vec![Ok(digest)]])
+    else {
         panic!("allowed")
     };
     let pinned = alloc::format!("icr.io/team/app@{D}");
@@ -341,10 +350,10 @@ fn verified_trust_admits_and_pins_every_container_of_the_image() {
 fn failed_trust_evidence_denies_with_the_reason_and_the_rule() {
     let request = pod(&["icr.io/team/app:1"]).expect("valid");
     let images = images_of(&request, &trust_policies(json!({"enabled": true}), vec![]));
-    let why = reasons(finish(
+    let why = reasons(decide_verified(
         &request,
         &images,
-        &[vec![Err("tag 1 is not signed".into())]],
+        &[vec![Err(Reason::refused("tag 1 is not signed"))]],
     ));
     assert_eq!(
         why,
@@ -359,14 +368,14 @@ fn a_digest_reference_must_be_the_digest_that_was_verified() {
     let request = pod(&[&alloc::format!("icr.io/team/app@{D}")]).expect("valid");
     let images = images_of(&request, &trust_policies(json!({"enabled": true}), vec![]));
     let other = Digest::parse(OTHER).expect("digest");
-    let why = reasons(finish(&request, &images, &[vec![Ok(other)]]));
+    let why = reasons(decide_verified(&request, &images, &[vec![Ok(other)]]));
     assert!(
         why[0].contains("is not the digest the image names"),
         "{why:?}"
     );
     let same = Digest::parse(D).expect("digest");
     assert_eq!(
-        finish(&request, &images, &[vec![Ok(same)]]),
+        decide_verified(&request, &images, &[vec![Ok(same)]]),
         Decision::allow_unchanged()
     );
 }
@@ -386,7 +395,7 @@ fn evidence_that_disagrees_on_the_digest_denies() {
     let Verdict::Deny(why) = conclude(&requirements, &both) else {
         panic!("deny")
     };
-    assert!(why[0].contains("disagree on the digest"), "{why:?}");
+    assert!(why[0].text.contains("disagree on the digest"), "{why:?}");
     let agree = [
         Ok(Digest::parse(D).expect("d")),
         Ok(Digest::parse(D).expect("d")),
@@ -407,7 +416,7 @@ fn trust_with_mutate_image_false_admits_without_a_patch() {
     let set = PolicySet::new([Resource::from_value(&object).expect("policy")]);
     let request = pod(&["icr.io/team/app:1"]).expect("valid");
     let images = images_of(&request, &set);
-    let decision = finish(&request, &images, &[vec![Ok(Digest::parse(D).expect("d"))]]);
+    let decision = decide_verified(&request, &images, &[vec![Ok(Digest::parse(D).expect("d"))]]);
     assert_eq!(decision, Decision::allow_unchanged());
 }
 
@@ -458,7 +467,11 @@ fn key_of(set: &PolicySet, image: &str, options: &Options) -> Result<String, Str
     };
     let requirements = match &images[0].assessment {
         Assessment::Needs(requirements) => requirements,
-        Assessment::Decided(Verdict::Deny(why)) => return Err(why.join("; ")),
+        Assessment::Decided(Verdict::Deny(why)) => {
+            return Err(Reason::join(why.clone())
+                .map(|r| r.text)
+                .unwrap_or_default());
+        }
         other => panic!("{other:?}"),
     };
     Ok(match &requirements.needs[0] {
@@ -590,7 +603,7 @@ fn needs_of(image: &str, rules: Value) -> Requirements {
 fn decide_with(image: &str, rules: Value, digest: &str) -> Decision {
     let request = pod(&[image]).expect("valid");
     let images = images_of(&request, &policies(rules));
-    let evidence: Vec<Vec<Evidence>> = images
+    let evidence: Vec<Vec<Result<Digest, Reason>>> = images
         .iter()
         .map(|i| match &i.assessment {
             Assessment::Needs(r) => r
@@ -601,7 +614,7 @@ fn decide_with(image: &str, rules: Value, digest: &str) -> Decision {
             Assessment::Decided(_) => Vec::new(),
         })
         .collect();
-    finish(&request, &images, &evidence)
+    decide_verified(&request, &images, &evidence)
 }
 
 fn tag_rule(policy: Value) -> Value {
@@ -738,7 +751,8 @@ fn tag_and_digest_mutation_is_re_admitted_under_the_tag_rule_that_admitted_it() 
     let set = policies(rules.clone());
     let images = images_of(&request, &set);
     let digest = Digest::parse(D).expect("digest");
-    let Decision::Allow { patch, .. } = finish(&request, &images, &[vec![Ok(digest)]]) else {
+    let Decision::Allow { patch, .. } = decide_verified(&request, &images, &[vec![Ok(digest)]])
+    else {
         panic!("allowed")
     };
     let pinned = alloc::format!("icr.io/team/app:v1.2@{D}");
@@ -760,7 +774,7 @@ fn tag_and_digest_mutation_is_re_admitted_under_the_tag_rule_that_admitted_it() 
     let images = images_of(&again, &set);
     let d = || Ok(Digest::parse(D).expect("d"));
     assert_eq!(
-        finish(&again, &images, &[vec![d(), d()]]),
+        decide_verified(&again, &images, &[vec![d(), d()]]),
         Decision::allow_unchanged()
     );
 }

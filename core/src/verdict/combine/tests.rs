@@ -10,7 +10,8 @@ use super::{MAX_WARNING_CHARS, MAX_WARNINGS};
 use crate::admission::original::ORIGINAL_IMAGES;
 use crate::admission::patch;
 use crate::policy::{Enforcement, Resource};
-use crate::verdict::{Decision, ImagePlan, Plan, finish, plan};
+use crate::reason::Reason;
+use crate::verdict::{Decision, ImagePlan, Plan, plan};
 use crate::{Digest, Options, PolicySet, Request};
 
 const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -75,12 +76,12 @@ fn decide(request: &Request, set: &PolicySet, options: &Options, evidence: &[&st
             crate::verdict::Assessment::Needs(r) => r
                 .needs
                 .iter()
-                .map(|_| Digest::parse(e).map_err(|_| String::from("unsigned")))
+                .map(|_| Digest::parse(e).map_err(|_| Reason::refused("unsigned")))
                 .collect(),
             crate::verdict::Assessment::Decided(_) => Vec::new(),
         })
         .collect();
-    finish(request, &images, &gathered)
+    super::super::decide_verified(request, &images, &gathered)
 }
 
 fn warn_options() -> Options {
@@ -114,7 +115,7 @@ fn recorded(object: &Value) -> Value {
 
 fn deny_reasons(decision: Decision) -> Vec<String> {
     match decision {
-        Decision::Deny { reasons } => reasons,
+        Decision::Deny { reasons } => reasons.into_iter().map(|r| r.text).collect(),
         Decision::Allow { .. } => panic!("expected a deny"),
     }
 }
@@ -270,7 +271,7 @@ fn warnings_are_bounded_in_length_and_number() {
     };
     assert_eq!(waived.len(), MAX_WARNINGS + 3);
     assert!(
-        waived.iter().all(|w| w.contains("unsigned")),
+        waived.iter().all(|w| w.text.contains("unsigned")),
         "kept in full"
     );
     assert_eq!(warnings.len(), MAX_WARNINGS + 1);
@@ -455,7 +456,7 @@ fn a_request_that_pins_nothing_carries_no_patch_even_with_a_stale_annotation() {
         );
         assert_eq!(decision, Decision::allow_unchanged(), "{set:?}");
         let response: Value =
-            serde_json::from_slice(&crate::admission::respond("u", &decision)).expect("json");
+            serde_json::from_slice(&crate::response::respond("u", &decision)).expect("json");
         assert!(response["response"].get("patch").is_none(), "{response}");
         assert!(
             response["response"].get("patchType").is_none(),
@@ -477,7 +478,7 @@ fn control_characters_from_the_request_never_make_a_message_line() {
     );
     assert!(reasons[0].contains("app:1\\nDeny"), "{reasons:?}");
     let response: Value =
-        serde_json::from_slice(&crate::admission::respond("u", &deny)).expect("json");
+        serde_json::from_slice(&crate::response::respond("u", &deny)).expect("json");
     let message = response["response"]["status"]["message"]
         .as_str()
         .expect("message");

@@ -1,42 +1,43 @@
-//! Key-based cosign: finds the manifest digest of an image (the one it names, else its tag's
-//! on the registry, cached like simple signing's), reads the signature artifact at tag
-//! `sha256-<hex>.sig` in the image's repository (or the policy's `cosign.repository`), fetches
-//! each layer's payload blob (hash checked, bounded) and has the core verify them.
+//! Key-based cosign's material: the manifest digest of an image (the one it names, else its
+//! tag's on the registry, cached like simple signing's) and the signature artifact at tag
+//! `sha256-<hex>.sig` in the image's repository (or the policy's `cosign.repository`), each
+//! layer's payload blob fetched (hash checked, bounded). The core verifies them.
 //!
 //! The signature set read (every layer's payload with its signature) is cached per
 //! (registry, repository, digest, credentials): 30 s, an empty set or a failure 5 s, so a
 //! signature pushed after a deny counts within seconds; concurrent reads of one set share one
-//! fetch ([`crate::signature_sets`]). It is verified again for every admission. The payload
-//! blobs of one artifact are fetched concurrently.
+//! fetch ([`crate::signature_sets`]). The payload blobs of one artifact are fetched
+//! concurrently.
 
 use std::sync::Arc;
 
 use futures::future::try_join_all;
-use portieris_core::cosign::{self, Signature, artifact, payload};
-use portieris_core::evidence::{CosignNeed, Evidence};
+use portieris_core::cosign::{Signature, artifact, payload};
+use portieris_core::evidence::{Cause, CosignNeed, FetchFailure, Gathered, Material};
 use portieris_core::{Digest, ImageRef};
 
+use super::failure;
 use crate::fetch::docker_config::Credential;
 use crate::registry::Registry;
 use crate::signature_sets::{SetKey, Source};
 
-/// Gathers and verifies the cosign signatures one need asks for. `credentials` (the pod's
-/// pull Secrets for the image's registry) authenticate the digest lookup; `store_credentials`
-/// (for the signature repository's registry) the signature reads.
-pub async fn verify(
+/// Gathers what one need asks for. `credentials` (the pod's pull Secrets for the image's
+/// registry) authenticate the digest lookup; `store_credentials` (for the signature
+/// repository's registry) the signature reads.
+pub async fn gather(
     registry: &Registry,
     need: &CosignNeed,
     image: &ImageRef,
     credentials: &[Credential],
     store_credentials: &[Credential],
-) -> Evidence {
+) -> Gathered {
     let digest = registry
         .digest(image, credentials)
         .await
-        .map_err(|e| format!("cosign: {e}"))?;
+        .map_err(|e| failure::registry(&e))?;
     let store = need.repository.as_ref().unwrap_or(image);
     let signatures = signatures(registry, store, &digest, store_credentials).await?;
-    cosign::evaluate(need, image, &digest, &signatures)
+    Ok(Material::Cosign { digest, signatures })
 }
 
 /// `sha256-<hex>.sig`: the tag cosign stores the signatures of `digest` under.
@@ -51,7 +52,7 @@ pub async fn signatures(
     store: &ImageRef,
     digest: &Digest,
     credentials: &[Credential],
-) -> Result<Arc<[Signature]>, String> {
+) -> Result<Arc<[Signature]>, FetchFailure> {
     let key = SetKey {
         source: Source::Registry(store.domain().to_string()),
         repository: store.path().to_string(),
@@ -68,29 +69,31 @@ pub async fn signatures(
 }
 
 /// [`signatures`] uncached: the `.sig` manifest, then its layers' payload blobs, all at once
-/// (at most [`cosign::MAX_SIGNATURES`]: the manifest parser refuses more).
+/// (at most [`portieris_core::cosign::MAX_SIGNATURES`]: the manifest parser refuses more).
 async fn fetch_signatures(
     registry: &Registry,
     store: &ImageRef,
     digest: &Digest,
     credentials: &[Credential],
-) -> Result<Vec<Signature>, String> {
+) -> Result<Vec<Signature>, FetchFailure> {
     let tag = signature_tag(digest);
     let manifest = registry
         .manifest(store, &tag, credentials)
         .await
-        .map_err(|e| format!("cosign: {e}"))?;
+        .map_err(|e| failure::registry(&e))?;
     let Some(manifest) = manifest else {
         return Ok(Vec::new());
     };
-    let layers =
-        artifact::parse(&manifest).map_err(|e| format!("cosign: {}:{tag}: {e}", store.name()))?;
+    // The artifact's layers say which blobs to fetch.
+    let layers = artifact::parse(&manifest).map_err(|e| {
+        FetchFailure::new(Cause::Unreadable, format!("{}:{tag}: {e}", store.name()))
+    })?;
     // try_join_all keeps the layers' order, and stops at the first failure.
     try_join_all(layers.into_iter().map(|layer| async move {
         let payload = registry
             .blob(store, &layer.digest, credentials, payload::MAX_PAYLOAD)
             .await
-            .map_err(|e| format!("cosign: {e}"))?;
+            .map_err(|e| failure::registry(&e))?;
         Ok(Signature {
             payload,
             signature: layer.signature,

@@ -1,19 +1,18 @@
-//! Simple signing: finds the manifest digest of an image (the one it names, else its tag's on
-//! the registry), reads the signatures of that digest from the policy's lookaside store, or
-//! without one from the registry signature extension API, and has the core verify them.
+//! Simple signing's material: the manifest digest of an image (the one it names, else its
+//! tag's on the registry) and the signatures of that digest, read from the policy's lookaside
+//! store or, without one, from the registry signature extension API. The core verifies them.
 //!
 //! The signatures read are cached per (store URL or registry, repository, digest, store or pull
 //! credentials): 30 s, an empty set or a failure 5 s; concurrent reads of one set share one
 //! fetch ([`crate::signature_sets`]). They are verified again for every admission.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use portieris_core::evidence::{Evidence, SimpleNeed, StoreAuth};
+use portieris_core::evidence::{FetchFailure, Gathered, Material, SimpleNeed, StoreAuth};
 use portieris_core::simple::openpgp;
-use portieris_core::time::UnixTime;
 use portieris_core::{Digest, ImageRef};
 
+use super::failure;
 use crate::fetch::docker_config::Credential;
 use crate::fetch::{FetchError, Fetcher};
 use crate::registry::Registry;
@@ -22,22 +21,22 @@ use crate::signature_sets::{SetKey, Source};
 /// Most signatures read for one image (`signature-1` … `signature-16`, or from the registry).
 pub const MAX_SIGNATURES: usize = 16;
 
-/// Gathers and verifies the simple signatures one need asks for. `credentials` (the pod's
+/// Gathers what one need asks for: the digest and its signatures. `credentials` (the pod's
 /// pull Secrets for the image's registry) authenticate to the registry; the store has its own.
 /// `fetcher` reads the store; the signatures read are cached in `registry`.
-pub async fn verify(
+pub async fn gather(
     registry: &Registry,
     fetcher: &Arc<Fetcher>,
     need: &SimpleNeed,
     image: &ImageRef,
     credentials: &[Credential],
-) -> Evidence {
+) -> Gathered {
     let digest = registry
         .digest(image, credentials)
         .await
-        .map_err(|e| format!("simple signing: {e}"))?;
+        .map_err(|e| failure::registry(&e))?;
     let signatures = signatures(registry, fetcher, need, image, &digest, credentials).await?;
-    openpgp::evaluate(need, image, &digest, &signatures, now())
+    Ok(Material::Simple { digest, signatures })
 }
 
 /// The signatures of `digest`: from the lookaside store if the need names one, else from the
@@ -49,7 +48,7 @@ async fn signatures(
     image: &ImageRef,
     digest: &Digest,
     credentials: &[Credential],
-) -> Result<Arc<[Vec<u8>]>, String> {
+) -> Result<Arc<[Vec<u8>]>, FetchFailure> {
     let sets = registry.simple_signatures();
     // Read as `repository@digest`: a cached failure names the set it is about, not the tag of
     // whichever admission read it first.
@@ -83,7 +82,7 @@ async fn signatures(
                 registry
                     .signatures(&image, &digest, &credentials, MAX_SIGNATURES, max)
                     .await
-                    .map_err(|e| format!("simple signing: {e}"))
+                    .map_err(|e| failure::registry(&e))
             })
             .await
         }
@@ -102,14 +101,14 @@ fn store_credentials(auth: Option<&StoreAuth>) -> Vec<Credential> {
 
 /// `<store>/<repository path>@sha256=<hex>/signature-N`, N = 1.. until the first 404, at most
 /// [`MAX_SIGNATURES`]. Any other failure is an error: a store that cannot be read denies.
-/// Not cached: [`verify`] caches what it returns.
+/// Not cached: [`gather`] caches what it returns.
 pub async fn lookaside(
     fetcher: &Fetcher,
     store: &str,
     auth: Option<&StoreAuth>,
     image: &ImageRef,
     digest: &Digest,
-) -> Result<Vec<Vec<u8>>, String> {
+) -> Result<Vec<Vec<u8>>, FetchFailure> {
     let credentials = store_credentials(auth);
     let session = fetcher.session(&credentials).limited(openpgp::MAX_MESSAGE);
     let base = signature_dir(store, image, digest);
@@ -127,18 +126,18 @@ pub async fn lookaside(
 
 /// A store's refusal speaks of the policy's `storeSecret`, not of pull Secrets (the shared
 /// session words it for registries).
-fn store_error(error: &FetchError, has_secret: bool) -> String {
-    match error {
+fn store_error(error: &FetchError, has_secret: bool) -> FetchFailure {
+    let message = match error {
         FetchError::Auth { url, .. } if has_secret => format!(
-            "simple signing: the signature store did not accept the storeSecret credentials \
-             (sent over https, or plain http to loopback, only): {url}"
+            "the signature store did not accept the storeSecret credentials (sent over https, \
+             or plain http to loopback, only): {url}"
         ),
         FetchError::Auth { url, .. } => format!(
-            "simple signing: the signature store requires credentials and the policy has no \
-             storeSecret: {url}"
+            "the signature store requires credentials and the policy has no storeSecret: {url}"
         ),
-        other => format!("simple signing: reading signatures: {other}"),
-    }
+        other => format!("reading signatures: {other}"),
+    };
+    FetchFailure::new(failure::cause(error), message)
 }
 
 /// The lookaside folder of one manifest (containers/image's layout).
@@ -152,22 +151,16 @@ pub fn signature_dir(store: &str, image: &ImageRef, digest: &Digest) -> String {
     )
 }
 
-fn now() -> UnixTime {
-    // A clock before 1970 makes every signature "from the future": fail closed.
-    UnixTime(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use portieris_core::evidence::SignedBy;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use portieris_core::evidence::{self, Need, SignedBy};
     use portieris_core::simple::IdentityRule;
+    use portieris_core::time::UnixTime;
 
     use super::*;
     use crate::fetch::FetchConfig;
@@ -207,17 +200,28 @@ mod tests {
         Arc::new(Fetcher::new(&FetchConfig::new(Duration::from_secs(5), None)).expect("client"))
     }
 
-    /// [`verify`] with a fresh client, without pull credentials.
-    async fn check(need: &SimpleNeed, image: &ImageRef) -> Evidence {
+    /// What the core makes of what [`gather`] brings back, with a fresh client, without pull
+    /// credentials.
+    async fn check(need: &SimpleNeed, image: &ImageRef) -> Result<Digest, String> {
         let fetcher = fetcher();
-        verify(
-            &Registry::new(Arc::clone(&fetcher)),
-            &fetcher,
+        let registry = Registry::new(Arc::clone(&fetcher));
+        verified(
             need,
             image,
-            &[],
+            gather(&registry, &fetcher, need, image, &[]).await,
         )
-        .await
+    }
+
+    /// The core's verdict on gathered material, as text.
+    fn verified(need: &SimpleNeed, image: &ImageRef, gathered: Gathered) -> Result<Digest, String> {
+        let need = Need::Simple(need.clone());
+        let now = UnixTime(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("clock")
+                .as_secs(),
+        );
+        evidence::verify(&need, image, &gathered, now).map_err(|r| r.text)
     }
 
     /// A store holding `signatures` (as signature-1, -2, …) for the image's digest.
@@ -290,7 +294,7 @@ mod tests {
         assert!(why.contains("expected sha256:"), "{why}");
     }
 
-    /// [`verify`] against one registry and client, as the webhook does across admissions.
+    /// [`gather`] against one registry and client, as the webhook does across admissions.
     struct Shared {
         registry: Registry,
         fetcher: Arc<Fetcher>,
@@ -305,8 +309,9 @@ mod tests {
             }
         }
 
-        async fn check(&self, need: &SimpleNeed, image: &ImageRef) -> Evidence {
-            verify(&self.registry, &self.fetcher, need, image, &[]).await
+        async fn check(&self, need: &SimpleNeed, image: &ImageRef) -> Result<Digest, String> {
+            let gathered = gather(&self.registry, &self.fetcher, need, image, &[]).await;
+            verified(need, image, gathered)
         }
     }
 

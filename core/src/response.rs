@@ -12,8 +12,8 @@ use alloc::vec::Vec;
 use base64::display::Base64Display;
 use serde::{Serialize, Serializer};
 
-use super::patch;
-use super::{API_VERSION, AdmissionError};
+use crate::admission::patch;
+use crate::admission::{API_VERSION, AdmissionError};
 use crate::text::escape_controls;
 use crate::verdict::Decision;
 
@@ -78,7 +78,8 @@ pub fn respond(uid: &str, decision: &Decision) -> Vec<u8> {
             })
         }
         Decision::Deny { reasons } => {
-            let message = reasons.join("\n");
+            let lines: Vec<&str> = reasons.iter().map(|r| r.text.as_str()).collect();
+            let message = lines.join("\n");
             write(refusal(uid, 403, "Forbidden", message))
         }
     }

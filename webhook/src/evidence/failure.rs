@@ -1,0 +1,37 @@
+//! The webhook's fetch errors as the core's typed [`FetchFailure`]: the message as the error
+//! words it, and its [`Cause`] for logs and metrics.
+
+use portieris_core::evidence::{Cause, FetchFailure};
+
+use crate::fetch::FetchError;
+use crate::registry::RegistryError;
+
+pub(crate) fn cause(error: &FetchError) -> Cause {
+    match error {
+        FetchError::Timeout { .. } => Cause::Timeout,
+        FetchError::Status { status: 404, .. } => Cause::NotFound,
+        FetchError::Status { status, .. } => Cause::Status(*status),
+        FetchError::Tls { .. } => Cause::Tls,
+        FetchError::Connect { .. } => Cause::Connect,
+        FetchError::TooLarge { .. } => Cause::TooLarge,
+        FetchError::Busy { .. } => Cause::Busy,
+        FetchError::Auth { .. } => Cause::Auth,
+        FetchError::Invalid { .. } => Cause::Unreadable,
+    }
+}
+
+pub(crate) fn registry(error: &RegistryError) -> FetchFailure {
+    let cause = match error {
+        RegistryError::Manifest { source, .. }
+        | RegistryError::Signatures { source, .. }
+        | RegistryError::Read { source, .. } => cause(source),
+        RegistryError::ManifestTooLarge { .. } => Cause::TooLarge,
+        RegistryError::ManifestFormat { .. }
+        | RegistryError::DigestMismatch { .. }
+        | RegistryError::SignatureList { .. }
+        | RegistryError::BlobDigest { .. } => Cause::Unreadable,
+        // A shared lookup that ended without an answer (its task was cancelled).
+        RegistryError::Aborted { .. } | RegistryError::NoSignatureApi { .. } => Cause::Unavailable,
+    };
+    FetchFailure::new(cause, error.to_string())
+}
