@@ -4,6 +4,7 @@
 pub mod admit;
 pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod cosign;
 pub mod evidence;
 pub mod fetch;

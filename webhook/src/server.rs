@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admit::{Admitted, Admitter, Outcome};
-use crate::cli::ServeArgs;
+use crate::config;
 use crate::fetch::budget::{Buffer, ByteBudget, Overflow};
 use crate::metrics::{self, Metrics};
 use crate::tls;
@@ -46,20 +46,21 @@ type Reply = Response<Full<Bytes>>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves until SIGTERM or Ctrl-C, then drains the connections and returns.
-pub async fn run(args: &ServeArgs, admitter: Arc<Admitter>) -> anyhow::Result<()> {
+pub async fn run(config: &config::Serve, admitter: Arc<Admitter>) -> anyhow::Result<()> {
+    let requests = &config.requests;
     anyhow::ensure!(
-        args.max_body_bytes_in_flight >= args.max_body_bytes,
+        requests.max_body_bytes_in_flight >= requests.max_body_bytes,
         "--max-body-bytes-in-flight ({}) must be at least --max-body-bytes ({})",
-        args.max_body_bytes_in_flight,
-        args.max_body_bytes
+        requests.max_body_bytes_in_flight,
+        requests.max_body_bytes
     );
     let server = Arc::new(Server {
-        app: App::new(args, admitter).context("registering metrics")?,
+        app: App::new(requests, admitter).context("registering metrics")?,
         http: Http::new(),
     });
-    let acceptor = TlsAcceptor::from(tls::start(args)?);
-    let webhook = bind(args.listen).await?;
-    let metrics = bind(args.metrics_listen).await?;
+    let acceptor = TlsAcceptor::from(tls::start(&config.tls)?);
+    let webhook = bind(config.listen).await?;
+    let metrics = bind(config.metrics_listen).await?;
     tracing::info!(webhook = %webhook.local_addr()?, metrics = %metrics.local_addr()?, "listening");
     let graceful = server.accept(webhook, metrics, acceptor).await;
     drain(graceful).await;
@@ -296,15 +297,18 @@ struct App {
 }
 
 impl App {
-    fn new(args: &ServeArgs, admitter: Arc<Admitter>) -> Result<Self, prometheus::Error> {
+    fn new(
+        requests: &config::Requests,
+        admitter: Arc<Admitter>,
+    ) -> Result<Self, prometheus::Error> {
         Ok(Self {
             admitter,
             metrics: Metrics::new()?,
-            max_body_bytes: args.max_body_bytes,
-            request_timeout: args.request_timeout,
-            body_read_timeout: args.body_read_timeout,
-            bodies: ByteBudget::new(args.max_body_bytes_in_flight),
-            admissions: Semaphore::new(permits(args.max_concurrent_admissions)),
+            max_body_bytes: requests.max_body_bytes,
+            request_timeout: requests.timeout,
+            body_read_timeout: requests.body_read_timeout,
+            bodies: ByteBudget::new(requests.max_body_bytes_in_flight),
+            admissions: Semaphore::new(permits(requests.max_concurrent)),
         })
     }
 
@@ -475,10 +479,8 @@ enum BodyError {
 }
 
 /// Semaphore permits for a `--max-concurrent-admissions` value (at least one).
-fn permits(max: u32) -> usize {
-    usize::try_from(max)
-        .unwrap_or(Semaphore::MAX_PERMITS)
-        .clamp(1, Semaphore::MAX_PERMITS)
+fn permits(max: usize) -> usize {
+    max.clamp(1, Semaphore::MAX_PERMITS)
 }
 
 /// `application/json`, parameters such as `charset` allowed.
