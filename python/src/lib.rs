@@ -19,7 +19,7 @@ use portieris_core::reference::Digest;
 use portieris_core::time::UnixTime;
 use portieris_core::{Options, PolicySet};
 use portieris_webhook::admit::Admitter;
-use portieris_webhook::cli::FetchArgs;
+use portieris_webhook::config;
 use portieris_webhook::evidence::Gatherer;
 use portieris_webhook::policies::PolicyStore;
 use portieris_webhook::policy_dir::{self, Document};
@@ -575,13 +575,13 @@ fn review_json(
         Duration::try_from_secs_f64(value)
             .map_err(|e| error(py, "Error", format!("{name}={value}: {e}")))
     };
-    let args = FetchArgs {
-        fetch_timeout: seconds("fetch_timeout", fetch_timeout)?,
+    let args = config::Fetch {
+        timeout: seconds("fetch_timeout", fetch_timeout)?,
         ca_file,
         trust_servers,
         // One Gatherer per call: nothing outlives it, so the cache TTL does not matter.
         trust_cache_ttl: Duration::from_secs(60),
-        max_fetch_bytes_in_flight: portieris_webhook::fetch::DEFAULT_BYTES_IN_FLIGHT as u64,
+        max_bytes_in_flight: portieris_webhook::fetch::DEFAULT_BYTES_IN_FLIGHT,
     };
     let deadline = seconds("deadline", deadline)?;
     let options = Options {

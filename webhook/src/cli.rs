@@ -1,11 +1,14 @@
 //! Command line: `serve`, `review` and `validate`. Every flag can also be set from a
 //! `PORTIERIS_*` environment variable, which is how the Helm chart configures the server.
+//! The flags are converted here, once, into the typed [`config`] the library takes.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -219,6 +222,65 @@ pub struct ValidateArgs {
     pub policy_dir: PathBuf,
 }
 
+impl From<&FetchArgs> for config::Fetch {
+    fn from(args: &FetchArgs) -> Self {
+        Self {
+            timeout: args.fetch_timeout,
+            ca_file: args.ca_file.clone(),
+            trust_servers: args.trust_servers.clone(),
+            trust_cache_ttl: args.trust_cache_ttl,
+            max_bytes_in_flight: usize::try_from(args.max_fetch_bytes_in_flight)
+                .unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl From<&ServeArgs> for config::Serve {
+    fn from(args: &ServeArgs) -> Self {
+        Self {
+            policies: match &args.policy_dir {
+                Some(path) => config::Policies::Dir {
+                    path: path.clone(),
+                    reload_interval: args.reload_interval,
+                },
+                None => config::Policies::Cluster,
+            },
+            listen: args.listen,
+            metrics_listen: args.metrics_listen,
+            tls: if args.self_signed {
+                config::Tls::SelfSigned
+            } else {
+                config::Tls::Files {
+                    cert: args.tls_cert.clone(),
+                    key: args.tls_key.clone(),
+                    reload_interval: args.reload_interval,
+                }
+            },
+            requests: config::Requests {
+                max_body_bytes: args.max_body_bytes,
+                max_body_bytes_in_flight: args.max_body_bytes_in_flight,
+                timeout: args.request_timeout,
+                body_read_timeout: args.body_read_timeout,
+                max_concurrent: usize::try_from(args.max_concurrent_admissions)
+                    .unwrap_or(usize::MAX),
+            },
+            fetch: (&args.fetch).into(),
+            engine: args.engine.options(),
+        }
+    }
+}
+
+impl From<&ReviewArgs> for config::Review {
+    fn from(args: &ReviewArgs) -> Self {
+        Self {
+            policy_dir: args.policy_dir.clone(),
+            file: args.file.clone(),
+            fetch: (&args.fetch).into(),
+            engine: args.engine.options(),
+        }
+    }
+}
+
 /// Durations as `500ms`, `10s`, `2m` or a bare number of seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -247,6 +309,46 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("3h").is_err());
         assert!(parse_duration("s").is_err());
+    }
+
+    fn serve(flags: &[&str]) -> config::Serve {
+        let cli = Cli::try_parse_from([&["portieris", "serve"], flags].concat()).expect("flags");
+        match cli.command {
+            Command::Serve(args) => config::Serve::from(&*args),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serve_flags_become_the_typed_config() {
+        let config = serve(&[]);
+        assert_eq!(config.policies, config::Policies::Cluster);
+        assert_eq!(
+            config.tls,
+            config::Tls::Files {
+                cert: "/etc/certs/tls.crt".into(),
+                key: "/etc/certs/tls.key".into(),
+                reload_interval: Duration::from_secs(10),
+            }
+        );
+        assert_eq!(config.requests.timeout, Duration::from_secs(9));
+        assert_eq!(config.requests.max_concurrent, 64);
+        assert_eq!(config.fetch.max_bytes_in_flight, 64 * 1024 * 1024);
+        let config = serve(&[
+            "--self-signed",
+            "--policy-dir=policies",
+            "--reload-interval=2s",
+            "--fetch-timeout=250ms",
+        ]);
+        assert_eq!(config.tls, config::Tls::SelfSigned);
+        assert_eq!(
+            config.policies,
+            config::Policies::Dir {
+                path: "policies".into(),
+                reload_interval: Duration::from_secs(2),
+            }
+        );
+        assert_eq!(config.fetch.timeout, Duration::from_millis(250));
     }
 
     #[test]

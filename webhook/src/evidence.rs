@@ -13,7 +13,7 @@ use portieris_core::policy::Secret;
 use portieris_core::verdict::Requirements;
 
 use crate::admit::{Gather, Scope};
-use crate::cli::FetchArgs;
+use crate::config;
 use crate::fetch::docker_config::{self, Credential};
 use crate::fetch::trust_server::{TrustServerError, TrustServers};
 use crate::fetch::{FetchConfig, Fetcher, SetupError};
@@ -43,14 +43,13 @@ pub struct Gatherer {
 }
 
 impl Gatherer {
-    pub fn new(args: &FetchArgs) -> Result<Self, GathererError> {
-        let mut config = FetchConfig::new(args.fetch_timeout, args.ca_file.clone());
-        config.max_bytes_in_flight =
-            usize::try_from(args.max_fetch_bytes_in_flight).unwrap_or(usize::MAX);
+    pub fn new(fetch: &config::Fetch) -> Result<Self, GathererError> {
+        let mut config = FetchConfig::new(fetch.timeout, fetch.ca_file.clone());
+        config.max_bytes_in_flight = fetch.max_bytes_in_flight;
         let fetcher = Arc::new(Fetcher::new(&config)?);
-        let servers = TrustServers::new(args.trust_servers.clone())?;
+        let servers = TrustServers::new(fetch.trust_servers.clone())?;
         Ok(Self {
-            trust: Trust::new(Arc::clone(&fetcher), servers, args.trust_cache_ttl),
+            trust: Trust::new(Arc::clone(&fetcher), servers, fetch.trust_cache_ttl),
             registry: Registry::new(Arc::clone(&fetcher)),
             fetcher,
         })

@@ -4,6 +4,7 @@
 pub mod admit;
 pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod evidence;
 pub mod fetch;
 pub mod metrics;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use portieris_webhook::admit::Admitter;
-use portieris_webhook::cli::{Cli, Command, LogFormat, ServeArgs};
+use portieris_webhook::cli::{Cli, Command, LogFormat};
 use portieris_webhook::evidence::Gatherer;
 use portieris_webhook::policies::PolicyStore;
-use portieris_webhook::{cluster, policy_dir, review, server};
+use portieris_webhook::{cluster, config, policy_dir, review, server};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,15 +19,15 @@ fn main() -> ExitCode {
     // One process-wide crypto provider for every TLS endpoint: server, fetchers, Kubernetes.
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
-        Command::Serve(args) => match serve(*args) {
+        Command::Serve(args) => match serve(config::Serve::from(&*args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "portieris serve failed");
                 ExitCode::FAILURE
             }
         },
-        Command::Review(args) => review::review(&args),
-        Command::Validate(args) => review::validate(&args),
+        Command::Review(args) => review::review(&config::Review::from(&*args)),
+        Command::Validate(args) => review::validate(&args.policy_dir),
     }
 }
 
@@ -56,39 +56,44 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
 }
 
 /// Evidence must be in before the request deadline, leaving a second to answer.
-fn evidence_deadline(args: &ServeArgs) -> Duration {
-    args.request_timeout
+fn evidence_deadline(config: &config::Serve) -> Duration {
+    config
+        .requests
+        .timeout
         .saturating_sub(Duration::from_secs(1))
         .max(Duration::from_millis(500))
 }
 
 #[tokio::main]
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(config: config::Serve) -> anyhow::Result<()> {
     let store = Arc::new(PolicyStore::new());
-    let cluster = match &args.policy_dir {
-        Some(dir) => {
-            let set = policy_dir::load(dir)?
+    let cluster = match &config.policies {
+        config::Policies::Dir {
+            path,
+            reload_interval,
+        } => {
+            let set = policy_dir::load(path)?
                 .into_policy_set()
                 .map_err(review::problems_error)?;
             store.replace(set);
             tokio::spawn(policy_dir::watch(
-                dir.clone(),
+                path.clone(),
                 store.clone(),
-                args.reload_interval,
+                *reload_interval,
             ));
             None
         }
-        None => Some(cluster::connect(store.clone()).await?),
+        config::Policies::Cluster => Some(cluster::connect(store.clone()).await?),
     };
-    let gatherer = Gatherer::new(&args.fetch)?;
+    let gatherer = Gatherer::new(&config.fetch)?;
     let mut admitter = Admitter::new(
         store,
         Box::new(gatherer),
-        args.engine.options(),
-        evidence_deadline(&args),
+        config.engine.clone(),
+        evidence_deadline(&config),
     );
     if let Some(cluster) = cluster {
         admitter = admitter.with_cluster(cluster);
     }
-    server::run(&args, Arc::new(admitter)).await
+    server::run(&config, Arc::new(admitter)).await
 }

@@ -10,7 +10,7 @@ use portieris_core::PolicySet;
 use portieris_core::policy::{Mutation, Pattern, Policy, Resource};
 
 use crate::admit::{Admitter, Outcome};
-use crate::cli::{ReviewArgs, ValidateArgs};
+use crate::config;
 use crate::evidence::Gatherer;
 use crate::policies::PolicyStore;
 use crate::policy_dir::{self, Problem};
@@ -22,8 +22,8 @@ const EVIDENCE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Evaluates one AdmissionReview and prints the response. Exit 0 allow (warn mode included:
 /// the warnings are in the response), 1 deny, 2 invalid.
-pub fn review(args: &ReviewArgs) -> ExitCode {
-    match run_review(args) {
+pub fn review(config: &config::Review) -> ExitCode {
+    match run_review(config) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("portieris review: {message}");
@@ -32,17 +32,17 @@ pub fn review(args: &ReviewArgs) -> ExitCode {
     }
 }
 
-fn run_review(args: &ReviewArgs) -> Result<ExitCode, String> {
-    let set = load_policies(&args.policy_dir)?;
-    let body = read_input(args.file.as_deref())
+fn run_review(config: &config::Review) -> Result<ExitCode, String> {
+    let set = load_policies(&config.policy_dir)?;
+    let body = read_input(config.file.as_deref())
         .map_err(|e| format!("cannot read the AdmissionReview: {e}"))?;
     let store = Arc::new(PolicyStore::new());
     store.replace(set);
-    let gatherer = Gatherer::new(&args.fetch).map_err(|e| e.to_string())?;
+    let gatherer = Gatherer::new(&config.fetch).map_err(|e| e.to_string())?;
     let admitter = Admitter::new(
         store,
         Box::new(gatherer),
-        args.engine.options(),
+        config.engine.clone(),
         EVIDENCE_DEADLINE,
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -90,14 +90,11 @@ pub fn problems_error(problems: Vec<Problem>) -> anyhow::Error {
 }
 
 /// Checks a policy folder; prints every problem with its file and field. Exit 0 when clean.
-pub fn validate(args: &ValidateArgs) -> ExitCode {
-    let folder = match policy_dir::load(&args.policy_dir) {
+pub fn validate(dir: &Path) -> ExitCode {
+    let folder = match policy_dir::load(dir) {
         Ok(folder) => folder,
         Err(e) => {
-            eprintln!(
-                "portieris validate: cannot read {}: {e}",
-                args.policy_dir.display()
-            );
+            eprintln!("portieris validate: cannot read {}: {e}", dir.display());
             return ExitCode::from(EXIT_INVALID);
         }
     };
@@ -120,7 +117,7 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     if problems.is_empty() {
         println!(
             "{}: {} objects, no problems",
-            args.policy_dir.display(),
+            dir.display(),
             folder.resources.len()
         );
         ExitCode::SUCCESS

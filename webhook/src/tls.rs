@@ -14,7 +14,7 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::{self, PemObject as _};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::cli::ServeArgs;
+use crate::config;
 
 /// ALPN names, HTTP/2 preferred (the API server asks for it).
 pub const ALPN_H2: &[u8] = b"h2";
@@ -51,23 +51,30 @@ pub enum TlsError {
 
 /// Sets up TLS for the webhook listener from `--self-signed` or `--tls-cert`/`--tls-key`.
 /// With files, also starts the task that reloads them every `--reload-interval`.
-pub fn start(args: &ServeArgs) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn start(config: &config::Tls) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = provider();
-    let resolver = if args.self_signed {
-        tracing::warn!(
-            "serving a throwaway self-signed certificate: for local use only, nothing trusts it"
-        );
-        Arc::new(CertResolver::new(self_signed(&provider)?))
-    } else {
-        let files = CertFiles {
-            cert: args.tls_cert.clone(),
-            key: args.tls_key.clone(),
-            provider: provider.clone(),
-        };
-        let (seen, key) = files.load()?;
-        let resolver = Arc::new(CertResolver::new(key));
-        tokio::spawn(watch(files, seen, resolver.clone(), args.reload_interval));
-        resolver
+    let resolver = match config {
+        config::Tls::SelfSigned => {
+            tracing::warn!(
+                "serving a throwaway self-signed certificate: for local use only, nothing trusts it"
+            );
+            Arc::new(CertResolver::new(self_signed(&provider)?))
+        }
+        config::Tls::Files {
+            cert,
+            key,
+            reload_interval,
+        } => {
+            let files = CertFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                provider: provider.clone(),
+            };
+            let (seen, key) = files.load()?;
+            let resolver = Arc::new(CertResolver::new(key));
+            tokio::spawn(watch(files, seen, resolver.clone(), *reload_interval));
+            resolver
+        }
     };
     server_config(resolver, provider)
 }

@@ -15,9 +15,11 @@ use portieris_core::{ImageRef, PolicySet};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::{
-    ClusterError, Health, LAST_APPLIED, Reflector, Reflectors, changes_cache,
-    cluster_image_policies, image_policies, keep_current, owner_resource, snapshot, trim,
+use super::ClusterError;
+use super::lookups::owner_resource;
+use super::reflectors::{
+    Health, LAST_APPLIED, Reflector, Reflectors, changes_cache, cluster_image_policies,
+    image_policies, keep_current, snapshot, trim,
 };
 use crate::policies::PolicyStore;
 
