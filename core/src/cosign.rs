@@ -113,7 +113,7 @@ fn key_holds(
 }
 
 fn one_signature(
-    verifier: &crate::notary::keys::Verifier,
+    verifier: &crate::crypto::keys::Verifier,
     image: &ImageRef,
     digest: &Digest,
     one: &Signature,

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::canonical_json::canonicalize;
 use super::error::NotaryError;
-use super::keys::key_id;
+use super::keytype::key_id;
 use super::limits;
 use super::time::parse_rfc3339;
 use crate::time::UnixTime;

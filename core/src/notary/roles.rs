@@ -5,10 +5,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::error::NotaryError;
-use super::keys::Verifier;
 use super::limits;
 use super::metadata::Envelope;
 use super::signature;
+use crate::crypto::keys::Verifier;
 
 /// Notary's `IsDelegation`: `targets/…`, only `[-a-z0-9_/]`, shorter than 256 bytes, and
 /// already clean (no empty, `.` or `..` segment, no trailing `/`). Depth is bounded here too.

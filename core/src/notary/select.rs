@@ -7,7 +7,7 @@ use alloc::string::{String, ToString as _};
 use alloc::vec::Vec;
 
 use super::error::NotaryError;
-use super::keys::{key_id, pinned_key};
+use super::keytype::{key_id, pinned_key};
 use super::metadata::{
     Delegation, Envelope, FileMeta, Keys, MetaRole, RoleKeys, Targets, too_many,
 };

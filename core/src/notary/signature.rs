@@ -3,7 +3,7 @@
 use rsa::{Pkcs1v15Sign, Pss};
 use sha2::{Digest as _, Sha256};
 
-use super::keys::Verifier;
+use crate::crypto::keys::Verifier;
 
 /// Whether `signature` by `key` over `message` is valid for `method` (lower-cased, as
 /// notary lower-cases it when decoding):

@@ -7,12 +7,14 @@ use alloc::vec::Vec;
 
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::error::{KeyProblem, NotaryError};
-use super::keys::{ParsedKey, Verifier, hex, parse_key};
+use super::error::NotaryError;
+use super::keytype::parse_key;
 use super::metadata::{Common, Envelope, FileMeta, Keys, MetaRole, RoleKeys, Root, Targets};
 use super::roles::{valid_signers, verify_threshold};
 use super::select::{Pin, Search, SignerRoles, Walk, Wanted, check_signers};
-use super::{Metadata, Query, Step, Trusted, pem};
+use super::{Metadata, Query, Step, Trusted};
+use crate::crypto::keys::Verifier;
+use crate::crypto::{KeyProblem, ParsedKey, hex, pem};
 use crate::time::UnixTime;
 
 pub(super) fn verify(
@@ -194,7 +196,7 @@ fn root_key(
     let cert = cert.ok_or(problem(KeyProblem::NotCertificate))?;
     let canonical = core::str::from_utf8(&key.public)
         .ok()
-        .and_then(super::pem::decode_first)
+        .and_then(pem::decode_first)
         .is_some_and(|block| pem::encode("CERTIFICATE", &block.der).as_bytes() == key.public);
     if !canonical {
         return Err(problem(KeyProblem::Pem));
