@@ -49,6 +49,7 @@ use crate::reference::Digest;
 use crate::time::UnixTime;
 
 pub mod canonical_json;
+mod chain;
 mod error;
 mod keytype;
 pub mod limits;

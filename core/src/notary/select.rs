@@ -6,13 +6,14 @@ use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::{String, ToString as _};
 use alloc::vec::Vec;
 
+use super::chain::{Chain, check_file, verifiers};
 use super::error::NotaryError;
 use super::keytype::{key_id, pinned_key};
 use super::metadata::{
     Delegation, Envelope, FileMeta, Keys, MetaRole, RoleKeys, Targets, too_many,
 };
-use super::roles::{covers, is_delegation, restrict_paths, verify_threshold};
-use super::verify::{Chain, check_file, verifiers};
+use super::roles::{covers, is_delegation, restrict_paths};
+use super::signature::verify_threshold;
 use super::{Metadata, Signer, TargetRef, Trusted, Verified, limits};
 use crate::reference::Digest;
 use crate::time::UnixTime;
