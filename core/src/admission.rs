@@ -19,6 +19,7 @@ pub use kind::WorkloadKind;
 pub use original::OriginalImages;
 pub use response::{respond, respond_invalid};
 
+use crate::limits;
 use crate::policy::Enforcement;
 use crate::reference::ImageRef;
 
@@ -54,7 +55,7 @@ pub const DEFAULT_NAMESPACE: &str = "portieris";
 impl Default for Options {
     fn default() -> Self {
         Self {
-            max_containers: 512,
+            max_containers: limits::MAX_CONTAINERS,
             allow_unknown_kinds: false,
             allow_cross_namespace_keys: false,
             namespace: String::from(DEFAULT_NAMESPACE),

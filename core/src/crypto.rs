@@ -41,7 +41,7 @@ pub enum KeyProblem {
     },
     /// The key is not a certificate, where one is needed (root keys).
     NotCertificate,
-    /// The key or certificate is larger than any key notary writes (`keys::MAX_KEY_BYTES`).
+    /// The key or certificate is larger than any key notary writes ([`crate::limits::MAX_KEY_BYTES`]).
     TooLarge { bytes: usize, limit: usize },
 }
 

@@ -52,7 +52,6 @@ pub mod canonical_json;
 mod chain;
 mod error;
 mod keytype;
-pub mod limits;
 mod metadata;
 mod roles;
 mod select;

@@ -11,9 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use rsa::Pkcs1v15Sign;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::MAX_SIGNATURE_BYTES;
 use crate::crypto::keys::Verifier;
 use crate::crypto::{KeyProblem, pem_key};
+use crate::limits::MAX_COSIGN_SIGNATURE_BYTES;
 
 /// Why a signature was not accepted. Deliberately says nothing about *how* the cryptography
 /// failed.
@@ -34,7 +34,7 @@ impl fmt::Display for SignatureError {
             Self::Key(problem) => write!(f, "not a usable PEM public key: {problem}"),
             Self::Encoding => write!(
                 f,
-                "the signature annotation is not base64 of at most {MAX_SIGNATURE_BYTES} bytes"
+                "the signature annotation is not base64 of at most {MAX_COSIGN_SIGNATURE_BYTES} bytes"
             ),
             Self::Invalid => f.write_str("the signature does not verify with the key"),
         }
@@ -58,7 +58,7 @@ pub fn verify(public_key_pem: &str, payload: &[u8], signature: &str) -> Result<(
 }
 
 pub(super) fn check(key: &Verifier, payload: &[u8], signature: &str) -> Result<(), SignatureError> {
-    if signature.len() > MAX_SIGNATURE_BYTES {
+    if signature.len() > MAX_COSIGN_SIGNATURE_BYTES {
         return Err(SignatureError::Encoding);
     }
     let raw: Vec<u8> = STANDARD

@@ -7,19 +7,12 @@ use rsa::traits::PublicKeyParts as _;
 use spki::SubjectPublicKeyInfoOwned;
 
 use super::KeyProblem;
+use crate::limits::{MAX_KEY_BYTES, RSA_BITS};
 
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-
-/// Most bytes of one key as it arrives (`keyval.public` in metadata, a pinned signer's PEM
-/// from a Secret), checked before any parsing. Notary's largest, an 8192-bit RSA key in a PEM
-/// certificate, is about 3 KiB.
-pub const MAX_KEY_BYTES: usize = 64 * 1024;
-
-/// Notary's minimum; the maximum bounds the cost of a verification.
-const RSA_BITS: core::ops::RangeInclusive<usize> = 2048..=8192;
 
 /// A public key that can check signatures.
 #[derive(Debug, Clone)]

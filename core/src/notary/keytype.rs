@@ -142,7 +142,7 @@ pub(crate) fn parse_key(keytype: &str, public: &[u8]) -> Result<ParsedKey, KeyPr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::keys::MAX_KEY_BYTES;
+    use crate::limits::MAX_KEY_BYTES;
     use serde_json::Value;
 
     /// Key IDs computed by notary's Go code; see `testdata/regen.sh`.

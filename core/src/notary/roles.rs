@@ -3,7 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::limits;
+use crate::limits;
 
 /// Notary's `IsDelegation`: `targets/…`, only `[-a-z0-9_/]`, shorter than 256 bytes, and
 /// already clean (no empty, `.` or `..` segment, no trailing `/`). Depth is bounded here too.
@@ -18,7 +18,7 @@ pub(crate) fn is_delegation(name: &str) -> bool {
         && rest
             .split('/')
             .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
-        && rest.split('/').count() <= limits::DELEGATION_DEPTH
+        && rest.split('/').count() <= limits::MAX_DELEGATION_DEPTH
 }
 
 /// Whether `child` is a valid delegation name directly under `parent`.

@@ -14,7 +14,8 @@ use super::metadata::{
 };
 use super::roles::{covers, is_delegation, restrict_paths};
 use super::signature::verify_threshold;
-use super::{Metadata, Signer, TargetRef, Trusted, Verified, limits};
+use super::{Metadata, Signer, TargetRef, Trusted, Verified};
+use crate::limits;
 use crate::reference::Digest;
 use crate::time::UnixTime;
 
@@ -247,8 +248,12 @@ impl<'a> Walk<'a> {
                     }
                     queue.extend(children(&delegated.paths, &loaded.targets));
                     // Bounds both the walk and the queue's memory.
-                    if walked + queue.len() > limits::ROLES {
-                        return Err(too_many(RELEASES, "delegation roles", limits::ROLES));
+                    if walked + queue.len() > limits::MAX_ROLES_WALKED {
+                        return Err(too_many(
+                            RELEASES,
+                            "delegation roles",
+                            limits::MAX_ROLES_WALKED,
+                        ));
                     }
                 }
             }
