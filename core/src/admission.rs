@@ -17,6 +17,7 @@ pub use extract::{ContainerList, ContainerSite};
 pub use kind::WorkloadKind;
 pub use original::OriginalImages;
 
+use crate::limits;
 use crate::policy::Enforcement;
 use crate::reference::ImageRef;
 
@@ -52,7 +53,7 @@ pub const DEFAULT_NAMESPACE: &str = "portieris";
 impl Default for Options {
     fn default() -> Self {
         Self {
-            max_containers: 512,
+            max_containers: limits::MAX_CONTAINERS,
             allow_unknown_kinds: false,
             allow_cross_namespace_keys: false,
             namespace: String::from(DEFAULT_NAMESPACE),

@@ -33,10 +33,7 @@ use crate::reference::{Digest, ImageRef};
 
 /// The annotation of a signature layer that holds the base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
-/// Most signature layers read from one signature artifact.
-pub const MAX_SIGNATURES: usize = 16;
-/// Most bytes of one base64 signature (an 8192-bit RSA signature is about 1.4 KiB).
-pub const MAX_SIGNATURE_BYTES: usize = 4 * 1024;
+pub use crate::limits::MAX_COSIGN_SIGNATURES as MAX_SIGNATURES;
 
 /// One `cosign.requirements` entry with its key Secret resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +110,7 @@ fn key_holds(
 }
 
 fn one_signature(
-    verifier: &crate::notary::keys::Verifier,
+    verifier: &crate::crypto::keys::Verifier,
     image: &ImageRef,
     digest: &Digest,
     one: &Signature,

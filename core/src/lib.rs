@@ -7,7 +7,9 @@ extern crate std;
 
 pub mod admission;
 pub mod cosign;
+pub mod crypto;
 pub mod evidence;
+pub mod limits;
 pub mod notary;
 pub mod policy;
 pub mod reason;

@@ -49,20 +49,19 @@ use crate::reference::Digest;
 use crate::time::UnixTime;
 
 pub mod canonical_json;
+mod chain;
 mod error;
-pub(crate) mod keys;
-pub mod limits;
+mod keytype;
 mod metadata;
-mod pem;
 mod roles;
 mod select;
 mod signature;
 mod time;
 mod verify;
-mod x509;
 
-pub use error::{KeyProblem, NotaryError};
-pub use keys::{key_id, pem_key_id};
+pub use crate::crypto::KeyProblem;
+pub use error::NotaryError;
+pub use keytype::{key_id, pem_key_id};
 
 /// What is to be verified: a tag or a digest of the repository `gun`.
 #[derive(Debug, Clone, PartialEq, Eq)]

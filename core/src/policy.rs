@@ -28,10 +28,7 @@ pub use types::{Enforcement, Mutation};
 use self::index::Index;
 use crate::reference::ImageRef;
 
-/// Most repository rules of one scope (a namespace's ImagePolicies, or the
-/// ClusterImagePolicies), so that resolving one image is bounded whatever the policies say:
-/// twice the largest set benchmarked, about 8 ms per image when every rule has to be tried.
-pub const MAX_SCOPE_REPOSITORIES: usize = 20_000;
+pub use crate::limits::MAX_SCOPE_REPOSITORIES;
 
 /// The two policy kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -18,6 +18,9 @@
 use alloc::string::{String, ToString};
 use core::fmt;
 
+pub use crate::limits::MAX_NAME_LEN;
+use crate::limits::MAX_TAG_LEN;
+
 /// Docker Hub, as written in normalised references.
 pub const DOCKER_HUB: &str = "docker.io";
 /// Hosts that serve Docker Hub's repositories under another name.
@@ -44,9 +47,6 @@ pub fn canonical_host(host: &str) -> &str {
         host
     }
 }
-/// The longest name (domain and path) docker accepts.
-pub const MAX_NAME_LEN: usize = 255;
-const MAX_TAG_LEN: usize = 128;
 const SHA256_HEX_LEN: usize = 64;
 
 /// A content digest. Only `sha256` exists in the registries we verify against.

@@ -9,8 +9,8 @@ use core::fmt;
 
 use serde::Deserialize;
 
-use super::payload::MAX_PAYLOAD;
-use super::{MAX_SIGNATURES, SIGNATURE_ANNOTATION};
+use super::SIGNATURE_ANNOTATION;
+use crate::limits::{MAX_COSIGN_SIGNATURES as MAX_SIGNATURES, MAX_PAYLOAD};
 use crate::reference::Digest;
 
 /// One signature layer: where its payload is, and its signature.

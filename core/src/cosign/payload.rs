@@ -17,7 +17,7 @@ use crate::simple::payload;
 pub const SIGNATURE_TYPE: &str = "cosign container image signature";
 /// Most bytes of payload accepted, the same bound as for containers' payloads (cosign's are a
 /// few hundred bytes, a few KiB with `-a` annotations).
-pub use crate::simple::payload::MAX_PAYLOAD;
+pub use crate::limits::MAX_PAYLOAD;
 
 /// The critical section of a verified payload.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The signature of a cosign payload, as sigstore's verifiers check it for a public key:
 //! ECDSA P-256 (ASN.1 DER, SHA-256; Go's `ecdsa.VerifyASN1`), RSA (PKCS#1 v1.5, SHA-256) and
-//! Ed25519 (Ed25519ph over SHA-512, as cosign 2.x signs, or pure Ed25519, as cosign 1.x did). Keys are parsed by the Notary code (`PUBLIC KEY` PEM,
-//! P-256 only, RSA 2048..=8192 bits).
+//! Ed25519 (Ed25519ph over SHA-512, as cosign 2.x signs, or pure Ed25519, as cosign 1.x did).
+//! Keys are parsed by `crypto` (`PUBLIC KEY` PEM, P-256 only, RSA 2048..=8192 bits).
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -11,9 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use rsa::Pkcs1v15Sign;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::MAX_SIGNATURE_BYTES;
-use crate::notary::KeyProblem;
-use crate::notary::keys::{Verifier, pinned_key};
+use crate::crypto::keys::Verifier;
+use crate::crypto::{KeyProblem, pem_key};
+use crate::limits::MAX_COSIGN_SIGNATURE_BYTES;
 
 /// Why a signature was not accepted. Deliberately says nothing about *how* the cryptography
 /// failed.
@@ -34,7 +34,7 @@ impl fmt::Display for SignatureError {
             Self::Key(problem) => write!(f, "not a usable PEM public key: {problem}"),
             Self::Encoding => write!(
                 f,
-                "the signature annotation is not base64 of at most {MAX_SIGNATURE_BYTES} bytes"
+                "the signature annotation is not base64 of at most {MAX_COSIGN_SIGNATURE_BYTES} bytes"
             ),
             Self::Invalid => f.write_str("the signature does not verify with the key"),
         }
@@ -45,7 +45,7 @@ impl core::error::Error for SignatureError {}
 
 /// A `PUBLIC KEY` PEM (a certificate is refused: its validity would go unchecked).
 pub(super) fn public_key(pem_text: &str) -> Result<Verifier, SignatureError> {
-    let (_, _, key) = pinned_key(pem_text).map_err(SignatureError::Key)?;
+    let (_, key) = pem_key(pem_text).map_err(SignatureError::Key)?;
     if key.cert.is_some() {
         return Err(SignatureError::Key(KeyProblem::Pem));
     }
@@ -58,7 +58,7 @@ pub fn verify(public_key_pem: &str, payload: &[u8], signature: &str) -> Result<(
 }
 
 pub(super) fn check(key: &Verifier, payload: &[u8], signature: &str) -> Result<(), SignatureError> {
-    if signature.len() > MAX_SIGNATURE_BYTES {
+    if signature.len() > MAX_COSIGN_SIGNATURE_BYTES {
         return Err(SignatureError::Encoding);
     }
     let raw: Vec<u8> = STANDARD

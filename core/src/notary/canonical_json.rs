@@ -14,10 +14,7 @@ use core::fmt;
 
 use serde_json::{Number, Value};
 
-/// Nesting deeper than this is refused. serde_json's parser reads at most 127 levels (its
-/// recursion limit of 128 refuses the 128th), so values parsed from metadata never reach this;
-/// only a hand-built `Value` can, and 128 levels still canonicalise.
-pub const MAX_DEPTH: usize = 128;
+use crate::limits::MAX_JSON_DEPTH;
 
 /// Integers beyond ±2^53 would be rounded by Go's float64 decoding, so the bytes notary
 /// verifies would differ from the ones that were signed: refuse them rather than guess.
@@ -29,7 +26,7 @@ const MAX_SAFE_INTEGER: u64 = 1 << 53;
 pub enum CanonicalJsonError {
     /// A number with a fraction, or an integer beyond ±2^53.
     UnsupportedNumber,
-    /// Arrays and objects nested deeper than [`MAX_DEPTH`].
+    /// Arrays and objects nested deeper than [`MAX_JSON_DEPTH`].
     TooDeep,
 }
 
@@ -39,7 +36,7 @@ impl fmt::Display for CanonicalJsonError {
             Self::UnsupportedNumber => {
                 f.write_str("canonical JSON allows only integers up to ±2^53")
             }
-            Self::TooDeep => write!(f, "canonical JSON nested deeper than {MAX_DEPTH}"),
+            Self::TooDeep => write!(f, "canonical JSON nested deeper than {MAX_JSON_DEPTH}"),
         }
     }
 }
@@ -93,7 +90,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), Can
 }
 
 fn deeper(depth: usize) -> Result<usize, CanonicalJsonError> {
-    if depth >= MAX_DEPTH {
+    if depth >= MAX_JSON_DEPTH {
         return Err(CanonicalJsonError::TooDeep);
     }
     Ok(depth + 1)

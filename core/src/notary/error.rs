@@ -5,6 +5,7 @@ use core::fmt;
 
 use super::canonical_json::CanonicalJsonError;
 use super::time::Rfc3339;
+use crate::crypto::KeyProblem;
 use crate::reference::Digest;
 use crate::time::UnixTime;
 
@@ -114,38 +115,6 @@ pub enum NotaryError {
         release: Digest,
         signed: Digest,
     },
-}
-
-/// Why a key or certificate cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyProblem {
-    /// A `keytype` notary does not know (or this verifier does not support).
-    UnsupportedType(String),
-    /// Not PEM, not the PEM block expected, or not in the exact form Go writes.
-    Pem,
-    /// The DER does not parse (certificate or SubjectPublicKeyInfo).
-    Der,
-    /// The key's algorithm or curve does not match its type (only P-256 ECDSA is supported).
-    Algorithm,
-    /// RSA modulus outside 2048..=8192 bits, or a bad exponent.
-    RsaSize,
-    /// Not a valid point or key encoding.
-    Encoding,
-    /// The certificate is a CA certificate, where a leaf is needed.
-    NotLeaf,
-    /// The certificate is signed with SHA-1.
-    Sha1Certificate,
-    /// The certificate's validity window is not valid at `now` (or is inverted).
-    CertificateValidity {
-        not_before: UnixTime,
-        not_after: UnixTime,
-        now: UnixTime,
-    },
-    /// The key is not a certificate, where one is needed (root keys).
-    NotCertificate,
-    /// The key or certificate is larger than any key notary writes (`keys::MAX_KEY_BYTES`).
-    TooLarge { bytes: usize, limit: usize },
 }
 
 impl fmt::Display for NotaryError {
@@ -267,6 +236,8 @@ impl fmt::Display for NotaryError {
     }
 }
 
+// Here rather than in `crypto` because it writes times with notary's `Rfc3339`, and `crypto`
+// must not import `notary`.
 impl fmt::Display for KeyProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

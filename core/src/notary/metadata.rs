@@ -16,9 +16,9 @@ use serde_json::Value;
 
 use super::canonical_json::canonicalize;
 use super::error::NotaryError;
-use super::keys::key_id;
-use super::limits;
+use super::keytype::key_id;
 use super::time::parse_rfc3339;
+use crate::limits;
 use crate::time::UnixTime;
 
 /// A role's file: the canonical bytes of `signed`, its signatures, and the value itself.
@@ -99,11 +99,11 @@ pub(crate) struct Targets {
 
 impl Envelope {
     pub(crate) fn parse(role: &str, bytes: &[u8]) -> Result<Self, NotaryError> {
-        if bytes.len() > limits::ROLE_BYTES {
+        if bytes.len() > limits::MAX_ROLE_BYTES {
             return Err(NotaryError::TooLarge {
                 role: role.into(),
                 size: bytes.len(),
-                limit: limits::ROLE_BYTES,
+                limit: limits::MAX_ROLE_BYTES,
             });
         }
         let mut file: Value = serde_json::from_slice(bytes).map_err(|e| malformed(role, e))?;
@@ -116,8 +116,8 @@ impl Envelope {
             None => None,
         };
         let raw = raw.unwrap_or_default();
-        if raw.len() > limits::SIGNATURES {
-            return Err(too_many(role, "signatures", limits::SIGNATURES));
+        if raw.len() > limits::MAX_ROLE_SIGNATURES {
+            return Err(too_many(role, "signatures", limits::MAX_ROLE_SIGNATURES));
         }
         let signatures = raw
             .into_iter()
@@ -184,8 +184,8 @@ impl Envelope {
         let delegations_json = json.delegations.unwrap_or_default();
         let keys = keys(role, delegations_json.keys.unwrap_or_default())?;
         let roles = delegations_json.roles.unwrap_or_default();
-        if roles.len() > limits::DELEGATIONS {
-            return Err(too_many(role, "delegations", limits::DELEGATIONS));
+        if roles.len() > limits::MAX_DELEGATIONS {
+            return Err(too_many(role, "delegations", limits::MAX_DELEGATIONS));
         }
         let mut delegations = Vec::with_capacity(roles.len());
         for entry in roles {
@@ -239,8 +239,8 @@ fn common(
 
 /// Decodes a `keys` map, checking that each key is listed under its own ID.
 fn keys(role: &str, json: BTreeMap<String, KeyJson>) -> Result<Keys, NotaryError> {
-    if json.len() > limits::KEYS {
-        return Err(too_many(role, "keys", limits::KEYS));
+    if json.len() > limits::MAX_ROLE_KEYS {
+        return Err(too_many(role, "keys", limits::MAX_ROLE_KEYS));
     }
     json.into_iter()
         .map(|(listed, key)| {
@@ -272,8 +272,8 @@ fn role_keys(
     keys: &Keys,
 ) -> Result<RoleKeys, NotaryError> {
     let key_ids = key_ids.unwrap_or_default();
-    if key_ids.len() > limits::KEYS {
-        return Err(too_many(role, "keys", limits::KEYS));
+    if key_ids.len() > limits::MAX_ROLE_KEYS {
+        return Err(too_many(role, "keys", limits::MAX_ROLE_KEYS));
     }
     if let Some(unknown) = key_ids.iter().find(|id| !keys.contains_key(*id)) {
         return Err(NotaryError::UnknownKey {

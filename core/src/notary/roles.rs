@@ -1,14 +1,9 @@
-//! Role rules: delegation names and paths, and counting signatures against a threshold.
+//! Role rules: delegation names and paths.
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::error::NotaryError;
-use super::keys::Verifier;
-use super::limits;
-use super::metadata::Envelope;
-use super::signature;
+use crate::limits;
 
 /// Notary's `IsDelegation`: `targets/…`, only `[-a-z0-9_/]`, shorter than 256 bytes, and
 /// already clean (no empty, `.` or `..` segment, no trailing `/`). Depth is bounded here too.
@@ -23,7 +18,7 @@ pub(crate) fn is_delegation(name: &str) -> bool {
         && rest
             .split('/')
             .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
-        && rest.split('/').count() <= limits::DELEGATION_DEPTH
+        && rest.split('/').count() <= limits::MAX_DELEGATION_DEPTH
 }
 
 /// Whether `child` is a valid delegation name directly under `parent`.
@@ -54,45 +49,6 @@ pub(crate) fn covers(paths: &[String], target: &str) -> bool {
     paths
         .iter()
         .any(|prefix| target.starts_with(prefix.as_str()))
-}
-
-/// Checks `envelope`'s signatures against `keys` (ID → verifier; keys that failed to parse are
-/// absent) and returns the IDs of the keys with a valid signature, at least `threshold` of
-/// them. Each key counts once, however many signatures carry its ID.
-pub(crate) fn verify_threshold(
-    envelope: &Envelope,
-    keys: &BTreeMap<String, Verifier>,
-    threshold: u64,
-) -> Result<BTreeSet<String>, NotaryError> {
-    let valid = valid_signers(envelope, keys);
-    if u64::try_from(valid.len()).unwrap_or(u64::MAX) < threshold {
-        return Err(NotaryError::ThresholdNotMet {
-            role: envelope.role.clone(),
-            valid: valid.len(),
-            threshold,
-        });
-    }
-    Ok(valid)
-}
-
-/// The IDs of `keys` that produced a valid signature over the envelope.
-pub(crate) fn valid_signers(
-    envelope: &Envelope,
-    keys: &BTreeMap<String, Verifier>,
-) -> BTreeSet<String> {
-    let mut valid = BTreeSet::new();
-    for sig in &envelope.signatures {
-        if valid.contains(&sig.key_id) {
-            continue;
-        }
-        let Some(key) = keys.get(&sig.key_id) else {
-            continue;
-        };
-        if signature::verify(&sig.method, key, &envelope.canonical, &sig.bytes) {
-            valid.insert(sig.key_id.clone());
-        }
-    }
-    valid
 }
 
 #[cfg(test)]

@@ -6,14 +6,16 @@ use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::{String, ToString as _};
 use alloc::vec::Vec;
 
+use super::chain::{Chain, check_file, verifiers};
 use super::error::NotaryError;
-use super::keys::{key_id, pinned_key};
+use super::keytype::{key_id, pinned_key};
 use super::metadata::{
     Delegation, Envelope, FileMeta, Keys, MetaRole, RoleKeys, Targets, too_many,
 };
-use super::roles::{covers, is_delegation, restrict_paths, verify_threshold};
-use super::verify::{Chain, check_file, verifiers};
-use super::{Metadata, Signer, TargetRef, Trusted, Verified, limits};
+use super::roles::{covers, is_delegation, restrict_paths};
+use super::signature::verify_threshold;
+use super::{Metadata, Signer, TargetRef, Trusted, Verified};
+use crate::limits;
 use crate::reference::Digest;
 use crate::time::UnixTime;
 
@@ -246,8 +248,12 @@ impl<'a> Walk<'a> {
                     }
                     queue.extend(children(&delegated.paths, &loaded.targets));
                     // Bounds both the walk and the queue's memory.
-                    if walked + queue.len() > limits::ROLES {
-                        return Err(too_many(RELEASES, "delegation roles", limits::ROLES));
+                    if walked + queue.len() > limits::MAX_ROLES_WALKED {
+                        return Err(too_many(
+                            RELEASES,
+                            "delegation roles",
+                            limits::MAX_ROLES_WALKED,
+                        ));
                     }
                 }
             }

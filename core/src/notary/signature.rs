@@ -1,9 +1,54 @@
-//! Signature methods, as notary's `signed/verifiers.go` checks them.
+//! Signatures as notary checks them: a role's threshold (`signed/verify.go`) and each
+//! signature method (`signed/verifiers.go`).
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
 
 use rsa::{Pkcs1v15Sign, Pss};
 use sha2::{Digest as _, Sha256};
 
-use super::keys::Verifier;
+use super::error::NotaryError;
+use super::metadata::Envelope;
+use crate::crypto::keys::Verifier;
+
+/// Checks `envelope`'s signatures against `keys` (ID → verifier; keys that failed to parse are
+/// absent) and returns the IDs of the keys with a valid signature, at least `threshold` of
+/// them. Each key counts once, however many signatures carry its ID.
+pub(crate) fn verify_threshold(
+    envelope: &Envelope,
+    keys: &BTreeMap<String, Verifier>,
+    threshold: u64,
+) -> Result<BTreeSet<String>, NotaryError> {
+    let valid = valid_signers(envelope, keys);
+    if u64::try_from(valid.len()).unwrap_or(u64::MAX) < threshold {
+        return Err(NotaryError::ThresholdNotMet {
+            role: envelope.role.clone(),
+            valid: valid.len(),
+            threshold,
+        });
+    }
+    Ok(valid)
+}
+
+/// The IDs of `keys` that produced a valid signature over the envelope.
+pub(crate) fn valid_signers(
+    envelope: &Envelope,
+    keys: &BTreeMap<String, Verifier>,
+) -> BTreeSet<String> {
+    let mut valid = BTreeSet::new();
+    for sig in &envelope.signatures {
+        if valid.contains(&sig.key_id) {
+            continue;
+        }
+        let Some(key) = keys.get(&sig.key_id) else {
+            continue;
+        };
+        if verify(&sig.method, key, &envelope.canonical, &sig.bytes) {
+            valid.insert(sig.key_id.clone());
+        }
+    }
+    valid
+}
 
 /// Whether `signature` by `key` over `message` is valid for `method` (lower-cased, as
 /// notary lower-cases it when decoding):
@@ -14,7 +59,7 @@ use super::keys::Verifier;
 ///
 /// Notary's fifth method, `pycrypto-pkcs#1 pss`, is not accepted: notary's own comment says it
 /// never worked.
-pub(crate) fn verify(method: &str, key: &Verifier, message: &[u8], signature: &[u8]) -> bool {
+fn verify(method: &str, key: &Verifier, message: &[u8], signature: &[u8]) -> bool {
     match (method, key) {
         ("ecdsa", Verifier::Ecdsa(key)) => {
             use p256::ecdsa::signature::Verifier as _;

@@ -14,6 +14,7 @@ use sha2::Digest as _;
 
 use self::fixture::*;
 use super::*;
+use crate::limits;
 use crate::notary::canonical_json::CanonicalJsonError;
 
 fn ok(repo: &Repo, target: &TargetRef, signers: &[Signer]) -> Verified {
@@ -962,7 +963,7 @@ fn method_that_does_not_fit_the_key_is_refused() {
 #[test]
 fn oversized_and_malformed_files_are_refused() {
     let mut served = Repo::new().served();
-    served.root = vec![b' '; limits::ROLE_BYTES + 1];
+    served.root = vec![b' '; limits::MAX_ROLE_BYTES + 1];
     assert!(matches!(
         run(&served, &tag("v1"), &[], now(), None),
         Err(NotaryError::TooLarge { .. })
@@ -988,7 +989,7 @@ fn too_many_signatures_are_refused() {
     let mut repo = Repo::new();
     repo.edits.insert("timestamp".into(), |envelope| {
         let one = envelope["signatures"][0].clone();
-        envelope["signatures"] = Value::Array(vec![one; limits::SIGNATURES + 1]);
+        envelope["signatures"] = Value::Array(vec![one; limits::MAX_ROLE_SIGNATURES + 1]);
     });
     assert!(matches!(
         err(&repo, &tag("v1"), &[]),
@@ -1048,7 +1049,7 @@ fn mutated_metadata_never_panics() {
 fn too_many_nested_delegations_are_refused() {
     let mut repo = Repo::new();
     let team = Key::ecdsa(20);
-    let roles: Vec<Value> = (0..limits::DELEGATIONS)
+    let roles: Vec<Value> = (0..limits::MAX_DELEGATIONS)
         .map(|i| delegation(&alloc::format!("targets/releases/r{i}"), &[&team], &[""]))
         .collect();
     repo.delegations

@@ -5,14 +5,15 @@ use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString as _};
 use alloc::vec::Vec;
 
-use sha2::{Digest as _, Sha256, Sha512};
-
-use super::error::{KeyProblem, NotaryError};
-use super::keys::{ParsedKey, Verifier, hex, parse_key};
-use super::metadata::{Common, Envelope, FileMeta, Keys, MetaRole, RoleKeys, Root, Targets};
-use super::roles::{valid_signers, verify_threshold};
+use super::chain::{Chain, check_file, verifiers};
+use super::error::NotaryError;
+use super::keytype::parse_key;
+use super::metadata::{Envelope, MetaRole, RoleKeys, Root, Targets};
 use super::select::{Pin, Search, SignerRoles, Walk, Wanted, check_signers};
-use super::{Metadata, Query, Step, Trusted, pem};
+use super::signature::{valid_signers, verify_threshold};
+use super::{Metadata, Query, Step, Trusted};
+use crate::crypto::keys::Verifier;
+use crate::crypto::{KeyProblem, ParsedKey, pem};
 use crate::time::UnixTime;
 
 pub(super) fn verify(
@@ -32,12 +33,7 @@ pub(super) fn verify(
         .iter()
         .map(|signer| Pin::parse(signer, now))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut chain = Chain {
-        now,
-        trusted,
-        expires: UnixTime(u64::MAX),
-        versions: BTreeMap::new(),
-    };
+    let mut chain = Chain::new(now, trusted);
     let root = verify_root(query.gun, &metadata.root, &mut chain)?;
     let timestamp = verify_timestamp(&root, &metadata.timestamp, &mut chain)?;
     let snapshot = verify_snapshot(&root, &timestamp, metadata, &mut chain)?;
@@ -80,39 +76,6 @@ pub(super) fn pinned_root(gun: &str, bytes: &[u8]) -> Result<Trusted, NotaryErro
         root: bytes.to_vec(),
         versions: BTreeMap::from([("root".to_string(), root.common.version)]),
     })
-}
-
-/// Versions and the earliest expiry of everything verified so far.
-pub(super) struct Chain<'a> {
-    now: UnixTime,
-    pub(super) trusted: Option<&'a Trusted>,
-    pub(super) expires: UnixTime,
-    pub(super) versions: BTreeMap<String, u64>,
-}
-
-impl Chain<'_> {
-    /// Rollback against the trusted version, then freeze (expiry), as notary orders them.
-    pub(super) fn admit(&mut self, role: &str, common: Common) -> Result<(), NotaryError> {
-        if let Some(trusted) = self.trusted.and_then(|t| t.versions.get(role))
-            && common.version < *trusted
-        {
-            return Err(NotaryError::Rollback {
-                role: role.into(),
-                version: common.version,
-                trusted: *trusted,
-            });
-        }
-        if common.expires < self.now {
-            return Err(NotaryError::Expired {
-                role: role.into(),
-                expires: common.expires,
-                now: self.now,
-            });
-        }
-        self.expires = self.expires.min(common.expires);
-        self.versions.insert(role.into(), common.version);
-        Ok(())
-    }
 }
 
 /// Root: self-signed by a threshold of its root keys, which must be leaf certificates for the
@@ -194,7 +157,7 @@ fn root_key(
     let cert = cert.ok_or(problem(KeyProblem::NotCertificate))?;
     let canonical = core::str::from_utf8(&key.public)
         .ok()
-        .and_then(super::pem::decode_first)
+        .and_then(pem::decode_first)
         .is_some_and(|block| pem::encode("CERTIFICATE", &block.der).as_bytes() == key.public);
     if !canonical {
         return Err(problem(KeyProblem::Pem));
@@ -216,23 +179,6 @@ fn role<'r>(root: &'r Root, name: &str) -> Result<&'r RoleKeys, NotaryError> {
         role: "root".into(),
         reason: alloc::format!("no {name} role"),
     })
-}
-
-/// Verifiers for a role's keys; keys that do not parse (or whose certificate notary would
-/// refuse) are left out and so never count towards the threshold.
-pub(super) fn verifiers(keys: &Keys, role_keys: &RoleKeys) -> BTreeMap<String, Verifier> {
-    role_keys
-        .key_ids
-        .iter()
-        .filter_map(|id| {
-            let key = keys.get(id)?;
-            let parsed = parse_key(&key.keytype, &key.public).ok()?;
-            if let Some(cert) = &parsed.cert {
-                cert.validate(None).ok()?;
-            }
-            Some((id.clone(), parsed.verifier))
-        })
-        .collect()
 }
 
 fn verify_timestamp(
@@ -320,50 +266,5 @@ fn require_sha256(meta: &MetaRole, referrer: &'static str, role: &str) -> Result
             referrer,
             role: role.into(),
         })
-    }
-}
-
-/// Notary's `CheckHashes` over the bytes as served (every sha256/sha512 listed must match, at
-/// least one must be listed), then the length when one is given.
-pub(super) fn check_file(
-    role: &str,
-    bytes: &[u8],
-    meta: Option<&FileMeta>,
-    referrer: &'static str,
-) -> Result<(), NotaryError> {
-    let missing = || NotaryError::MissingMeta {
-        referrer,
-        role: role.into(),
-    };
-    let meta = meta.ok_or_else(missing)?;
-    let mut checked = 0;
-    for (algorithm, expected) in &meta.hashes {
-        let (algorithm, actual) = match algorithm.as_str() {
-            "sha256" => ("sha256", Sha256::digest(bytes).to_vec()),
-            "sha512" => ("sha512", Sha512::digest(bytes).to_vec()),
-            _ => continue,
-        };
-        if actual != *expected {
-            return Err(NotaryError::HashMismatch {
-                role: role.into(),
-                algorithm,
-                expected: hex(expected),
-                actual: hex(&actual),
-            });
-        }
-        checked += 1;
-    }
-    if checked == 0 {
-        return Err(missing());
-    }
-    match meta.length {
-        Some(expected) if usize::try_from(expected).ok() != Some(bytes.len()) => {
-            Err(NotaryError::LengthMismatch {
-                role: role.into(),
-                expected,
-                actual: bytes.len(),
-            })
-        }
-        _ => Ok(()),
     }
 }

@@ -23,11 +23,8 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use crate::reference::{DOCKER_HUB, ImageRef, MAX_NAME_LEN, canonical_host};
-
-/// Longest repository pattern: a name (255) with `:` and a tag (128), and some `*`s. Longer
-/// text cannot name anything an image reference can be.
-pub const MAX_PATTERN_LEN: usize = 512;
+use crate::limits::{MAX_NAME_LEN, MAX_PATTERN_LEN};
+use crate::reference::{DOCKER_HUB, ImageRef, canonical_host};
 
 /// A compiled repository pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]

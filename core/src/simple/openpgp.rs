@@ -14,19 +14,13 @@ use pgp::composed::{Message, SignedPublicKey};
 use pgp::packet::{Signature, SignatureVersion};
 use pgp::types::KeyDetails;
 
+use crate::limits::{MAX_PAYLOAD, MAX_PGP_LAYERS, MAX_PGP_SIGNATURES};
 use crate::reason::Reason;
-use crate::simple::payload::MAX_PAYLOAD;
 use crate::time::UnixTime;
 
 pub use keys::SigningKey;
 
-/// Most bytes of one signature message, and of one keyring.
-pub const MAX_MESSAGE: usize = 64 * 1024;
-pub const MAX_KEYRING: usize = 1024 * 1024;
-/// Most signatures in one message.
-const MAX_SIGNATURES: usize = 16;
-/// Compression layers unwrapped before giving up (gpg writes one).
-const MAX_LAYERS: usize = 4;
+pub use crate::limits::{MAX_KEYRING, MAX_PGP_MESSAGE as MAX_MESSAGE};
 
 /// Why a keyring or a signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +97,7 @@ pub fn verify(keyring: &Keyring, message: &[u8], now: UnixTime) -> Result<Verifi
     } else {
         Message::from_bytes(message).map_err(bad)?
     };
-    for _ in 0..MAX_LAYERS {
+    for _ in 0..MAX_PGP_LAYERS {
         if !message.is_compressed() {
             break;
         }
@@ -115,9 +109,9 @@ pub fn verify(keyring: &Keyring, message: &[u8], now: UnixTime) -> Result<Verifi
         return Err(OpenPgpError::Message("the message is not signed".into()));
     };
     let count = reader.num_signatures();
-    if count > MAX_SIGNATURES {
+    if count > MAX_PGP_SIGNATURES {
         return Err(OpenPgpError::Message(format!(
-            "{count} signatures, more than {MAX_SIGNATURES}"
+            "{count} signatures, more than {MAX_PGP_SIGNATURES}"
         )));
     }
     let mut reasons = Vec::new();

@@ -11,8 +11,7 @@ use crate::reference::{Digest, ImageRef, ReferenceError};
 /// The only payload type containers/image defines.
 pub const SIGNATURE_TYPE: &str = "atomic container signature";
 
-/// Most bytes of payload accepted (the containers/image ones are a few hundred).
-pub const MAX_PAYLOAD: usize = 64 * 1024;
+pub use crate::limits::MAX_PAYLOAD;
 
 /// The critical section of a verified payload.
 #[derive(Debug, Clone, PartialEq, Eq)]

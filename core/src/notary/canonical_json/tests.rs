@@ -186,7 +186,7 @@ fn refuses_fractions_and_integers_go_would_round() {
 #[test]
 fn refuses_nesting_deeper_than_the_limit() {
     let mut value = json!(0);
-    for _ in 0..MAX_DEPTH {
+    for _ in 0..MAX_JSON_DEPTH {
         value = json!([value]);
     }
     assert!(canonicalize(&value).is_ok());

@@ -23,11 +23,12 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
 
+use super::super::NotaryError;
 use super::super::canonical_json::canonicalize;
-use super::super::keys::key_id;
+use super::super::keytype::key_id;
 use super::super::time::parse_rfc3339;
 use super::super::{Metadata, Query, Signer, Step, TargetRef, Trusted, Verified, verify};
-use super::super::{NotaryError, pem};
+use crate::crypto::pem;
 use crate::reference::Digest;
 use crate::time::UnixTime;
 

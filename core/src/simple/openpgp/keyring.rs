@@ -12,9 +12,7 @@ use pgp::composed::{Deserializable, SignedPublicKey};
 use pgp::packet::PacketHeader;
 use pgp::types::{KeyDetails, PacketLength, Tag};
 
-/// Most certificates, and subkeys, read (the copies of a key count each).
-const MAX_KEYS: usize = 64;
-const MAX_SUBKEYS: usize = 256;
+use crate::limits::{MAX_KEYRING_KEYS, MAX_KEYRING_SUBKEYS};
 
 const BEGIN: &[u8] = b"-----BEGIN PGP";
 
@@ -49,8 +47,8 @@ impl Keys {
             SignedPublicKey::from_bytes_many(packets.as_slice()).map_err(|e| e.to_string())?;
         for key in parsed {
             self.read += 1;
-            if self.read > MAX_KEYS {
-                return Err(format!("more than {MAX_KEYS} keys"));
+            if self.read > MAX_KEYRING_KEYS {
+                return Err(format!("more than {MAX_KEYRING_KEYS} keys"));
             }
             self.add(key.map_err(|e| e.to_string())?)?;
         }
@@ -61,8 +59,8 @@ impl Keys {
     fn add(&mut self, key: SignedPublicKey) -> Result<(), String> {
         // Counted before merging, so that merging (which compares subkeys) stays bounded.
         self.subkeys += key.public_subkeys.len();
-        if self.subkeys > MAX_SUBKEYS {
-            return Err(format!("more than {MAX_SUBKEYS} subkeys"));
+        if self.subkeys > MAX_KEYRING_SUBKEYS {
+            return Err(format!("more than {MAX_KEYRING_SUBKEYS} subkeys"));
         }
         let fingerprint = key.primary_key.fingerprint();
         let known = self

@@ -1,4 +1,4 @@
-//! TUF keys as notary encodes them, their IDs, and the verifiers behind them.
+//! TUF keys as notary encodes them, and their IDs.
 //!
 //! | `keytype`    | `keyval.public`                         |
 //! |--------------|-----------------------------------------|
@@ -13,29 +13,12 @@ use alloc::vec::Vec;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use der::Decode as _;
-use der::asn1::ObjectIdentifier;
-use rsa::traits::PublicKeyParts as _;
 use sha2::{Digest as _, Sha256};
-use spki::SubjectPublicKeyInfoOwned;
 
 use super::canonical_json::write_string;
-use super::error::KeyProblem;
-use super::pem;
-use super::x509::CertInfo;
-
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-
-/// Most bytes of one key as it arrives (`keyval.public` in metadata, a pinned signer's PEM
-/// from a Secret), checked before any parsing. Notary's largest, an 8192-bit RSA key in a PEM
-/// certificate, is about 3 KiB.
-pub const MAX_KEY_BYTES: usize = 64 * 1024;
-
-/// Notary's minimum; the maximum bounds the cost of a verification.
-const RSA_BITS: core::ops::RangeInclusive<usize> = 2048..=8192;
+use crate::crypto::keys::{Verifier, bounded, ed25519_verifier, verifier_from_der};
+use crate::crypto::x509::CertInfo;
+use crate::crypto::{KeyProblem, ParsedKey, hex, pem, pem_key};
 
 /// The key types notary writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,21 +53,6 @@ impl KeyType {
     }
 }
 
-/// A public key that can check signatures.
-#[derive(Debug, Clone)]
-pub(crate) enum Verifier {
-    Ecdsa(p256::ecdsa::VerifyingKey),
-    Rsa(rsa::RsaPublicKey),
-    Ed25519(ed25519_dalek::VerifyingKey),
-}
-
-/// A usable key: its verifier and, for `*-x509` keys, its certificate.
-#[derive(Debug, Clone)]
-pub(crate) struct ParsedKey {
-    pub verifier: Verifier,
-    pub cert: Option<CertInfo>,
-}
-
 /// The ID notary gives a key: the hex SHA-256 of the canonical JSON of
 /// `{"keytype":…,"keyval":{"private":null,"public":base64(public)}}`.
 pub fn key_id(keytype: &str, public: &[u8]) -> String {
@@ -107,40 +75,22 @@ pub fn pem_key_id(pem_text: &str) -> Result<String, KeyProblem> {
 
 /// A pinned key as notary's `ParsePEMPublicKey` reads it: type, `keyval.public`, parsed key.
 pub(crate) fn pinned_key(pem_text: &str) -> Result<(KeyType, Vec<u8>, ParsedKey), KeyProblem> {
-    bounded(pem_text.as_bytes())?;
-    let block = pem::decode_first(pem_text).ok_or(KeyProblem::Pem)?;
-    match block.label.as_str() {
-        "CERTIFICATE" => {
-            let cert = CertInfo::parse(&block.der)?;
-            let keytype = match cert.verifier {
-                Verifier::Ecdsa(_) => KeyType::EcdsaX509,
-                Verifier::Rsa(_) => KeyType::RsaX509,
-                Verifier::Ed25519(_) => return Err(KeyProblem::Algorithm),
-            };
-            let public = pem::encode("CERTIFICATE", &block.der).into_bytes();
-            let key = ParsedKey {
-                verifier: cert.verifier.clone(),
-                cert: Some(cert),
-            };
-            Ok((keytype, public, key))
-        }
-        "PUBLIC KEY" => {
-            let spki =
-                SubjectPublicKeyInfoOwned::from_der(&block.der).map_err(|_| KeyProblem::Der)?;
-            let verifier = verifier_from_spki(&spki)?;
-            let (keytype, public) = match &verifier {
-                Verifier::Ecdsa(_) => (KeyType::Ecdsa, block.der),
-                Verifier::Rsa(_) => (KeyType::Rsa, block.der),
-                Verifier::Ed25519(key) => (KeyType::Ed25519, key.as_bytes().to_vec()),
-            };
-            let key = ParsedKey {
-                verifier,
-                cert: None,
-            };
-            Ok((keytype, public, key))
-        }
-        _ => Err(KeyProblem::Pem),
-    }
+    let (der, key) = pem_key(pem_text)?;
+    let (keytype, public) = match (&key.verifier, &key.cert) {
+        (Verifier::Ecdsa(_), Some(_)) => (KeyType::EcdsaX509, certificate(&der)),
+        (Verifier::Rsa(_), Some(_)) => (KeyType::RsaX509, certificate(&der)),
+        // `pem_key` refuses Ed25519 certificates: notary has no type for them.
+        (Verifier::Ed25519(_), Some(_)) => return Err(KeyProblem::Algorithm),
+        (Verifier::Ecdsa(_), None) => (KeyType::Ecdsa, der),
+        (Verifier::Rsa(_), None) => (KeyType::Rsa, der),
+        (Verifier::Ed25519(key), None) => (KeyType::Ed25519, key.as_bytes().to_vec()),
+    };
+    Ok((keytype, public, key))
+}
+
+/// A certificate's `keyval.public`: Go's re-encoding of its DER.
+fn certificate(der: &[u8]) -> Vec<u8> {
+    pem::encode("CERTIFICATE", der).into_bytes()
 }
 
 /// Parses `keyval.public` for a metadata key of type `keytype`.
@@ -150,8 +100,7 @@ pub(crate) fn parse_key(keytype: &str, public: &[u8]) -> Result<ParsedKey, KeyPr
         KeyType::parse(keytype).ok_or_else(|| KeyProblem::UnsupportedType(keytype.into()))?;
     match kind {
         KeyType::Ecdsa | KeyType::Rsa => {
-            let spki = SubjectPublicKeyInfoOwned::from_der(public).map_err(|_| KeyProblem::Der)?;
-            let verifier = verifier_from_spki(&spki)?;
+            let verifier = verifier_from_der(public)?;
             let matches = matches!(
                 (kind, &verifier),
                 (KeyType::Ecdsa, Verifier::Ecdsa(_)) | (KeyType::Rsa, Verifier::Rsa(_))
@@ -183,87 +132,17 @@ pub(crate) fn parse_key(keytype: &str, public: &[u8]) -> Result<ParsedKey, KeyPr
                 cert: Some(cert),
             })
         }
-        KeyType::Ed25519 => {
-            let bytes: &[u8; 32] = public.try_into().map_err(|_| KeyProblem::Encoding)?;
-            let key =
-                ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyProblem::Encoding)?;
-            Ok(ParsedKey {
-                verifier: Verifier::Ed25519(key),
-                cert: None,
-            })
-        }
+        KeyType::Ed25519 => Ok(ParsedKey {
+            verifier: ed25519_verifier(public)?,
+            cert: None,
+        }),
     }
-}
-
-/// Refuses a key over [`MAX_KEY_BYTES`] before it is decoded.
-pub(crate) fn bounded(bytes: &[u8]) -> Result<(), KeyProblem> {
-    if bytes.len() > MAX_KEY_BYTES {
-        return Err(KeyProblem::TooLarge {
-            bytes: bytes.len(),
-            limit: MAX_KEY_BYTES,
-        });
-    }
-    Ok(())
-}
-
-/// A verifier from a SubjectPublicKeyInfo: P-256 ECDSA, RSA (2048..=8192 bits) or Ed25519.
-pub(crate) fn verifier_from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Verifier, KeyProblem> {
-    let bits = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or(KeyProblem::Encoding)?;
-    let algorithm = &spki.algorithm;
-    if algorithm.oid == EC_PUBLIC_KEY {
-        let curve: ObjectIdentifier = algorithm
-            .parameters
-            .as_ref()
-            .ok_or(KeyProblem::Algorithm)?
-            .decode_as()
-            .map_err(|_| KeyProblem::Algorithm)?;
-        if curve != SECP256R1 {
-            return Err(KeyProblem::Algorithm);
-        }
-        let key =
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(bits).map_err(|_| KeyProblem::Encoding)?;
-        Ok(Verifier::Ecdsa(key))
-    } else if algorithm.oid == RSA_ENCRYPTION {
-        rsa_verifier(bits)
-    } else if algorithm.oid == ED25519 {
-        let bytes: &[u8; 32] = bits.try_into().map_err(|_| KeyProblem::Encoding)?;
-        let key =
-            ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyProblem::Encoding)?;
-        Ok(Verifier::Ed25519(key))
-    } else {
-        Err(KeyProblem::Algorithm)
-    }
-}
-
-/// PKCS#1 `RSAPublicKey` → key. Parsed by hand from its two integers because
-/// `RsaPublicKey::try_from(spki)` caps the modulus at 4096 bits.
-fn rsa_verifier(pkcs1: &[u8]) -> Result<Verifier, KeyProblem> {
-    let key = rsa::pkcs1::RsaPublicKey::from_der(pkcs1).map_err(|_| KeyProblem::Der)?;
-    let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
-    let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
-    let key = rsa::RsaPublicKey::new_with_max_size(n, e, *RSA_BITS.end())
-        .map_err(|_| KeyProblem::RsaSize)?;
-    if !RSA_BITS.contains(&key.n().bits()) {
-        return Err(KeyProblem::RsaSize);
-    }
-    Ok(Verifier::Rsa(key))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
-        .map(char::from)
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_KEY_BYTES;
     use serde_json::Value;
 
     /// Key IDs computed by notary's Go code; see `testdata/regen.sh`.

@@ -1,5 +1,5 @@
-//! The parts of an X.509 certificate notary looks at: common name, validity, CA flag,
-//! signature algorithm, and the subject public key.
+//! The parts of an X.509 certificate that are looked at: common name, validity, CA flag,
+//! signature algorithm, and the subject public key; validated as notary validates them.
 
 use alloc::string::String;
 
@@ -8,8 +8,8 @@ use der::{Decode as _, Tag, Tagged as _};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::BasicConstraints;
 
-use super::error::KeyProblem;
-use super::keys::{Verifier, verifier_from_spki};
+use super::KeyProblem;
+use super::keys::{Verifier, bounded, verifier_from_spki};
 use crate::time::UnixTime;
 
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
@@ -40,7 +40,7 @@ pub(crate) struct CertInfo {
 impl CertInfo {
     pub(crate) fn parse(der: &[u8]) -> Result<Self, KeyProblem> {
         // Callers bound the PEM; the DER is bounded again here for any other path.
-        super::keys::bounded(der)?;
+        bounded(der)?;
         let cert = Certificate::from_der(der).map_err(|_| KeyProblem::Der)?;
         let tbs = &cert.tbs_certificate;
         let is_ca = match tbs

@@ -1,0 +1,74 @@
+//! Every size and count bound of the core, so that no input (an admission request, a policy,
+//! trust data, a signature) can make a decision slow or large. Past a bound the input is
+//! refused with an error naming the bound, never cut short. Frontends should apply the byte
+//! bounds while downloading too.
+//!
+//! Not here yet: the warning bounds (`verdict::MAX_WARNINGS`, `verdict::MAX_WARNING_CHARS`)
+//! and the registry parsers' (`registry::challenge`, `registry::docker_config`).
+
+use core::ops::RangeInclusive;
+
+// Image references and policies.
+
+/// Longest image name (domain and path): the longest docker accepts.
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest tag: the distribution grammar's `[\w][\w.-]{0,127}`.
+pub const MAX_TAG_LEN: usize = 128;
+/// Longest repository pattern: a name (255) with `:` and a tag (128), and some `*`s. Longer
+/// text cannot name anything an image reference can be.
+pub const MAX_PATTERN_LEN: usize = 512;
+/// Most repository rules of one scope (a namespace's ImagePolicies, or the
+/// ClusterImagePolicies), so that resolving one image is bounded whatever the policies say:
+/// twice the largest set benchmarked, about 8 ms per image when every rule has to be tried.
+pub const MAX_SCOPE_REPOSITORIES: usize = 20_000;
+/// Default of `Options::max_containers`: images of one object, each verified in turn.
+pub const MAX_CONTAINERS: usize = 512;
+
+// Keys and certificates.
+
+/// Most bytes of one key as it arrives (`keyval.public` in metadata, a pinned signer's PEM
+/// from a Secret), checked before any parsing. Notary's largest, an 8192-bit RSA key in a PEM
+/// certificate, is about 3 KiB.
+pub const MAX_KEY_BYTES: usize = 64 * 1024;
+/// RSA modulus sizes: notary's minimum; the maximum bounds the cost of a verification.
+pub const RSA_BITS: RangeInclusive<usize> = 2048..=8192;
+
+// Notary trust data.
+
+/// Bytes of one role's file.
+pub const MAX_ROLE_BYTES: usize = 10 * 1024 * 1024;
+/// Signatures on one role: each is a public-key operation.
+pub const MAX_ROLE_SIGNATURES: usize = 100;
+/// Keys in one `keys` map, and key IDs listed for one role: each is parsed.
+pub const MAX_ROLE_KEYS: usize = 1000;
+/// Delegations listed in one targets file.
+pub const MAX_DELEGATIONS: usize = 1000;
+/// Delegation roles walked while searching for a target: each may be one more fetch.
+pub const MAX_ROLES_WALKED: usize = 1000;
+/// Segments below `targets/` in a delegation name (`targets/a/b` has 2).
+pub const MAX_DELEGATION_DEPTH: usize = 8;
+/// Nesting canonicalised. serde_json's parser reads at most 127 levels (its recursion limit of
+/// 128 refuses the 128th), so values parsed from metadata never reach this; only a hand-built
+/// `Value` can, and 128 levels still canonicalise.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+// Simple signing and cosign.
+
+/// Most bytes of one signed payload (containers/image's and cosign's are a few hundred).
+pub const MAX_PAYLOAD: usize = 64 * 1024;
+/// Most bytes of one OpenPGP signature message: one payload and its signatures.
+pub const MAX_PGP_MESSAGE: usize = 64 * 1024;
+/// Most bytes of one keyring (a Secret holds at most 1 MiB anyway).
+pub const MAX_KEYRING: usize = 1024 * 1024;
+/// Most signatures in one OpenPGP message: each is a public-key operation.
+pub const MAX_PGP_SIGNATURES: usize = 16;
+/// Compression layers unwrapped before giving up (gpg writes one).
+pub const MAX_PGP_LAYERS: usize = 4;
+/// Most certificates read from one keyring (the copies of a key count each).
+pub const MAX_KEYRING_KEYS: usize = 64;
+/// Most subkeys read from one keyring.
+pub const MAX_KEYRING_SUBKEYS: usize = 256;
+/// Most signature layers read from one cosign signature artifact: each is a verification.
+pub const MAX_COSIGN_SIGNATURES: usize = 16;
+/// Most bytes of one base64 cosign signature (an 8192-bit RSA signature is about 1.4 KiB).
+pub const MAX_COSIGN_SIGNATURE_BYTES: usize = 4 * 1024;
