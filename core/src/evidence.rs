@@ -11,7 +11,8 @@ use crate::time::UnixTime;
 
 pub use crate::cosign::{CosignKey, CosignNeed};
 pub use crate::notary::TrustNeed;
-pub use crate::simple::{SignedBy, SimpleNeed, StoreAuth};
+pub use crate::registry::Credential;
+pub use crate::simple::{SignedBy, SimpleNeed};
 pub use material::{Cause, FetchFailure, Gathered, Material};
 
 mod material;

@@ -13,7 +13,8 @@ pub use payload::{Payload, PayloadError};
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
+
+use crate::registry::Credential;
 
 /// One `signedBy` requirement with its key Secret resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,21 +33,5 @@ pub struct SimpleNeed {
     /// `simple.storeURL`: the lookaside store; `None` means only the registry's own API.
     pub store_url: Option<String>,
     /// Basic-auth credentials for the store, from `simple.storeSecret`.
-    pub store_auth: Option<StoreAuth>,
-}
-
-/// Basic-auth credentials for a lookaside store.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoreAuth {
-    pub username: String,
-    pub password: String,
-}
-
-impl fmt::Debug for StoreAuth {
-    // The password never reaches logs.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreAuth")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
+    pub store_auth: Option<Credential>,
 }

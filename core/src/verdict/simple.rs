@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::SecretScope;
-use crate::evidence::{SignedBy, SimpleNeed, StoreAuth};
+use crate::evidence::{Credential, SignedBy, SimpleNeed};
 use crate::policy::{Policy, PolicySet, Requirement, Secret};
 use crate::simple::IdentityRule;
 
@@ -107,14 +107,14 @@ pub(super) fn key_namespace<'a>(
     }
 }
 
-fn store_auth(namespace: &str, name: &str, policies: &PolicySet) -> Result<StoreAuth, String> {
+fn store_auth(namespace: &str, name: &str, policies: &PolicySet) -> Result<Credential, String> {
     let secret = find(policies, namespace, name, "store")?;
     let text = |key| {
         core::str::from_utf8(field(secret, key)?)
             .map(String::from)
             .map_err(|_| format!("store Secret \"{namespace}/{name}\" \"{key}\" is not UTF-8"))
     };
-    Ok(StoreAuth {
+    Ok(Credential {
         username: text("username")?,
         password: text("password")?,
     })

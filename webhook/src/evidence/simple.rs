@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use portieris_core::evidence::{FetchFailure, Gathered, Material, SimpleNeed, StoreAuth};
+use portieris_core::evidence::{FetchFailure, Gathered, Material, SimpleNeed};
 use portieris_core::simple::openpgp;
 use portieris_core::{Digest, ImageRef};
 
@@ -90,13 +90,8 @@ async fn signatures(
 }
 
 /// The store's basic-auth credentials, as the shared session takes them.
-fn store_credentials(auth: Option<&StoreAuth>) -> Vec<Credential> {
-    auth.map(|a| Credential {
-        username: a.username.clone(),
-        password: a.password.clone(),
-    })
-    .into_iter()
-    .collect()
+fn store_credentials(auth: Option<&Credential>) -> Vec<Credential> {
+    auth.cloned().into_iter().collect()
 }
 
 /// `<store>/<repository path>@sha256=<hex>/signature-N`, N = 1.. until the first 404, at most
@@ -105,7 +100,7 @@ fn store_credentials(auth: Option<&StoreAuth>) -> Vec<Credential> {
 pub async fn lookaside(
     fetcher: &Fetcher,
     store: &str,
-    auth: Option<&StoreAuth>,
+    auth: Option<&Credential>,
     image: &ImageRef,
     digest: &Digest,
 ) -> Result<Vec<Vec<u8>>, FetchFailure> {
@@ -184,7 +179,7 @@ mod tests {
         (image, Digest::parse(d).expect("digest"))
     }
 
-    fn need(store: &str, auth: Option<StoreAuth>) -> SimpleNeed {
+    fn need(store: &str, auth: Option<Credential>) -> SimpleNeed {
         SimpleNeed {
             requirements: vec![SignedBy {
                 key_secret: "team/key".into(),
@@ -269,7 +264,7 @@ mod tests {
         )
         .await;
         let (image, digest) = image();
-        let auth = StoreAuth {
+        let auth = Credential {
             username: "user".into(),
             password: "pass".into(),
         };
@@ -345,7 +340,7 @@ mod tests {
         )
         .await;
         let (image, digest) = image();
-        let auth = |password: &str| StoreAuth {
+        let auth = |password: &str| Credential {
             username: "user".into(),
             password: password.into(),
         };
