@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use portieris_core::ImageRef;
 use portieris_core::notary::{
-    self, Metadata, NotaryError, Query, Signer, Step, TargetRef, Verified,
+    self, Metadata, NotaryError, Query, Signer, Step, TargetRef, Trusted, Verified,
 };
 use portieris_core::time::UnixTime;
 
@@ -172,6 +172,30 @@ impl Inner {
         }
     }
 
+    /// One call of the core's state machine, on a blocking thread: its signatures may be RSA
+    /// (milliseconds each), and the async workers serve every other request. The metadata
+    /// goes there and comes back rather than being copied.
+    async fn step(
+        &self,
+        job: &Job,
+        metadata: Metadata,
+        trusted: Option<Trusted>,
+    ) -> Result<(Metadata, Result<Step, NotaryError>), TrustError> {
+        let (gun, target, signers) = (job.gun.clone(), job.target.clone(), job.signers.clone());
+        let now = (self.clock)();
+        tokio::task::spawn_blocking(move || {
+            let query = Query {
+                gun: &gun,
+                target: &target,
+                signers: &signers,
+            };
+            let step = notary::verify(&query, &metadata, now, trusted.as_ref());
+            (metadata, step)
+        })
+        .await
+        .map_err(|_| job.aborted())
+    }
+
     /// Verifies the job's target against the repository's metadata, fetching (or reusing)
     /// the delegations the core asks for.
     async fn verify_with(
@@ -181,21 +205,14 @@ impl Inner {
     ) -> Result<Weighed<Verified>, TrustError> {
         let mut metadata = repository.metadata.clone();
         let state = (job.server.clone(), job.gun.clone());
-        let trusted = lock(&self.trusted).get(&state);
-        let query = Query {
-            gun: &job.gun,
-            target: &job.target,
-            signers: &job.signers,
-        };
+        let trusted = lock(&self.trusted).get(&state).map(|t| t.value);
         for _ in 0..MAX_ROUNDS {
-            let trusted = trusted.as_ref().map(|t| &t.value);
-            let step =
-                notary::verify(&query, &metadata, (self.clock)(), trusted).map_err(|error| {
-                    TrustError::Verify {
-                        gun: job.gun.clone(),
-                        error,
-                    }
-                })?;
+            let (returned, step) = self.step(job, metadata, trusted.clone()).await?;
+            metadata = returned;
+            let step = step.map_err(|error| TrustError::Verify {
+                gun: job.gun.clone(),
+                error,
+            })?;
             match step {
                 Step::Done(verified) => {
                     // `verified.trusted` holds a copy of the root it was verified against.
