@@ -47,3 +47,6 @@ pub fn verify(
 ) -> Result<Digest, Reason> {
     verify::verify(need, image, gathered, now)
 }
+
+#[cfg(test)]
+mod tests;
