@@ -57,7 +57,6 @@ mod pem;
 mod roles;
 mod select;
 mod signature;
-mod time;
 mod verify;
 mod x509;
 

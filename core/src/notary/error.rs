@@ -4,8 +4,8 @@ use alloc::string::String;
 use core::fmt;
 
 use super::canonical_json::CanonicalJsonError;
-use super::time::Rfc3339;
 use crate::reference::Digest;
+use crate::time::Rfc3339;
 use crate::time::UnixTime;
 
 /// Why trust data was refused.

@@ -18,8 +18,8 @@ use super::canonical_json::canonicalize;
 use super::error::NotaryError;
 use super::keys::key_id;
 use super::limits;
-use super::time::parse_rfc3339;
 use crate::time::UnixTime;
+use crate::time::parse_rfc3339;
 
 /// A role's file: the canonical bytes of `signed`, its signatures, and the value itself.
 #[derive(Debug)]
