@@ -50,6 +50,7 @@ use crate::time::UnixTime;
 
 pub mod canonical_json;
 mod error;
+pub mod freshness;
 pub(crate) mod keys;
 pub mod limits;
 mod metadata;
