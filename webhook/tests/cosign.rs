@@ -593,8 +593,8 @@ mod in_process {
 
     use portieris_core::evidence::{CosignKey, CosignNeed, Evidence};
     use portieris_core::{Digest, ImageRef};
+    use portieris_webhook::fetch::registry::Registry;
     use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
-    use portieris_webhook::registry::Registry;
 
     use super::{World, world};
 
@@ -695,7 +695,7 @@ mod in_process {
         );
         w.counting.publish();
         tokio::time::sleep(
-            portieris_webhook::signature_sets::EMPTY_TTL + Duration::from_millis(200),
+            portieris_webhook::fetch::signature_sets::EMPTY_TTL + Duration::from_millis(200),
         )
         .await;
         let digest = Digest::parse(&w.counting.late).expect("digest");

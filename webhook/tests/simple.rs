@@ -612,8 +612,8 @@ async fn a_second_admission_verifies_cached_signatures_and_other_credentials_rea
     use portieris_core::evidence::{SignedBy, SimpleNeed};
     use portieris_core::simple::IdentityRule;
     use portieris_core::{Digest, ImageRef};
+    use portieris_webhook::fetch::registry::Registry;
     use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
-    use portieris_webhook::registry::Registry;
     use portieris_webhook::simple::verify;
 
     let w = world();

@@ -16,7 +16,7 @@
 //! digests through another namespace's lookup.
 //!
 //! The [`Registry`] also holds the caches of fetched signature sets, simple signing's (from
-//! the extension API or a lookaside store) and cosign's (see [`crate::signature_sets`]): it is
+//! the extension API or a lookaside store) and cosign's (see [`super::signature_sets`]): it is
 //! the one reader simple signing and cosign share.
 
 use std::sync::Arc;
@@ -31,9 +31,9 @@ use portieris_core::{Digest, ImageRef};
 use reqwest::header::CONTENT_TYPE;
 use sha2::{Digest as _, Sha256};
 
-use crate::fetch::coalesce::Coalescer;
-use crate::fetch::{Credential, FetchError, Fetcher, Session};
-use crate::signature_sets::SignatureSets;
+use super::coalesce::Coalescer;
+use super::signature_sets::SignatureSets;
+use super::{Credential, FetchError, Fetcher, Session};
 
 /// How long a tag's digest is reused: tags move, so briefly.
 pub const DIGEST_TTL: Duration = Duration::from_secs(30);
