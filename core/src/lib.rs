@@ -8,6 +8,7 @@ extern crate std;
 pub mod admission;
 pub mod cosign;
 pub mod evidence;
+mod json;
 pub mod notary;
 pub mod policy;
 pub mod reference;

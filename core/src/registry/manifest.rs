@@ -12,6 +12,7 @@ use core::fmt;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::json::Object;
 use crate::reference::Digest;
 
 /// The `Accept` header of a manifest request: the four accepted formats.
@@ -158,11 +159,7 @@ pub fn parse_manifest(
     if body.len() > MAX_MANIFEST_BYTES {
         return Err(ManifestError::TooLarge { size: body.len() });
     }
-    // serde would also read a struct from an array (`[2]`); a manifest is an object.
-    if !body.trim_ascii_start().starts_with(b"{") {
-        return Err(ManifestError::Malformed("not a JSON object".into()));
-    }
-    let fields: Fields =
+    let Object(fields): Object<Fields> =
         serde_json::from_slice(body).map_err(|e| ManifestError::Malformed(e.to_string()))?;
     if fields.schema_version != 2 {
         return Err(ManifestError::SchemaVersion(fields.schema_version));

@@ -10,6 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
+use crate::json::Object;
+
 /// Largest signature list accepted (containers/image's limit); fetchers should stop reading
 /// there.
 pub const MAX_SIGNATURE_LIST_BYTES: usize = 4 * 1024 * 1024;
@@ -56,7 +58,7 @@ impl core::error::Error for SignatureListError {}
 #[derive(Deserialize)]
 struct SignatureList {
     #[serde(default)]
-    signatures: Vec<ExtensionSignature>,
+    signatures: Vec<Object<ExtensionSignature>>,
 }
 
 #[derive(Deserialize)]
@@ -80,11 +82,12 @@ pub fn parse_signature_list(
     if body.len() > MAX_SIGNATURE_LIST_BYTES {
         return Err(SignatureListError::TooLarge { size: body.len() });
     }
-    let list: SignatureList =
+    let Object(list): Object<SignatureList> =
         serde_json::from_slice(body).map_err(|e| SignatureListError::Malformed(e.to_string()))?;
     let atomic: Vec<&ExtensionSignature> = list
         .signatures
         .iter()
+        .map(|Object(s)| s)
         .filter(|s| s.schema_version == EXTENSION_SCHEMA_VERSION && s.kind == EXTENSION_TYPE_ATOMIC)
         .collect();
     if atomic.len() > max {
@@ -189,6 +192,9 @@ mod tests {
             &br#"{"signatures":null}"#[..],
             br#"{"signatures":[{"schemaVersion":2,"type":"atomic"}]}"#,
             br#"{"signatures":[{"schemaVersion":-2,"type":"x","content":""}]}"#,
+            // serde's derive would read these arrays as the structs' fields in order.
+            br#"{"signatures":[[2,"atomic","b25l"]]}"#,
+            br#"[[{"schemaVersion":2,"type":"atomic","content":"b25l"}]]"#,
             b"not JSON",
         ] {
             assert!(
