@@ -4,7 +4,9 @@
 //!
 //! Read unverified, only to decide what to fetch and how long to keep it: every use verifies
 //! the roles again ([`super::verify`]), expiry and hashes included. Values are decoded as the
-//! verifier decodes them, so what is kept here is what verification would read.
+//! verifier decodes them (the same date parser, base64 hashes, a non-negative length), so what
+//! is kept here is what verification would read; an entry that is not a JSON object is refused
+//! here, which costs only a fetch.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString as _};
@@ -17,6 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::limits;
+use crate::json::Object;
 use crate::time::{UnixTime, parse_rfc3339};
 
 /// The snapshot a timestamp names: what pins the snapshot's bytes. Two timestamps with equal
@@ -91,8 +94,8 @@ pub fn snapshot_entry(timestamp: &[u8]) -> Result<SnapshotEntry, FreshnessError>
         #[serde(default)]
         hashes: Option<BTreeMap<String, String>>,
     }
-    let json =
-        FileMetaJson::deserialize(entry).map_err(|e| FreshnessError::Malformed(e.to_string()))?;
+    let Object(json) = Object::<FileMetaJson>::deserialize(entry)
+        .map_err(|e| FreshnessError::Malformed(e.to_string()))?;
     let length = json
         .length
         .map(|length| {
@@ -213,6 +216,10 @@ mod tests {
                 FreshnessError::NoSha256,
             ),
             (r#"{"length":3}"#.into(), FreshnessError::NoSha256),
+            (
+                r#"[]"#.into(),
+                FreshnessError::Malformed("invalid type: sequence, expected a JSON object".into()),
+            ),
             (
                 r#"{"hashes":{"sha256":"AAAA"}}"#.into(),
                 FreshnessError::NoSha256,
