@@ -9,6 +9,7 @@ pub mod admission;
 pub mod cosign;
 pub mod crypto;
 pub mod evidence;
+mod json;
 pub mod limits;
 pub mod notary;
 pub mod policy;

@@ -3,8 +3,7 @@
 //! refused with an error naming the bound, never cut short. Frontends should apply the byte
 //! bounds while downloading too.
 //!
-//! Not here yet: the warning bounds (`verdict::MAX_WARNINGS`, `verdict::MAX_WARNING_CHARS`)
-//! and the registry parsers' (`registry::challenge`, `registry::docker_config`).
+//! The modules that apply a bound re-export it under the name they have always used.
 
 use core::ops::RangeInclusive;
 
@@ -72,3 +71,32 @@ pub const MAX_KEYRING_SUBKEYS: usize = 256;
 pub const MAX_COSIGN_SIGNATURES: usize = 16;
 /// Most bytes of one base64 cosign signature (an 8192-bit RSA signature is about 1.4 KiB).
 pub const MAX_COSIGN_SIGNATURE_BYTES: usize = 4 * 1024;
+
+// Registries.
+
+/// Most bytes of one `WWW-Authenticate` value. Registries send a few hundred (realm, service
+/// and one scope); a longer value is refused rather than parsed.
+pub const MAX_CHALLENGE_BYTES: usize = 16 * 1024;
+/// Most bytes of a token server's answer. Tokens are JWTs of a few KiB; OAuth2 servers may add
+/// a refresh token and an ID token.
+pub const MAX_TOKEN_REPLY_BYTES: usize = 256 * 1024;
+/// Most bytes of one docker config: Kubernetes caps a whole Secret at 1 MiB.
+pub const MAX_DOCKER_CONFIG_BYTES: usize = 1024 * 1024;
+/// Most registries (keys of `auths`) in one docker config.
+pub const MAX_DOCKER_CONFIG_ENTRIES: usize = 1000;
+/// Largest manifest accepted (containers/image's limit for manifests); fetchers should stop
+/// reading there.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// Largest signature list accepted (containers/image's limit); fetchers should stop reading
+/// there.
+pub const MAX_SIGNATURE_LIST_BYTES: usize = 4 * 1024 * 1024;
+
+// Admission responses.
+
+/// The API server cuts a warning longer than this (Kubernetes recommends 120; reasons come
+/// first, so what matters survives a cut) and drops warnings past 4 KiB in all, a budget shared
+/// with other webhooks and deprecation notices.
+pub const MAX_WARNING_CHARS: usize = 256;
+/// Warnings given one by one; more are summed up in one last warning. Eight of at most 256
+/// characters and the count of the rest take about half of the 4 KiB budget.
+pub const MAX_WARNINGS: usize = 8;

@@ -51,12 +51,12 @@ use crate::time::UnixTime;
 pub mod canonical_json;
 mod chain;
 mod error;
+pub mod freshness;
 mod keytype;
 mod metadata;
 mod roles;
 mod select;
 mod signature;
-mod time;
 mod verify;
 
 pub use crate::crypto::KeyProblem;

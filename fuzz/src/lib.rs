@@ -9,8 +9,11 @@
 
 pub mod admission;
 pub mod canonical;
+pub mod cosign;
 pub mod decide;
+pub mod freshness;
 pub mod input;
+pub mod manifest;
 pub mod model;
 pub mod notary;
 pub mod openpgp;

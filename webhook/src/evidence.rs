@@ -15,9 +15,9 @@ use portieris_core::verdict::Requirements;
 use crate::admit::{Gather, Scope};
 use crate::config;
 use crate::fetch::docker_config::{self, Credential};
+use crate::fetch::registry::Registry;
 use crate::fetch::trust_server::{TrustServerError, TrustServers};
 use crate::fetch::{FetchConfig, Fetcher, SetupError};
-use crate::registry::Registry;
 use crate::trust::Trust;
 
 pub mod cosign;

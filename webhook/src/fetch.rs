@@ -16,6 +16,8 @@ pub mod budget;
 pub mod cache;
 pub mod coalesce;
 pub mod docker_config;
+pub mod registry;
+pub mod signature_sets;
 pub mod trust_server;
 
 #[cfg(test)]

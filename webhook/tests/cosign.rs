@@ -594,8 +594,8 @@ mod in_process {
     use portieris_core::evidence::{self, CosignKey, CosignNeed, Need};
     use portieris_core::{Digest, ImageRef};
     use portieris_webhook::evidence::cosign::gather;
+    use portieris_webhook::fetch::registry::Registry;
     use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
-    use portieris_webhook::registry::Registry;
 
     use super::{World, world};
 
@@ -700,7 +700,7 @@ mod in_process {
         );
         w.counting.publish();
         tokio::time::sleep(
-            portieris_webhook::signature_sets::EMPTY_TTL + Duration::from_millis(200),
+            portieris_webhook::fetch::signature_sets::EMPTY_TTL + Duration::from_millis(200),
         )
         .await;
         let digest = Digest::parse(&w.counting.late).expect("digest");

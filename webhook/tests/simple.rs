@@ -613,8 +613,8 @@ async fn a_second_admission_verifies_cached_signatures_and_other_credentials_rea
     use portieris_core::simple::IdentityRule;
     use portieris_core::{Digest, ImageRef};
     use portieris_webhook::evidence::simple::gather;
+    use portieris_webhook::fetch::registry::Registry;
     use portieris_webhook::fetch::{Credential, FetchConfig, Fetcher};
-    use portieris_webhook::registry::Registry;
 
     let w = world();
     let config = FetchConfig::new(std::time::Duration::from_secs(10), Some(w.ca()));

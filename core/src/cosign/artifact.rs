@@ -10,6 +10,7 @@ use core::fmt;
 use serde::Deserialize;
 
 use super::SIGNATURE_ANNOTATION;
+use crate::json::Object;
 use crate::limits::{MAX_COSIGN_SIGNATURES as MAX_SIGNATURES, MAX_PAYLOAD};
 use crate::reference::Digest;
 
@@ -61,7 +62,7 @@ impl core::error::Error for ArtifactError {}
 #[derive(Deserialize)]
 struct Manifest {
     #[serde(default)]
-    layers: Vec<Descriptor>,
+    layers: Vec<Object<Descriptor>>,
 }
 
 #[derive(Deserialize)]
@@ -75,7 +76,7 @@ struct Descriptor {
 /// The layers of a signature manifest: at most [`MAX_SIGNATURES`] (more is an error, not a
 /// silent cut), each at most [`MAX_PAYLOAD`] bytes by its descriptor.
 pub fn parse(manifest: &[u8]) -> Result<Vec<Layer>, ArtifactError> {
-    let parsed: Manifest =
+    let Object(parsed): Object<Manifest> =
         serde_json::from_slice(manifest).map_err(|e| ArtifactError::Malformed(format!("{e}")))?;
     if parsed.layers.len() > MAX_SIGNATURES {
         return Err(ArtifactError::TooManyLayers(parsed.layers.len()));
@@ -84,7 +85,7 @@ pub fn parse(manifest: &[u8]) -> Result<Vec<Layer>, ArtifactError> {
         .layers
         .into_iter()
         .enumerate()
-        .map(|(n, mut descriptor)| {
+        .map(|(n, Object(mut descriptor))| {
             let layer = n + 1;
             let size = usize::try_from(descriptor.size)
                 .ok()
@@ -149,5 +150,18 @@ mod tests {
             parse(b"not JSON"),
             Err(ArtifactError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_manifest_and_its_layers_are_objects() {
+        // serde's derive would read these arrays as the structs' fields in order.
+        let layer = alloc::format!(r#"["{D}",3,{{"{SIGNATURE_ANNOTATION}":"c2ln"}}]"#);
+        let layers = alloc::format!(r#"{{"layers":[{layer}]}}"#);
+        for array in ["[[]]", layers.as_str()] {
+            assert!(
+                matches!(parse(array.as_bytes()), Err(ArtifactError::Malformed(_))),
+                "{array}"
+            );
+        }
     }
 }

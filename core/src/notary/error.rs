@@ -4,9 +4,9 @@ use alloc::string::String;
 use core::fmt;
 
 use super::canonical_json::CanonicalJsonError;
-use super::time::Rfc3339;
 use crate::crypto::KeyProblem;
 use crate::reference::Digest;
+use crate::time::Rfc3339;
 use crate::time::UnixTime;
 
 /// Why trust data was refused.

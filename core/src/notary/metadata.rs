@@ -17,9 +17,9 @@ use serde_json::Value;
 use super::canonical_json::canonicalize;
 use super::error::NotaryError;
 use super::keytype::key_id;
-use super::time::parse_rfc3339;
 use crate::limits;
 use crate::time::UnixTime;
+use crate::time::parse_rfc3339;
 
 /// A role's file: the canonical bytes of `signed`, its signatures, and the value itself.
 #[derive(Debug)]

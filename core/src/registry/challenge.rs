@@ -10,12 +10,8 @@ use core::fmt;
 
 use serde::Deserialize;
 
-/// Most bytes of one `WWW-Authenticate` value. Registries send a few hundred (realm, service
-/// and one scope); a longer value is refused rather than parsed.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// Most bytes of a token server's answer. Tokens are JWTs of a few KiB; OAuth2 servers may add
-/// a refresh token and an ID token.
-pub const MAX_TOKEN_REPLY_BYTES: usize = 256 * 1024;
+pub use crate::limits::MAX_CHALLENGE_BYTES as MAX_HEADER_BYTES;
+pub use crate::limits::MAX_TOKEN_REPLY_BYTES;
 /// Token lifetime when the token server does not say (the distribution spec's minimum).
 pub const DEFAULT_TOKEN_SECONDS: u64 = 60;
 /// Tokens are dropped this long before they expire, so one never expires in flight.

@@ -23,10 +23,8 @@ use crate::reference::canonical_host;
 pub const DOCKER_CONFIG_JSON: &str = ".dockerconfigjson";
 /// The Secret key of a legacy `kubernetes.io/dockercfg` Secret: `{host: entry}`.
 pub const DOCKER_CFG: &str = ".dockercfg";
-/// Most bytes of one docker config: Kubernetes caps a whole Secret at 1 MiB.
-pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
-/// Most registries (keys of `auths`) in one docker config.
-pub const MAX_ENTRIES: usize = 1000;
+pub use crate::limits::MAX_DOCKER_CONFIG_BYTES as MAX_CONFIG_BYTES;
+pub use crate::limits::MAX_DOCKER_CONFIG_ENTRIES as MAX_ENTRIES;
 
 /// A user name and password for one registry. Debug output leaves the password out.
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -17,13 +17,8 @@ use crate::policy::{Enforcement, Mutation};
 use crate::reason::{Class, Reason};
 use crate::text::escape_controls;
 
-/// The API server cuts a warning longer than this (Kubernetes recommends 120; reasons come
-/// first, so what matters survives a cut) and drops warnings past 4 KiB in all, a budget shared
-/// with other webhooks and deprecation notices.
-pub const MAX_WARNING_CHARS: usize = 256;
-/// Warnings given one by one; more are summed up in one last warning. Eight of at most 256
-/// characters and the count of the rest take about half of the 4 KiB budget.
-pub const MAX_WARNINGS: usize = 8;
+pub use crate::limits::MAX_WARNING_CHARS;
+pub use crate::limits::MAX_WARNINGS;
 
 /// How the verdict on one image is carried out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! The signature set read (every layer's payload with its signature) is cached per
 //! (registry, repository, digest, credentials): 30 s, an empty set or a failure 5 s, so a
 //! signature pushed after a deny counts within seconds; concurrent reads of one set share one
-//! fetch ([`crate::signature_sets`]). The payload blobs of one artifact are fetched
+//! fetch ([`crate::fetch::signature_sets`]). The payload blobs of one artifact are fetched
 //! concurrently.
 
 use std::sync::Arc;
@@ -18,8 +18,8 @@ use portieris_core::{Digest, ImageRef};
 
 use super::failure;
 use crate::fetch::docker_config::Credential;
-use crate::registry::Registry;
-use crate::signature_sets::{SetKey, Source};
+use crate::fetch::registry::Registry;
+use crate::fetch::signature_sets::{SetKey, Source};
 
 /// Gathers what one need asks for. `credentials` (the pod's pull Secrets for the image's
 /// registry) authenticate the digest lookup; `store_credentials` (for the signature

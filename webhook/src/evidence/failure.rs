@@ -2,9 +2,10 @@
 //! words it, and its [`Cause`] for logs and metrics.
 
 use portieris_core::evidence::{Cause, FetchFailure};
+use portieris_core::registry::manifest::ManifestError;
 
 use crate::fetch::FetchError;
-use crate::registry::RegistryError;
+use crate::fetch::registry::RegistryError;
 
 pub(crate) fn cause(error: &FetchError) -> Cause {
     match error {
@@ -25,9 +26,11 @@ pub(crate) fn registry(error: &RegistryError) -> FetchFailure {
         RegistryError::Manifest { source, .. }
         | RegistryError::Signatures { source, .. }
         | RegistryError::Read { source, .. } => cause(source),
-        RegistryError::ManifestTooLarge { .. } => Cause::TooLarge,
-        RegistryError::ManifestFormat { .. }
-        | RegistryError::DigestMismatch { .. }
+        RegistryError::ManifestInvalid {
+            source: ManifestError::TooLarge { .. },
+            ..
+        } => Cause::TooLarge,
+        RegistryError::ManifestInvalid { .. }
         | RegistryError::SignatureList { .. }
         | RegistryError::BlobDigest { .. } => Cause::Unreadable,
         // A shared lookup that ended without an answer (its task was cancelled).

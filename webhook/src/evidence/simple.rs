@@ -4,7 +4,7 @@
 //!
 //! The signatures read are cached per (store URL or registry, repository, digest, store or pull
 //! credentials): 30 s, an empty set or a failure 5 s; concurrent reads of one set share one
-//! fetch ([`crate::signature_sets`]). They are verified again for every admission.
+//! fetch ([`crate::fetch::signature_sets`]). They are verified again for every admission.
 
 use std::sync::Arc;
 
@@ -14,9 +14,9 @@ use portieris_core::{Digest, ImageRef};
 
 use super::failure;
 use crate::fetch::docker_config::Credential;
+use crate::fetch::registry::Registry;
+use crate::fetch::signature_sets::{SetKey, Source};
 use crate::fetch::{FetchError, Fetcher};
-use crate::registry::Registry;
-use crate::signature_sets::{SetKey, Source};
 
 /// Most signatures read for one image (`signature-1` … `signature-16`, or from the registry).
 pub const MAX_SIGNATURES: usize = 16;
@@ -388,7 +388,8 @@ mod tests {
         }
         assert_eq!(server.requests(), 1, "the empty set is cached");
         signed.store(true, std::sync::atomic::Ordering::SeqCst);
-        tokio::time::sleep(crate::signature_sets::EMPTY_TTL + Duration::from_millis(200)).await;
+        tokio::time::sleep(crate::fetch::signature_sets::EMPTY_TTL + Duration::from_millis(200))
+            .await;
         assert_eq!(shared.check(&need, &image).await, Ok(digest));
         assert_eq!(server.requests(), 3, "signature-1, then the 404");
     }

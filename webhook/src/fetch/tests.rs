@@ -335,7 +335,8 @@ async fn a_chunked_response_is_cut_off_past_the_limit() {
 
 #[tokio::test]
 async fn an_endless_manifest_is_cut_off_at_the_manifest_limit() {
-    use crate::registry::{MAX_MANIFEST_BYTES, Registry, RegistryError};
+    use crate::fetch::registry::{Registry, RegistryError};
+    use portieris_core::registry::manifest::MAX_MANIFEST_BYTES;
     let (ca_pem, acceptor) = tls_acceptor();
     let addr = raw_server(move |stream| {
         let acceptor = acceptor.clone();

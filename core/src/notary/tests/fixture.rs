@@ -26,11 +26,11 @@ use x509_cert::time::{Time, Validity};
 use super::super::NotaryError;
 use super::super::canonical_json::canonicalize;
 use super::super::keytype::key_id;
-use super::super::time::parse_rfc3339;
 use super::super::{Metadata, Query, Signer, Step, TargetRef, Trusted, Verified, verify};
 use crate::crypto::pem;
 use crate::reference::Digest;
 use crate::time::UnixTime;
+use crate::time::parse_rfc3339;
 
 pub const GUN: &str = "example.com/app";
 /// An RSA key for tests (made by `openssl genpkey`): generating one in a debug build is slow.

@@ -3,11 +3,12 @@
 //! (`X-Registry-Supports-Signatures`, as OpenShift's registry serves them), and manifests by
 //! tag and blobs by digest (hash-checked) for cosign's signature artifacts.
 //!
-//! Tags are resolved with a `GET` of the manifest and the digest computed here from the bytes
-//! served: a `HEAD` answer would only carry the registry's claim (`Docker-Content-Digest`),
-//! and an admission decision must not rest on a claim it can check. When the registry does
-//! send the header, it must agree. An index (multi-arch image) is resolved to the index's own
-//! digest, which is what signers sign with `skopeo copy --all` and what the pod is pinned to.
+//! Tags are resolved with a `GET` of the manifest and the digest computed by the core
+//! ([`portieris_core::registry::manifest`]) from the bytes served: a `HEAD` answer would only
+//! carry the registry's claim (`Docker-Content-Digest`), and an admission decision must not
+//! rest on a claim it can check. When the registry does send the header, it must agree; its
+//! `Content-Type` must not name another format than the manifest. The signature list of the
+//! extension API is parsed by the core too ([`portieris_core::registry::signature_list`]).
 //!
 //! Resolved digests are cached per (registry, repository, tag, credentials) for a short time,
 //! failures for a few seconds; concurrent identical lookups share one fetch. Credentials are
@@ -15,34 +16,25 @@
 //! digests through another namespace's lookup.
 //!
 //! The [`Registry`] also holds the caches of fetched signature sets, simple signing's (from
-//! the extension API or a lookaside store) and cosign's (see [`crate::signature_sets`]): it is
+//! the extension API or a lookaside store) and cosign's (see [`super::signature_sets`]): it is
 //! the one reader simple signing and cosign share.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
+use portieris_core::registry::manifest::{MANIFEST_ACCEPT, MAX_MANIFEST_BYTES};
+use portieris_core::registry::signature_list::MAX_SIGNATURE_LIST_BYTES;
+use portieris_core::registry::{
+    ManifestError, SignatureListError, parse_manifest, parse_signature_list,
+};
 use portieris_core::{Digest, ImageRef};
-use serde::Deserialize;
+use reqwest::header::CONTENT_TYPE;
 use sha2::{Digest as _, Sha256};
 
-use crate::fetch::coalesce::Coalescer;
-use crate::fetch::{Credential, FetchError, Fetcher, Session};
-use crate::signature_sets::SignatureSets;
+use super::coalesce::Coalescer;
+use super::signature_sets::SignatureSets;
+use super::{Credential, FetchError, Fetcher, Session};
 
-/// Manifest formats whose digest is the sha256 of their bytes: OCI manifest and index,
-/// Docker v2 schema 2 manifest and manifest list (not schema 1, whose digest excludes its
-/// embedded signatures).
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
-     application/vnd.oci.image.index.v1+json, \
-     application/vnd.docker.distribution.manifest.v2+json, \
-     application/vnd.docker.distribution.manifest.list.v2+json";
-/// Largest manifest accepted (containers/image's limit for manifests); the fetch stops reading
-/// as soon as a manifest passes it.
-pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
-/// Largest signature list of the extension API (containers/image's limit), and of the `/v2/`
-/// answer read before it (its body is not used).
-pub const MAX_SIGNATURE_LIST_BYTES: usize = 4 * 1024 * 1024;
 /// How long a tag's digest is reused: tags move, so briefly.
 pub const DIGEST_TTL: Duration = Duration::from_secs(30);
 /// Failures are remembered this long: a burst of pods with a broken image costs one fetch.
@@ -51,9 +43,6 @@ const CACHE_ENTRIES: usize = 10_000;
 /// Bytes of cached digests (64 hex digits each, so 10,000 are 640 KiB) and failures (weighed
 /// by their message): the entry bound comes first unless many failures quote long messages.
 const CACHE_BYTES: usize = 4 * 1024 * 1024;
-/// The extension API's only signature format (containers/image `extensionSignature`).
-const EXTENSION_SCHEMA_VERSION: u64 = 2;
-const EXTENSION_TYPE_ATOMIC: &str = "atomic";
 
 /// Why a registry could not answer what simple signing asked. Every variant names the image
 /// or registry.
@@ -61,15 +50,12 @@ const EXTENSION_TYPE_ATOMIC: &str = "atomic";
 pub enum RegistryError {
     #[error("resolving {image} to a manifest digest: {source}")]
     Manifest { image: String, source: FetchError },
-    #[error("the manifest of {image} is larger than {MAX_MANIFEST_BYTES} bytes")]
-    ManifestTooLarge { image: String },
-    #[error("the manifest of {image} is not an OCI or Docker v2 manifest or index: {detail}")]
-    ManifestFormat { image: String, detail: String },
-    #[error("the registry says {image} is {claimed}, but the manifest it served is {actual}")]
-    DigestMismatch {
+    /// The manifest served is refused by the core: too large, not a v2 manifest or index,
+    /// contradicted by its `Content-Type`, or not the digest the registry claims.
+    #[error("resolving {image}: {source}")]
+    ManifestInvalid {
         image: String,
-        claimed: String,
-        actual: Digest,
+        source: ManifestError,
     },
     #[error("resolving {image} stopped unexpectedly")]
     Aborted { image: String },
@@ -80,8 +66,11 @@ pub enum RegistryError {
     NoSignatureApi { registry: String },
     #[error("reading signatures of {image} from the registry: {source}")]
     Signatures { image: String, source: FetchError },
-    #[error("the registry's signature list for {image} is invalid: {detail}")]
-    SignatureList { image: String, detail: String },
+    #[error("the registry's signature list for {image} is invalid: {source}")]
+    SignatureList {
+        image: String,
+        source: SignatureListError,
+    },
     #[error("reading {what}: {source}")]
     Read { what: String, source: FetchError },
     #[error("{what} is {actual}, not the digest it was asked for")]
@@ -202,9 +191,9 @@ impl Registry {
             Ok(None) => return Ok(Vec::new()),
             Err(source) => return Err(fetch_failed(source)),
         };
-        parse_signature_list(&body, max, max_bytes).map_err(|detail| RegistryError::SignatureList {
+        parse_signature_list(&body, max, max_bytes).map_err(|source| RegistryError::SignatureList {
             image: image.to_string(),
-            detail,
+            source,
         })
     }
 
@@ -309,179 +298,12 @@ async fn resolve(fetcher: &Fetcher, key: &Key) -> Result<Digest, RegistryError> 
             image: image.clone(),
             source,
         })?;
-    let claimed = reply
-        .headers
-        .get("Docker-Content-Digest")
-        .and_then(|v| v.to_str().ok());
-    manifest_digest(&image, &reply.body, claimed)
-}
-
-/// The digest of a served manifest: sha256 of its bytes, which must be a v2 manifest or
-/// index. `claimed` (`Docker-Content-Digest`) must agree when it is a sha256 digest; other
-/// algorithms are not compared (only sha256 is accepted anywhere here, and the bytes decide).
-pub fn manifest_digest(
-    image: &str,
-    body: &[u8],
-    claimed: Option<&str>,
-) -> Result<Digest, RegistryError> {
-    if body.len() > MAX_MANIFEST_BYTES {
-        return Err(RegistryError::ManifestTooLarge {
-            image: image.to_string(),
-        });
-    }
-    #[derive(Deserialize)]
-    struct Versioned {
-        #[serde(rename = "schemaVersion")]
-        schema_version: u64,
-    }
-    let format = |detail: String| RegistryError::ManifestFormat {
-        image: image.to_string(),
-        detail,
-    };
-    let versioned: Versioned =
-        serde_json::from_slice(body).map_err(|e| format(format!("not a manifest: {e}")))?;
-    if versioned.schema_version != 2 {
-        return Err(format(format!(
-            "schemaVersion {}",
-            versioned.schema_version
-        )));
-    }
-    let actual = Digest::from_sha256(&Sha256::digest(body).into());
-    match claimed {
-        Some(claimed) if claimed.starts_with("sha256:") && claimed != actual.to_string() => {
-            Err(RegistryError::DigestMismatch {
-                image: image.to_string(),
-                claimed: claimed.to_string(),
-                actual,
-            })
-        }
-        _ => Ok(actual),
-    }
-}
-
-/// containers/image's `extensionSignatureList`.
-#[derive(Deserialize)]
-struct SignatureList {
-    #[serde(default)]
-    signatures: Vec<ExtensionSignature>,
-}
-
-#[derive(Deserialize)]
-struct ExtensionSignature {
-    #[serde(rename = "schemaVersion")]
-    schema_version: u64,
-    #[serde(rename = "type")]
-    kind: String,
-    /// base64 of the signature message.
-    content: String,
-}
-
-/// The signature messages of an extension API answer: atomic schema-2 entries only, at most
-/// `max` of them (more is an error, not a silent cut: a list that long is not trusted), each
-/// at most `max_bytes`.
-pub fn parse_signature_list(
-    body: &[u8],
-    max: usize,
-    max_bytes: usize,
-) -> Result<Vec<Vec<u8>>, String> {
-    if body.len() > MAX_SIGNATURE_LIST_BYTES {
-        return Err(format!("larger than {MAX_SIGNATURE_LIST_BYTES} bytes"));
-    }
-    let list: SignatureList =
-        serde_json::from_slice(body).map_err(|e| format!("not a signature list: {e}"))?;
-    let atomic: Vec<&ExtensionSignature> = list
-        .signatures
-        .iter()
-        .filter(|s| s.schema_version == EXTENSION_SCHEMA_VERSION && s.kind == EXTENSION_TYPE_ATOMIC)
-        .collect();
-    if atomic.len() > max {
-        return Err(format!(
-            "{} signatures, more than the {max} accepted",
-            atomic.len()
-        ));
-    }
-    atomic
-        .iter()
-        .enumerate()
-        .map(|(n, s)| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(&s.content)
-                .map_err(|e| format!("signature {}: content is not base64: {e}", n + 1))?;
-            if bytes.len() > max_bytes {
-                return Err(format!(
-                    "signature {} is larger than {max_bytes} bytes",
-                    n + 1
-                ));
-            }
-            Ok(bytes)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const INDEX: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
-
-    fn sha256(body: &[u8]) -> String {
-        Digest::from_sha256(&Sha256::digest(body).into()).to_string()
-    }
-
-    #[test]
-    fn a_manifest_digest_is_the_sha256_of_the_bytes_served() {
-        let got = manifest_digest("r/i:v1", INDEX, None).expect("digest");
-        assert_eq!(got.to_string(), sha256(INDEX));
-        let agreed = manifest_digest("r/i:v1", INDEX, Some(&sha256(INDEX))).expect("agrees");
-        assert_eq!(agreed, got);
-    }
-
-    #[test]
-    fn a_registry_claiming_another_sha256_digest_is_refused() {
-        let other = sha256(b"other");
-        let why = manifest_digest("r/i:v1", INDEX, Some(&other)).expect_err("mismatch");
-        assert!(matches!(why, RegistryError::DigestMismatch { .. }), "{why}");
-        assert!(why.to_string().contains(&other), "{why}");
-    }
-
-    #[test]
-    fn schema_1_and_non_manifests_are_refused() {
-        let v1 = br#"{"schemaVersion":1,"name":"i","tag":"v1","signatures":[]}"#;
-        let why = manifest_digest("r/i:v1", v1, None).expect_err("schema 1");
-        assert!(why.to_string().contains("schemaVersion 1"), "{why}");
-        assert!(manifest_digest("r/i:v1", b"<html>", None).is_err());
-        let big = vec![b' '; MAX_MANIFEST_BYTES + 1];
-        assert!(matches!(
-            manifest_digest("r/i:v1", &big, None),
-            Err(RegistryError::ManifestTooLarge { .. })
-        ));
-    }
-
-    fn entry(version: u64, kind: &str, content: &[u8]) -> serde_json::Value {
-        serde_json::json!({"schemaVersion": version, "type": kind, "name": "sha256:x@y",
-            "content": base64::engine::general_purpose::STANDARD.encode(content)})
-    }
-
-    #[test]
-    fn the_signature_list_keeps_atomic_schema_2_entries() {
-        let body = serde_json::json!({"signatures": [entry(2, "atomic", b"one"),
-            entry(1, "atomic", b"old"), entry(2, "cosign", b"other"), entry(2, "atomic", b"two")]});
-        let got = parse_signature_list(body.to_string().as_bytes(), 16, 64).expect("list");
-        assert_eq!(got, vec![b"one".to_vec(), b"two".to_vec()]);
-        let empty = parse_signature_list(b"{}", 16, 64).expect("no signatures field");
-        assert!(empty.is_empty());
-    }
-
-    #[test]
-    fn the_signature_list_is_bounded_in_count_and_size() {
-        let many: Vec<_> = (0..17).map(|_| entry(2, "atomic", b"s")).collect();
-        let body = serde_json::json!({ "signatures": many }).to_string();
-        let why = parse_signature_list(body.as_bytes(), 16, 64).expect_err("count");
-        assert!(why.contains("17 signatures"), "{why}");
-        let big = serde_json::json!({"signatures": [entry(2, "atomic", &[0; 65])]}).to_string();
-        let why = parse_signature_list(big.as_bytes(), 16, 64).expect_err("size");
-        assert!(why.contains("larger than 64"), "{why}");
-        let bad = r#"{"signatures":[{"schemaVersion":2,"type":"atomic","content":"%%"}]}"#;
-        assert!(parse_signature_list(bad.as_bytes(), 16, 64).is_err());
-    }
+    let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok());
+    let (content_type, claimed) = (
+        header(CONTENT_TYPE.as_str()),
+        header("Docker-Content-Digest"),
+    );
+    parse_manifest(&reply.body, content_type, claimed)
+        .map(|manifest| manifest.digest)
+        .map_err(|source| RegistryError::ManifestInvalid { image, source })
 }
