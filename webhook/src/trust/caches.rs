@@ -6,12 +6,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use portieris_core::notary::{Metadata, Trusted, Verified};
+use portieris_core::notary::{Metadata, Trusted, Verified, freshness};
 use portieris_core::time::UnixTime;
 
 use super::client::{Job, MAX_SMALL_ROLE_BYTES, TrustError, role_url};
 use super::key::Key;
-use super::{expires, snapshot_meta};
 use crate::fetch::cache::TtlCache;
 use crate::fetch::coalesce::Coalescer;
 use crate::fetch::trust_server::TrustServers;
@@ -218,8 +217,10 @@ impl Inner {
             .get_within(&role_url(job, "timestamp"), MAX_SMALL_ROLE_BYTES)
             .await
             .ok()?;
-        let snapshot = snapshot_meta(&timestamp)?;
-        if snapshot_meta(&previous.metadata.timestamp) != Some(snapshot) {
+        // Read unverified, only to decide whether to fetch again: the core verifies the
+        // snapshot against the timestamp either way.
+        let snapshot = freshness::snapshot_entry(&timestamp).ok()?;
+        if freshness::snapshot_entry(&previous.metadata.timestamp).ok() != Some(snapshot) {
             return None;
         }
         let metadata = Metadata {
@@ -272,9 +273,9 @@ impl Inner {
         let now = (self.clock)();
         roles
             .into_iter()
-            .map(|body| match expires(body) {
-                Some(at) => Duration::from_secs(at.0.saturating_sub(now.0)),
-                None => FAILURE_TTL,
+            .map(|body| match freshness::expires(body) {
+                Ok(at) => Duration::from_secs(at.0.saturating_sub(now.0)),
+                Err(_) => FAILURE_TTL,
             })
             .fold(limit, Duration::min)
     }
