@@ -1,9 +1,9 @@
-use portieris_core::time::UnixTime;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portieris_core::ImageRef;
 use portieris_core::notary::{Metadata, NotaryError, Signer, TargetRef};
+use portieris_core::time::UnixTime;
 
 use super::caches::{FAILURE_TTL, REFRESH_TTL, Repository, RepositoryKey, lock};
 use super::client::{Job, check_role};
