@@ -17,6 +17,7 @@
 //! are stricter here on purpose. Like cosign, unknown fields in the payload are ignored.
 
 pub mod artifact;
+mod need;
 pub mod payload;
 mod signature;
 
@@ -25,6 +26,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 pub use artifact::{ArtifactError, Layer};
+pub use need::{KEY_FIELDS, broken, need};
 pub use payload::{CosignPayload, PayloadError};
 pub use signature::{SignatureError, verify};
 

@@ -2,21 +2,30 @@
 //! ([`Need`]), what the frontend brings back ([`Gathered`]: [`Material`] or a typed
 //! [`FetchFailure`]), and the one place material is verified ([`verify`]).
 //!
-//! Each format owns its need and its verification (`notary`, `simple`, `cosign`); this module
-//! only names them, so the formats do not depend on it.
+//! Each format owns its need (built from the policy), its payload and its verification, in
+//! its own folder (`notary/`, `simple/`, `cosign/`); this module only lists them, so adding a
+//! format touches it in four places: [`Need`], [`Material`], [`needs`] and [`verify`].
 
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::cosign::Signature;
+use crate::policy::secrets::SecretScope;
+use crate::policy::{Policy, PolicySet};
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
 use crate::time::UnixTime;
+use crate::{cosign, notary, simple};
 
 pub use crate::cosign::{CosignKey, CosignNeed};
 pub use crate::notary::TrustNeed;
 pub use crate::registry::Credential;
 pub use crate::simple::{SignedBy, SimpleNeed};
-pub use material::{Cause, FetchFailure, Gathered, Material};
+pub use failure::{Cause, FetchFailure};
 
-mod material;
-mod verify;
+mod failure;
 
 /// One piece of evidence an image needs before it can be judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +43,60 @@ pub enum Need {
     TagDigest,
 }
 
+/// The answer to one need: its material, or why there is none.
+pub type Gathered = Result<Material, FetchFailure>;
+
+/// Raw material, one variant per format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Material {
+    /// Notary v1. TUF is a conversation (each round of delegation roles depends on the last),
+    /// so the frontend drives the core's own state machine ([`crate::notary::verify`]'s
+    /// `Step`s), fetching what it asks for, and hands back where it ended: the target the core
+    /// verified, or the core's reason to refuse the metadata served.
+    Trust(Result<Digest, String>),
+    /// Simple signing: the image's manifest digest, as computed from the manifest served, and
+    /// every signature read for it (lookaside store or registry extension API), as bytes.
+    Simple {
+        digest: Digest,
+        signatures: Arc<[Vec<u8>]>,
+    },
+    /// Key-based cosign: the image's manifest digest and the layers of its `.sig` artifact
+    /// (payload blob and signature annotation).
+    Cosign {
+        digest: Digest,
+        signatures: Arc<[Signature]>,
+    },
+    /// The digest the image's tag has on its registry now.
+    TagDigest(Digest),
+}
+
+/// What `policy` needs checked, in a fixed order (simple signing, cosign, Notary), and every
+/// reason to deny without evidence: a requirement that rejects, or a need that cannot be built
+/// (a missing Secret, a key that is not one; the policy's to fix).
+pub fn needs(
+    policy: &Policy,
+    secrets: SecretScope<'_>,
+    policies: &PolicySet,
+) -> (Vec<Need>, Vec<Reason>) {
+    let mut needs = Vec::new();
+    let mut reasons = Vec::new();
+    let mut add = |built: Result<Option<Need>, Vec<Reason>>| match built {
+        Ok(need) => needs.extend(need),
+        Err(why) => reasons.extend(why),
+    };
+    add(simple::need(policy, secrets, policies).map(|n| n.map(Need::Simple)));
+    add(cosign::need(policy, secrets, policies).map(|n| n.map(Need::Cosign)));
+    add(notary::need(policy, secrets, policies).map(|n| n.map(Need::Trust)));
+    (needs, reasons)
+}
+
+/// Whether the policy's own text is wrong for some format (an unknown requirement, one without
+/// its key Secret): no warn mode softens that.
+pub fn broken(policy: &Policy) -> bool {
+    simple::broken(policy) || cosign::broken(policy)
+}
+
 /// Verifies what was gathered for `need`: the digest it vouches for, or why not. A fetch
 /// failure is [`Unverifiable`](crate::reason::Class::Unverifiable); material that does not
 /// hold is [`Refused`](crate::reason::Class::Refused); a key that cannot be read is the
@@ -45,7 +108,56 @@ pub fn verify(
     gathered: &Gathered,
     now: UnixTime,
 ) -> Result<Digest, Reason> {
-    verify::verify(need, image, gathered, now)
+    let material = gathered
+        .as_ref()
+        .map_err(|failure| Reason::unverifiable(format!("{}{failure}", prefix(need))))?;
+    match (need, material) {
+        (Need::Trust(_), Material::Trust(outcome)) => outcome.clone().map_err(Reason::refused),
+        (Need::Simple(need), Material::Simple { digest, signatures }) => {
+            simple_signatures(need, image, digest, signatures, now)
+        }
+        (Need::Cosign(need), Material::Cosign { digest, signatures }) => {
+            cosign::evaluate(need, image, digest, signatures)
+        }
+        (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest.clone()),
+        _ => Err(Reason::unverifiable(
+            "the evidence gathered is not the evidence the policy needs",
+        )),
+    }
+}
+
+/// Names the format in a fetch failure where the URL alone would not.
+fn prefix(need: &Need) -> &'static str {
+    match need {
+        Need::Simple(_) => "simple signing: ",
+        Need::Cosign(_) => "cosign: ",
+        Need::Trust(_) | Need::TagDigest => "",
+    }
+}
+
+#[cfg(feature = "openpgp")]
+fn simple_signatures(
+    need: &SimpleNeed,
+    image: &ImageRef,
+    digest: &Digest,
+    signatures: &[Vec<u8>],
+    now: UnixTime,
+) -> Result<Digest, Reason> {
+    simple::openpgp::evaluate(need, image, digest, signatures, now)
+}
+
+/// Without OpenPGP no simple signature can be checked: fail closed, as the policy's to fix.
+#[cfg(not(feature = "openpgp"))]
+fn simple_signatures(
+    _: &SimpleNeed,
+    _: &ImageRef,
+    _: &Digest,
+    _: &[Vec<u8>],
+    _: UnixTime,
+) -> Result<Digest, Reason> {
+    Err(Reason::policy(
+        "simple signing: this build cannot verify OpenPGP signatures (feature \"openpgp\")",
+    ))
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ mod error;
 pub mod freshness;
 mod keytype;
 mod metadata;
+mod need;
 mod roles;
 mod select;
 mod signature;
@@ -62,6 +63,7 @@ mod verify;
 pub use crate::crypto::KeyProblem;
 pub use error::NotaryError;
 pub use keytype::{key_id, pem_key_id};
+pub use need::{TrustNeed, need};
 
 /// What is to be verified: a tag or a digest of the repository `gun`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,18 +78,6 @@ pub struct Signer {
     pub name: String,
     /// PEM public key or certificate, as in the Secret's `publicKey`.
     pub public_key_pem: String,
-}
-
-/// A Notary v1 check a policy asks for: where, and which signers must have signed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustNeed {
-    /// `policy.trust.trustServer`; `None` means the frontend's server for the registry.
-    pub server: Option<String>,
-    /// Every signer the policy pins, resolved from its Secrets.
-    pub signers: Vec<Signer>,
-    /// Verify the image's tag rather than its digest: the rule that matched names the tag, so
-    /// the digest the image names must be that tag's signed target (checked when concluding).
-    pub by_tag: bool,
 }
 
 /// Metadata as served, by role.

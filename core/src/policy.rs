@@ -10,6 +10,7 @@
 mod index;
 pub mod pattern;
 mod resource;
+pub mod secrets;
 mod types;
 
 use alloc::collections::BTreeMap;

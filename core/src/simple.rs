@@ -4,11 +4,13 @@
 //! The payload and identity parts are `no_std`; OpenPGP uses rPGP, which needs `std`.
 
 pub mod identity;
+mod need;
 #[cfg(feature = "openpgp")]
 pub mod openpgp;
 pub mod payload;
 
 pub use identity::{IdentityError, IdentityRule};
+pub use need::{broken, need};
 pub use payload::{Payload, PayloadError};
 
 use alloc::string::String;

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use crate::admission::patch::{Annotate, Replace};
 use crate::admission::{ContainerSite, Kind, Operation, Options, Request};
 use crate::evidence::{self, Gathered, Need};
-use crate::notary::{Signer, TrustNeed};
+use crate::policy::secrets::SecretScope;
 use crate::policy::{Enforcement, Match, Mutation, Policy, PolicyKind, PolicySet, Unmatched};
 use crate::reason::{Class, Reason};
 use crate::reference::{Digest, ImageRef};
@@ -301,7 +301,7 @@ fn assess_image(
 /// The policy's handling, the server's enforcement as a floor. A policy whose own text is
 /// wrong is enforced whatever it says.
 fn handling(policy: &Policy, options: &Options) -> Handling {
-    let enforcement = if simple::broken(policy) || cosign::broken(policy) {
+    let enforcement = if evidence::broken(policy) {
         Enforcement::Enforce
     } else {
         policy.enforcement.max(options.enforcement)
@@ -322,31 +322,13 @@ fn requirements(
     tie: Option<tag::Tie>,
 ) -> Assessment {
     let policy: &Policy = matched.policy;
-    let secrets = SecretScope::of(matched, namespace, options);
+    let secrets = secret_scope(matched, namespace, options);
     let mut reasons = static_denials(policy);
-    let mut needs = Vec::new();
-    match simple::need(policy, secrets, policies) {
-        Ok(Some(need)) => needs.push(Need::Simple(need)),
-        Ok(None) => {}
-        Err(why) => reasons.extend(why.into_iter().map(Reason::policy)),
-    }
-    match cosign::need(policy, secrets, policies) {
-        Ok(Some(need)) => needs.push(Need::Cosign(need)),
-        Ok(None) => {}
-        Err(why) => reasons.extend(why.into_iter().map(Reason::policy)),
-    }
-    if policy.trust.is_enabled() {
-        match signers(policy, secrets.namespace, policies) {
-            Ok(signers) => {
-                let server = Some(policy.trust.trust_server.clone()).filter(|s| !s.is_empty());
-                let by_tag = tie == Some(tag::Tie::Trust);
-                needs.push(Need::Trust(TrustNeed {
-                    server,
-                    signers,
-                    by_tag,
-                }));
-            }
-            Err(why) => reasons.push(Reason::policy(why)),
+    let (mut needs, unbuilt) = evidence::needs(policy, secrets, policies);
+    reasons.extend(unbuilt);
+    for need in &mut needs {
+        if let Need::Trust(trust) = need {
+            trust.by_tag = tie == Some(tag::Tie::Trust);
         }
     }
     if tie == Some(tag::Tie::Registry) {
@@ -378,93 +360,41 @@ fn requirements(
     })
 }
 
-/// Requirements that deny without any evidence.
+/// A requirement no format answers: IBM Cloud's Vulnerability Advisor.
 fn static_denials(policy: &Policy) -> Vec<Reason> {
-    let mut reasons = Vec::new();
-    if policy.vulnerability.iccrva.enabled.unwrap_or(false) {
-        reasons.push(Reason::policy(
-            "vulnerability.ICCRVA is IBM Cloud Vulnerability Advisor, which is not available here",
-        ));
-    }
-    for requirement in &policy.simple.requirements {
-        match requirement.kind.as_str() {
-            "insecureAcceptAnything" => {}
-            "reject" => reasons.push(Reason::refused(
-                "the policy rejects this image (simple requirement \"reject\")",
-            )),
-            "signedBy" => {} // a Need::Simple, see `simple::need`
-            other => reasons.push(Reason::policy(format!(
-                "unknown simple requirement type \"{other}\""
-            ))),
-        }
-    }
-    reasons
-}
-
-/// Where a matched policy reads its Secrets: an ImagePolicy in its own namespace; a
-/// ClusterImagePolicy in portieris' namespace, or in one its `keySecretNamespace` names (only
-/// cluster administrators write ClusterImagePolicies); with the migration switch, both in the
-/// workload's namespace as IBM Portieris did.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SecretScope<'a> {
-    /// Where `keySecret`, `signerSecrets` and `storeSecret` are read.
-    pub namespace: &'a str,
-    /// Whether `keySecretNamespace` may name another namespace.
-    pub may_name_another: bool,
-}
-
-impl<'a> SecretScope<'a> {
-    fn of(matched: &Match<'a>, workload: &'a str, options: &'a Options) -> Self {
-        match (matched.kind, matched.namespace) {
-            (PolicyKind::ImagePolicy, own) => Self {
-                namespace: own.unwrap_or(workload),
-                may_name_another: options.allow_cross_namespace_keys,
-            },
-            (PolicyKind::ClusterImagePolicy, _)
-                if options.cluster_secrets_in_workload_namespace =>
-            {
-                Self {
-                    namespace: workload,
-                    may_name_another: options.allow_cross_namespace_keys,
-                }
-            }
-            (PolicyKind::ClusterImagePolicy, _) => Self {
-                namespace: &options.namespace,
-                may_name_another: true,
-            },
-        }
-    }
-}
-
-/// The pinned signers, from Secrets with `name` and `publicKey` in `namespace`.
-fn signers(policy: &Policy, namespace: &str, policies: &PolicySet) -> Result<Vec<Signer>, String> {
-    let field = |secret: &crate::policy::Secret, key: &str| {
-        let value = secret
-            .data
-            .get(key)
-            .and_then(|v| core::str::from_utf8(v).ok())
-            .filter(|v| !v.is_empty());
-        value.map(String::from).ok_or_else(|| {
-            format!(
-                "signer Secret \"{namespace}/{}\" has no \"{key}\"",
-                secret.name
+    let iccrva = policy.vulnerability.iccrva.enabled.unwrap_or(false);
+    iccrva
+        .then(|| {
+            Reason::policy(
+                "vulnerability.ICCRVA is IBM Cloud Vulnerability Advisor, which is not available here",
             )
         })
-    };
-    policy
-        .trust
-        .signer_secrets
-        .iter()
-        .map(|s| {
-            let secret = policies
-                .secret(namespace, &s.name)
-                .ok_or_else(|| format!("signer Secret \"{namespace}/{}\" not found", s.name))?;
-            Ok(Signer {
-                name: field(secret, "name")?,
-                public_key_pem: field(secret, "publicKey")?,
-            })
-        })
+        .into_iter()
         .collect()
+}
+
+/// Where the matched policy reads its Secrets (see [`SecretScope`]).
+fn secret_scope<'a>(
+    matched: &Match<'a>,
+    workload: &'a str,
+    options: &'a Options,
+) -> SecretScope<'a> {
+    match (matched.kind, matched.namespace) {
+        (PolicyKind::ImagePolicy, own) => SecretScope {
+            namespace: own.unwrap_or(workload),
+            may_name_another: options.allow_cross_namespace_keys,
+        },
+        (PolicyKind::ClusterImagePolicy, _) if options.cluster_secrets_in_workload_namespace => {
+            SecretScope {
+                namespace: workload,
+                may_name_another: options.allow_cross_namespace_keys,
+            }
+        }
+        (PolicyKind::ClusterImagePolicy, _) => SecretScope {
+            namespace: &options.namespace,
+            may_name_another: true,
+        },
+    }
 }
 
 fn context(matched: &Match<'_>) -> String {
@@ -533,8 +463,6 @@ fn pin(site: &ContainerSite, digest: &Digest, mutation: Mutation) -> Option<Repl
 }
 
 mod combine;
-mod cosign;
-mod simple;
 mod tag;
 
 #[cfg(test)]

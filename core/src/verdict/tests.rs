@@ -1,5 +1,6 @@
 use super::*;
 use crate::admission::{ContainerList, Invalid};
+use crate::notary::Signer;
 use crate::policy::Resource;
 use alloc::vec;
 use serde_json::{Value, json};

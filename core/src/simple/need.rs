@@ -4,36 +4,44 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::SecretScope;
-use crate::evidence::{Credential, SignedBy, SimpleNeed};
-use crate::policy::{Policy, PolicySet, Requirement, Secret};
-use crate::simple::IdentityRule;
+use super::{IdentityRule, SignedBy, SimpleNeed};
+use crate::policy::secrets::{SecretScope, field, find, key_namespace};
+use crate::policy::{Policy, PolicySet, Requirement};
+use crate::reason::Reason;
+use crate::registry::Credential;
 
-/// `None` when the policy has no `signedBy`; otherwise the need, or every reason it cannot be
-/// built (a missing Secret, a bad identity rule), each a deny.
-pub(super) fn need(
+/// `None` when the policy has no simple requirement to check; otherwise the need, or every
+/// reason to deny: a `reject` requirement (refused), an unknown requirement type, a missing
+/// Secret, a bad identity rule (the policy's).
+pub fn need(
     policy: &Policy,
     secrets: SecretScope<'_>,
     policies: &PolicySet,
-) -> Result<Option<SimpleNeed>, Vec<String>> {
+) -> Result<Option<SimpleNeed>, Vec<Reason>> {
     let simple = &policy.simple;
+    let mut reasons = denials(&simple.requirements);
     let mut requirements = Vec::new();
-    let mut reasons = Vec::new();
+    let mut unbuilt = Vec::new();
     for requirement in simple.requirements.iter().filter(|r| r.kind == "signedBy") {
         match signed_by(requirement, secrets, policies) {
             Ok(signed_by) => requirements.push(signed_by),
-            Err(why) => reasons.push(why),
+            Err(why) => unbuilt.push(Reason::policy(why)),
         }
     }
-    if requirements.is_empty() && reasons.is_empty() {
-        return Ok(None);
+    if requirements.is_empty() && unbuilt.is_empty() {
+        return if reasons.is_empty() {
+            Ok(None)
+        } else {
+            Err(reasons)
+        };
     }
+    reasons.extend(unbuilt);
     let store_auth = match simple.store_secret.as_str() {
         "" => None,
         name => match store_auth(secrets.namespace, name, policies) {
             Ok(auth) => Some(auth),
             Err(why) => {
-                reasons.push(why);
+                reasons.push(Reason::policy(why));
                 None
             }
         },
@@ -49,9 +57,26 @@ pub(super) fn need(
     }))
 }
 
+/// Requirements that deny without any signature: `reject`, and types this build does not know.
+fn denials(requirements: &[Requirement]) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    for requirement in requirements {
+        match requirement.kind.as_str() {
+            "insecureAcceptAnything" | "signedBy" => {}
+            "reject" => reasons.push(Reason::refused(
+                "the policy rejects this image (simple requirement \"reject\")",
+            )),
+            other => reasons.push(Reason::policy(format!(
+                "unknown simple requirement type \"{other}\""
+            ))),
+        }
+    }
+    reasons
+}
+
 /// Whether the policy's own simple requirements are wrong (an unknown type, a `signedBy`
 /// without a key Secret or with a bad identity rule): no warn mode softens those.
-pub(super) fn broken(policy: &Policy) -> bool {
+pub fn broken(policy: &Policy) -> bool {
     policy
         .simple
         .requirements
@@ -89,24 +114,6 @@ fn signed_by(
     })
 }
 
-/// The namespace a key Secret is read from: `asked` (`keySecretNamespace`) when it is the
-/// policy's own or the scope lets it name another, the scope's when empty. `what` names the
-/// requirement in the refusal.
-pub(super) fn key_namespace<'a>(
-    asked: &'a str,
-    secrets: SecretScope<'a>,
-    what: &str,
-) -> Result<&'a str, String> {
-    match asked {
-        "" => Ok(secrets.namespace),
-        other if other == secrets.namespace || secrets.may_name_another => Ok(other),
-        other => Err(format!(
-            "{what} keySecretNamespace \"{other}\" is not allowed: key Secrets from other \
-             namespaces are disabled"
-        )),
-    }
-}
-
 fn store_auth(namespace: &str, name: &str, policies: &PolicySet) -> Result<Credential, String> {
     let secret = find(policies, namespace, name, "store")?;
     let text = |key| {
@@ -118,29 +125,4 @@ fn store_auth(namespace: &str, name: &str, policies: &PolicySet) -> Result<Crede
         username: text("username")?,
         password: text("password")?,
     })
-}
-
-pub(super) fn find<'a>(
-    policies: &'a PolicySet,
-    namespace: &str,
-    name: &str,
-    what: &str,
-) -> Result<&'a Secret, String> {
-    policies
-        .secret(namespace, name)
-        .ok_or_else(|| format!("{what} Secret \"{namespace}/{name}\" not found"))
-}
-
-pub(super) fn field<'a>(secret: &'a Secret, key: &str) -> Result<&'a [u8], String> {
-    secret
-        .data
-        .get(key)
-        .map(Vec::as_slice)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            format!(
-                "Secret \"{}/{}\" has no \"{key}\"",
-                secret.namespace, secret.name
-            )
-        })
 }

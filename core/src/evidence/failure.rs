@@ -1,41 +1,7 @@
-//! What a frontend brings back for a [`Need`](super::Need): the material as fetched, or a
-//! typed reason it could not be fetched. Never a verdict on a signature: the core verifies.
+//! Why material could not be had, typed: the same for every format.
 
 use alloc::string::String;
-use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::fmt;
-
-use crate::cosign::Signature;
-use crate::reference::Digest;
-
-/// The answer to one need: its material, or why there is none.
-pub type Gathered = Result<Material, FetchFailure>;
-
-/// Raw material, one variant per format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Material {
-    /// Notary v1. TUF is a conversation (each round of delegation roles depends on the last),
-    /// so the frontend drives the core's own state machine ([`crate::notary::verify`]'s
-    /// `Step`s), fetching what it asks for, and hands back where it ended: the target the core
-    /// verified, or the core's reason to refuse the metadata served.
-    Trust(Result<Digest, String>),
-    /// Simple signing: the image's manifest digest, as computed from the manifest served, and
-    /// every signature read for it (lookaside store or registry extension API), as bytes.
-    Simple {
-        digest: Digest,
-        signatures: Arc<[Vec<u8>]>,
-    },
-    /// Key-based cosign: the image's manifest digest and the layers of its `.sig` artifact
-    /// (payload blob and signature annotation).
-    Cosign {
-        digest: Digest,
-        signatures: Arc<[Signature]>,
-    },
-    /// The digest the image's tag has on its registry now.
-    TagDigest(Digest),
-}
 
 /// Why material could not be had. Always [`crate::reason::Class::Unverifiable`]: the image may
 /// be fine, portieris could not tell.

@@ -4,10 +4,10 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::SecretScope;
-use super::simple::{field, find, key_namespace};
-use crate::evidence::{CosignKey, CosignNeed};
+use super::{CosignKey, CosignNeed};
+use crate::policy::secrets::{SecretScope, field, find, key_namespace};
 use crate::policy::{Cosign, CosignRequirement, Policy, PolicySet, Secret};
+use crate::reason::Reason;
 use crate::reference::ImageRef;
 
 /// Secret data keys that may hold the PEM public key, in the order they are looked up:
@@ -17,11 +17,11 @@ pub const KEY_FIELDS: [&str; 2] = ["cosign.pub", "key"];
 
 /// `None` when the policy has no `cosign`; otherwise the need, or every reason it cannot be
 /// built (no requirement, a missing Secret, a bad repository), each a deny.
-pub(super) fn need(
+pub fn need(
     policy: &Policy,
     secrets: SecretScope<'_>,
     policies: &PolicySet,
-) -> Result<Option<CosignNeed>, Vec<String>> {
+) -> Result<Option<CosignNeed>, Vec<Reason>> {
     let Some(cosign) = &policy.cosign else {
         return Ok(None);
     };
@@ -44,13 +44,14 @@ pub(super) fn need(
     if reasons.is_empty() {
         Ok(Some(CosignNeed { keys, repository }))
     } else {
-        Err(reasons)
+        // All of them the policy's: its text or its Secrets.
+        Err(reasons.into_iter().map(Reason::policy).collect())
     }
 }
 
 /// Whether the policy's own `cosign` is wrong (no requirement, one without a key Secret, a
 /// repository that is not one): like a broken simple requirement, no warn mode softens it.
-pub(super) fn broken(policy: &Policy) -> bool {
+pub fn broken(policy: &Policy) -> bool {
     policy.cosign.as_ref().is_some_and(|cosign| {
         cosign.requirements.is_empty()
             || cosign.requirements.iter().any(|r| r.key_secret.is_empty())
