@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::metadata::FileMetaJson;
 use crate::json::Object;
 use crate::limits;
 use crate::time::{UnixTime, parse_rfc3339};
@@ -86,14 +87,7 @@ pub fn snapshot_entry(timestamp: &[u8]) -> Result<SnapshotEntry, FreshnessError>
         .get("meta")
         .and_then(|meta| meta.get("snapshot"))
         .ok_or(FreshnessError::Missing("signed.meta.snapshot"))?;
-    // Go decodes `null` (or an absent field) as zero or empty, as the verifier does.
-    #[derive(Deserialize)]
-    struct FileMetaJson {
-        #[serde(default)]
-        length: Option<i64>,
-        #[serde(default)]
-        hashes: Option<BTreeMap<String, String>>,
-    }
+    // Read as the verifier reads it (Go's zero values for `null` or absent fields).
     let Object(json) = Object::<FileMetaJson>::deserialize(entry)
         .map_err(|e| FreshnessError::Malformed(e.to_string()))?;
     let length = json

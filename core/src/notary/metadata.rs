@@ -371,12 +371,14 @@ struct RootJson {
     roles: Option<BTreeMap<String, Option<RootRoleJson>>>,
 }
 
+/// A file's entry in a timestamp or snapshot (`meta.<role>`); Go decodes `null` (or an absent
+/// field) as zero or empty.
 #[derive(Deserialize)]
-struct FileMetaJson {
+pub(super) struct FileMetaJson {
     #[serde(default)]
-    length: Option<i64>,
+    pub(super) length: Option<i64>,
     #[serde(default)]
-    hashes: Option<BTreeMap<String, String>>,
+    pub(super) hashes: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
