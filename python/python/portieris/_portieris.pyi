@@ -1,6 +1,6 @@
 """Type stubs of the native module. Use the `portieris` package, not this module directly."""
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 __version__: str
 
@@ -58,8 +58,10 @@ def review_json(
     allow_unknown_kinds: bool,
 ) -> Tuple[int, bytes]: ...
 
-class Payload:
-    """A simple-signing payload whose signature verified."""
+class Payload(Mapping[str, Any]):
+    """A simple-signing payload whose signature verified: a read-only Mapping of its JSON
+    (registered with ``collections.abc.Mapping`` by ``portieris.simple``), values copied;
+    ``get``, ``keys``, ``values``, ``items`` and ``in`` as a Mapping's."""
 
     @property
     def reference(self) -> str: ...
@@ -69,6 +71,9 @@ class Payload:
     def signer(self) -> str: ...
     @property
     def payload(self) -> bytes: ...
+    def __getitem__(self, key: str) -> Any: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
 
 def simple_verify(
     signature: bytes,
