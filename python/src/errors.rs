@@ -1,6 +1,7 @@
 //! The exceptions of `portieris._errors`, raised from Rust: those are plain Python classes (so
 //! that `ReferenceError` can also be a `ValueError`), looked up by name when raised.
 
+use portieris_core::reason::{Class, Reason};
 use pyo3::prelude::*;
 
 /// Which exception of `portieris._errors` a failure is.
@@ -38,4 +39,15 @@ pub(crate) fn error(py: Python<'_>, kind: Kind, message: impl Into<String>) -> P
         Ok(value) => PyErr::from_value(value),
         Err(e) => e,
     }
+}
+
+/// The exception a core [`Reason`] raises, by its class: the policy's (a key that cannot be
+/// read) is a `PolicyError`; evidence that says no, or that could not be read, a
+/// `VerificationError`.
+pub(crate) fn from_reason(py: Python<'_>, reason: Reason) -> PyErr {
+    let kind = match reason.class {
+        Class::Policy => Kind::Policy,
+        Class::Refused | Class::Unverifiable => Kind::Verification,
+    };
+    error(py, kind, reason.text)
 }

@@ -8,6 +8,7 @@
 //! verifying and while waiting on the network; all network work runs on one shared tokio
 //! runtime ([`review`]).
 
+mod cosign;
 mod errors;
 mod notary;
 mod policies;
@@ -21,13 +22,20 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _portieris(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "COSIGN_MAX_SIGNATURES",
+        portieris_core::cosign::MAX_SIGNATURES,
+    )?;
     m.add_class::<reference::PyReference>()?;
     m.add_class::<notary::PyTarget>()?;
     m.add_class::<policies::PyPolicies>()?;
     m.add_class::<simple::PySimplePayload>()?;
+    m.add_class::<cosign::PyCosignVerified>()?;
     m.add_function(wrap_pyfunction!(reference::parse_reference, m)?)?;
     m.add_function(wrap_pyfunction!(notary::notary_verify, m)?)?;
     m.add_function(wrap_pyfunction!(review::review_json, m)?)?;
     m.add_function(wrap_pyfunction!(simple::simple_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(cosign::cosign_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(cosign::cosign_layers, m)?)?;
     Ok(())
 }

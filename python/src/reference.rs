@@ -71,3 +71,8 @@ pub(crate) fn parse(py: Python<'_>, text: &str) -> PyResult<ImageRef> {
 pub(crate) fn parse_reference(py: Python<'_>, text: &str) -> PyResult<PyReference> {
     parse(py, text).map(|inner| PyReference { inner })
 }
+
+/// Parses a manifest digest, or the `ReferenceError` naming it.
+pub(crate) fn parse_digest(py: Python<'_>, text: &str) -> PyResult<Digest> {
+    Digest::parse(text).map_err(|e| error(py, Kind::Reference, format!("\"{text}\": {e}")))
+}

@@ -127,7 +127,9 @@ def test_identity_without_a_reference_is_a_value_error():
 
 
 def verified():
-    return simple.verify(sig("rsa-right.sig"), key("rsa"), reference=IMAGE, digest=digests()["image"], now=NOW)
+    return simple.verify(
+        sig("rsa-right.sig"), key("rsa"), reference=IMAGE, digest=digests()["image"], now=NOW
+    )
 
 
 def test_the_payload_reads_as_the_signed_json():

@@ -3,6 +3,7 @@
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 __version__: str
+COSIGN_MAX_SIGNATURES: int
 
 class Reference:
     """A parsed, normalised image reference."""
@@ -83,3 +84,21 @@ def simple_verify(
     identity: Optional[str],
     now: int,
 ) -> Payload: ...
+
+class Verified:
+    """An image whose cosign signatures held: every key signed its digest."""
+
+    @property
+    def digest(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def keys(self) -> List[str]: ...
+
+def cosign_verify(
+    signatures: Sequence[Tuple[bytes, Optional[str]]],
+    keys: Sequence[Tuple[str, str]],
+    reference: str,
+    digest: Optional[str],
+) -> Verified: ...
+def cosign_layers(manifest: bytes) -> List[Tuple[str, Optional[str]]]: ...
