@@ -1,5 +1,8 @@
 """portieris.simple.verify over the committed simple-signing vectors (core/tests/fixtures/simple)."""
 
+import json
+from collections.abc import Mapping
+
 import pytest
 
 import portieris
@@ -118,3 +121,65 @@ def test_invalid_digest_argument_is_a_reference_error():
 def test_identity_without_a_reference_is_a_value_error():
     with pytest.raises(ValueError, match="reference"):
         simple.verify(sig("rsa-right.sig"), key("rsa"), identity={"type": "matchExact"}, now=NOW)
+
+
+# The result is also the signed JSON, as a read-only Mapping.
+
+
+def verified():
+    return simple.verify(
+        sig("rsa-right.sig"), key("rsa"), reference=IMAGE, digest=digests()["image"], now=NOW
+    )
+
+
+def test_the_payload_reads_as_the_signed_json():
+    payload = verified()
+    assert payload["critical"]["image"]["docker-manifest-digest"] == digests()["image"]
+    assert payload["critical"]["type"] == "atomic container signature"
+    assert payload["critical"]["identity"]["docker-reference"] == IMAGE
+    assert dict(payload) == json.loads(payload.payload)
+
+
+def test_the_payload_is_a_mapping():
+    payload = verified()
+    signed = json.loads(payload.payload)
+    assert isinstance(payload, Mapping)
+    assert len(payload) == len(signed)
+    assert list(payload) == list(signed)
+    assert "critical" in payload
+    assert "nope" not in payload and 1 not in payload
+    assert list(payload.keys()) == list(signed.keys())
+    assert list(payload.values()) == list(signed.values())
+    assert list(payload.items()) == list(signed.items())
+    assert payload.keys() == signed.keys()  # a set-like view, as dict's
+    assert payload.get("critical") == signed["critical"]
+    assert payload.get("nope") is None
+    assert payload.get("nope", 42) == 42
+
+
+def test_a_missing_key_is_a_key_error_not_an_index():
+    payload = verified()
+    with pytest.raises(KeyError, match="nope"):
+        payload["nope"]
+    with pytest.raises(KeyError):
+        payload[0]  # a mapping, not a sequence
+
+
+def test_the_payload_keeps_its_attributes_next_to_its_keys():
+    payload = verified()
+    assert payload.digest == payload["critical"]["image"]["docker-manifest-digest"]
+    assert payload.signer == fingerprint("rsa")
+    assert payload.reference == IMAGE
+    assert repr(payload).startswith("Payload(reference=")
+
+
+def test_changing_a_value_read_does_not_change_the_payload():
+    payload = verified()
+    critical = payload["critical"]
+    critical["image"]["docker-manifest-digest"] = "sha256:" + "0" * 64
+    del critical["type"]
+    assert payload["critical"]["image"]["docker-manifest-digest"] == digests()["image"]
+    assert payload["critical"]["type"] == "atomic container signature"
+    assert dict(payload) == json.loads(payload.payload)
+    with pytest.raises(TypeError):
+        payload["critical"] = {}  # read-only

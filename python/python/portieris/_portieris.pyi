@@ -1,8 +1,9 @@
 """Type stubs of the native module. Use the `portieris` package, not this module directly."""
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 __version__: str
+COSIGN_MAX_SIGNATURES: int
 
 class Reference:
     """A parsed, normalised image reference."""
@@ -58,8 +59,10 @@ def review_json(
     allow_unknown_kinds: bool,
 ) -> Tuple[int, bytes]: ...
 
-class Payload:
-    """A simple-signing payload whose signature verified."""
+class Payload(Mapping[str, Any]):
+    """A simple-signing payload whose signature verified: a read-only Mapping of its JSON
+    (registered with ``collections.abc.Mapping`` by ``portieris.simple``), values copied;
+    ``get``, ``keys``, ``values``, ``items`` and ``in`` as a Mapping's."""
 
     @property
     def reference(self) -> str: ...
@@ -69,6 +72,9 @@ class Payload:
     def signer(self) -> str: ...
     @property
     def payload(self) -> bytes: ...
+    def __getitem__(self, key: str) -> Any: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
 
 def simple_verify(
     signature: bytes,
@@ -78,3 +84,21 @@ def simple_verify(
     identity: Optional[str],
     now: int,
 ) -> Payload: ...
+
+class Verified:
+    """An image whose cosign signatures held: every key signed its digest."""
+
+    @property
+    def digest(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def keys(self) -> List[str]: ...
+
+def cosign_verify(
+    signatures: Sequence[Tuple[bytes, Optional[str]]],
+    keys: Sequence[Tuple[str, str]],
+    reference: str,
+    digest: Optional[str],
+) -> Verified: ...
+def cosign_layers(manifest: bytes) -> List[Tuple[str, Optional[str]]]: ...

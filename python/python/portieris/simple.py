@@ -7,6 +7,7 @@ extension) and the manifest digest yourself.
 
 from __future__ import annotations
 
+import collections.abc as _abc
 import json as _json
 from typing import Any, Mapping, Optional
 
@@ -14,6 +15,10 @@ from . import _portieris
 from .notary import Bytes, Now, _as_bytes, _unix_seconds
 
 Payload = _portieris.Payload
+# A read-only Mapping of the signed JSON (``__getitem__``, ``__iter__``, ``__len__``,
+# ``__contains__``, ``keys``, ``items``, ``values``, ``get``): registered so that
+# ``isinstance(payload, collections.abc.Mapping)`` holds.
+_abc.Mapping.register(Payload)
 
 __all__ = ["verify", "Payload"]
 
@@ -26,7 +31,12 @@ def verify(
     identity: Optional[Mapping[str, Any]] = None,
     now: Now = None,
 ) -> Payload:
-    """Verify a simple signature and return its payload.
+    """Verify a simple signature and return its payload, a read-only ``Mapping``.
+
+    The result reads as the signed JSON (``payload["critical"]["image"]["docker-manifest-digest"]``,
+    ``dict(payload)``, ``"optional" in payload``; each value is a fresh copy) and has the checked
+    fields as attributes: ``reference`` (the signed identity, normalised), ``digest``,
+    ``signer`` (fingerprint of the key that signed) and ``payload`` (the signed bytes).
 
     ``signature`` is the OpenPGP message (binary or armoured, compressed or not); ``keyring``
     the trusted public keys (armoured or binary; any of them may have signed). Checked, as a
