@@ -10,6 +10,7 @@ use alloc::string::String;
 
 use serde::Deserialize;
 
+use crate::json::Object;
 use crate::reference::{Digest, ImageRef};
 use crate::simple::payload;
 
@@ -35,15 +36,15 @@ pub use crate::simple::payload::PayloadError;
 // free-form (`cosign sign -a`) and never trusted.
 #[derive(Deserialize)]
 struct Raw {
-    critical: Critical,
+    critical: Object<Critical>,
 }
 
 #[derive(Deserialize)]
 struct Critical {
     #[serde(rename = "type")]
     kind: String,
-    identity: Identity,
-    image: Image,
+    identity: Object<Identity>,
+    image: Object<Image>,
 }
 
 #[derive(Deserialize)]
@@ -61,12 +62,12 @@ struct Image {
 impl CosignPayload {
     /// Parses the signed bytes. Call only on bytes whose signature verified.
     pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
-        let critical = payload::read::<Raw>(bytes)?.critical;
+        let critical = payload::read::<Raw>(bytes)?.critical.0;
         let (identity, digest) = payload::checked(
             critical.kind,
             SIGNATURE_TYPE,
-            critical.identity.docker_reference,
-            critical.image.docker_manifest_digest,
+            critical.identity.0.docker_reference,
+            critical.image.0.docker_manifest_digest,
         )?;
         Ok(Self { identity, digest })
     }

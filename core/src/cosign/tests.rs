@@ -202,3 +202,37 @@ fn a_key_secret_without_a_public_key_denies_naming_it() {
         "{why}"
     );
 }
+
+#[test]
+fn a_payload_written_as_arrays_is_refused_by_both_formats() {
+    // serde's derive reads a struct from an array of its fields; Go's decoder does not.
+    let d = DIGEST;
+    for arrays in [
+        alloc::format!(r#"[["cosign container image signature",["r/a"],["{d}"]]]"#),
+        alloc::format!(
+            r#"{{"critical":["cosign container image signature",{{"docker-reference":"r/a"}},{{"docker-manifest-digest":"{d}"}}]}}"#
+        ),
+        alloc::format!(
+            r#"{{"critical":{{"type":"cosign container image signature","identity":["r/a"],"image":{{"docker-manifest-digest":"{d}"}}}}}}"#
+        ),
+    ] {
+        assert!(
+            matches!(
+                CosignPayload::parse(arrays.as_bytes()),
+                Err(PayloadError::Malformed(_))
+            ),
+            "{arrays}"
+        );
+        let atomic = arrays.replace(
+            "cosign container image signature",
+            "atomic container signature",
+        );
+        assert!(
+            matches!(
+                crate::simple::Payload::parse(atomic.as_bytes()),
+                Err(PayloadError::Malformed(_))
+            ),
+            "{atomic}"
+        );
+    }
+}

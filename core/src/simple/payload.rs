@@ -6,6 +6,7 @@ use core::fmt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::json::Object;
 use crate::reference::{Digest, ImageRef, ReferenceError};
 
 /// The only payload type containers/image defines.
@@ -115,7 +116,7 @@ impl fmt::Display for PayloadError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    critical: Critical,
+    critical: Object<Critical>,
     // Free-form (creator, timestamp): read past, never trusted.
     #[serde(default, rename = "optional")]
     _optional: Option<serde::de::IgnoredAny>,
@@ -126,8 +127,8 @@ struct Raw {
 struct Critical {
     #[serde(rename = "type")]
     kind: String,
-    identity: Identity,
-    image: Image,
+    identity: Object<Identity>,
+    image: Object<Image>,
 }
 
 #[derive(Deserialize)]
@@ -147,13 +148,13 @@ struct Image {
 impl Payload {
     /// Parses the signed bytes. Call only on bytes whose signature verified.
     pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
-        let critical = read::<Raw>(bytes)?.critical;
-        let name_only = !names_tag_or_digest(&critical.identity.docker_reference);
+        let critical = read::<Raw>(bytes)?.critical.0;
+        let name_only = !names_tag_or_digest(&critical.identity.0.docker_reference);
         let (reference, digest) = checked(
             critical.kind,
             SIGNATURE_TYPE,
-            critical.identity.docker_reference,
-            critical.image.docker_manifest_digest,
+            critical.identity.0.docker_reference,
+            critical.image.0.docker_manifest_digest,
         )?;
         let identity = SignedReference {
             reference,
@@ -164,12 +165,15 @@ impl Payload {
 }
 
 /// Reads a payload of at most [`MAX_PAYLOAD`] bytes into the format's own `Raw` shape (the
-/// containers format refuses unknown critical fields, cosign's ignores them).
+/// containers format refuses unknown critical fields, cosign's ignores them). Every level is
+/// an [`Object`]: Go refuses a payload written as arrays, which serde's derive would read.
 pub(crate) fn read<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, PayloadError> {
     if bytes.len() > MAX_PAYLOAD {
         return Err(PayloadError::TooLarge(bytes.len()));
     }
-    serde_json::from_slice(bytes).map_err(|e| PayloadError::Malformed(alloc::format!("{e}")))
+    serde_json::from_slice::<Object<R>>(bytes)
+        .map(|Object(raw)| raw)
+        .map_err(|e| PayloadError::Malformed(alloc::format!("{e}")))
 }
 
 /// The `critical` checks both formats share: the type is the format's, the identity is an
