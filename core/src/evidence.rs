@@ -97,29 +97,32 @@ pub fn broken(policy: &Policy) -> bool {
     simple::broken(policy) || cosign::broken(policy)
 }
 
-/// Verifies what was gathered for `need`: the digest it vouches for, or why not. A fetch
+/// Verifies what was gathered for `need`: the digest it vouches for (the material's own), or
+/// why not. A fetch
 /// failure is [`Unverifiable`](crate::reason::Class::Unverifiable); material that does not
 /// hold is [`Refused`](crate::reason::Class::Refused); a key that cannot be read is the
 /// policy's ([`Policy`](crate::reason::Class::Policy)). `now` judges key and signature
 /// validity periods.
-pub fn verify(
+pub fn verify<'a>(
     need: &Need,
     image: &ImageRef,
-    gathered: &Gathered,
+    gathered: &'a Gathered,
     now: UnixTime,
-) -> Result<Digest, Reason> {
+) -> Result<&'a Digest, Reason> {
     let material = gathered
         .as_ref()
         .map_err(|failure| Reason::unverifiable(format!("{}{failure}", prefix(need))))?;
     match (need, material) {
-        (Need::Trust(_), Material::Trust(outcome)) => outcome.clone().map_err(Reason::refused),
+        (Need::Trust(_), Material::Trust(outcome)) => {
+            outcome.as_ref().map_err(|why| Reason::refused(why.clone()))
+        }
         (Need::Simple(need), Material::Simple { digest, signatures }) => {
-            simple_signatures(need, image, digest, signatures, now)
+            simple_signatures(need, image, digest, signatures, now).map(|_| digest)
         }
         (Need::Cosign(need), Material::Cosign { digest, signatures }) => {
-            cosign::evaluate(need, image, digest, signatures)
+            cosign::evaluate(need, image, digest, signatures).map(|_| digest)
         }
-        (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest.clone()),
+        (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest),
         _ => Err(Reason::unverifiable(
             "the evidence gathered is not the evidence the policy needs",
         )),

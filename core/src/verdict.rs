@@ -159,46 +159,52 @@ pub fn finish(
     gathered: &[Vec<Gathered>],
     now: UnixTime,
 ) -> Decision {
-    let verified: Vec<Vec<Result<Digest, Reason>>> = images
-        .iter()
-        .zip(gathered)
-        .map(|(image, gathered)| match &image.assessment {
-            Assessment::Needs(requirements) => verify(requirements, gathered, now),
-            Assessment::Decided(_) => Vec::new(),
-        })
-        .collect();
-    decide_verified(request, images, &verified)
+    decide_with(request, images, |i, requirements| {
+        let gathered = gathered.get(i).map_or(&[][..], Vec::as_slice);
+        if gathered.len() != requirements.needs.len() {
+            return not_gathered(requirements);
+        }
+        let image = &requirements.image;
+        let verified: Vec<Result<&Digest, Reason>> = (requirements.needs.iter().zip(gathered))
+            .map(|(need, gathered)| evidence::verify(need, image, gathered, now))
+            .collect();
+        conclude(requirements, &verified)
+    })
 }
 
-/// Each gathered answer verified against its need; unanswered needs are left out (and deny).
-fn verify(
-    requirements: &Requirements,
-    gathered: &[Gathered],
-    now: UnixTime,
-) -> Vec<Result<Digest, Reason>> {
-    let image = &requirements.image;
-    requirements
-        .needs
-        .iter()
-        .zip(gathered)
-        .map(|(need, gathered)| evidence::verify(need, image, gathered, now))
-        .collect()
-}
-
-/// [`finish`] once every answer is verified: `verified[i][j]` is what `images[i]`'s need `j`
-/// vouches for.
+/// [`finish`] with every answer already verified: `verified[i][j]` is what `images[i]`'s need
+/// `j` vouches for (tests of the conclusion, apart from any format).
+#[cfg(test)]
 fn decide_verified(
     request: &Request,
     images: &[ImagePlan],
     verified: &[Vec<Result<Digest, Reason>>],
 ) -> Decision {
+    decide_with(request, images, |i, requirements| {
+        let verified = verified.get(i).map_or(&[][..], Vec::as_slice);
+        if verified.len() != requirements.needs.len() {
+            return not_gathered(requirements);
+        }
+        let borrowed: Vec<Result<&Digest, Reason>> = verified
+            .iter()
+            .map(|v| v.as_ref().map_err(Clone::clone))
+            .collect();
+        conclude(requirements, &borrowed)
+    })
+}
+
+/// Every image's verdict (decided, or concluded from its evidence by `conclude_image`), applied
+/// to each of its sites.
+fn decide_with(
+    request: &Request,
+    images: &[ImagePlan],
+    mut conclude_image: impl FnMut(usize, &Requirements) -> Verdict,
+) -> Decision {
     let mut combined = combine::Combined::default();
     for (i, image) in images.iter().enumerate() {
         let verdict = match &image.assessment {
             Assessment::Decided(verdict) => verdict.clone(),
-            Assessment::Needs(requirements) => {
-                conclude(requirements, verified.get(i).map_or(&[][..], Vec::as_slice))
-            }
+            Assessment::Needs(requirements) => conclude_image(i, requirements),
         };
         for site in image.sites.iter().filter_map(|&s| request.sites.get(s)) {
             combined.add(site, verdict.clone(), image.handling);
@@ -407,14 +413,15 @@ fn context(matched: &Match<'_>) -> String {
 
 /// Every need must be met, and all verified digests must agree (with each other, and with the
 /// digest the reference pins, if any).
-fn conclude(requirements: &Requirements, verified: &[Result<Digest, Reason>]) -> Verdict {
+/// An answer per need is missing (or there are more answers than needs): deny.
+fn not_gathered(requirements: &Requirements) -> Verdict {
+    let reason = Reason::unverifiable("the evidence the policy needs was not gathered");
+    Verdict::Deny(alloc::vec![reason.with_suffix(&requirements.context)])
+}
+
+fn conclude(requirements: &Requirements, verified: &[Result<&Digest, Reason>]) -> Verdict {
     let deny =
         |reason: Reason| Verdict::Deny(alloc::vec![reason.with_suffix(&requirements.context)]);
-    if verified.len() != requirements.needs.len() {
-        return deny(Reason::unverifiable(
-            "the evidence the policy needs was not gathered",
-        ));
-    }
     let failures: Vec<Reason> = verified
         .iter()
         .filter_map(|e| e.as_ref().err())
@@ -423,7 +430,10 @@ fn conclude(requirements: &Requirements, verified: &[Result<Digest, Reason>]) ->
     if !failures.is_empty() {
         return Verdict::Deny(failures);
     }
-    let digests: BTreeSet<&Digest> = verified.iter().filter_map(|e| e.as_ref().ok()).collect();
+    let digests: BTreeSet<&Digest> = verified
+        .iter()
+        .filter_map(|e| e.as_ref().ok().copied())
+        .collect();
     let mut agreed = digests.iter();
     let (Some(digest), None) = (agreed.next(), agreed.next()) else {
         let list: Vec<String> = digests.iter().map(ToString::to_string).collect();

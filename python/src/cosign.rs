@@ -98,7 +98,7 @@ pub(crate) fn cosign_verify(
     let outcome = py.allow_threads(|| evidence::verify(&need, &image, &gathered, now));
     let digest = outcome.map_err(|reason| from_reason(py, reason))?;
     Ok(PyCosignVerified {
-        reference: image.pinned(&digest),
+        reference: image.pinned(digest),
         digest: digest.to_string(),
         keys: names,
     })

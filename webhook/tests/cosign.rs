@@ -635,7 +635,9 @@ mod in_process {
         let gathered = gather(r, &need, &image, &[], pull).await;
         // Cosign keys have no validity period: any time will do.
         let now = portieris_core::time::UnixTime(0);
-        evidence::verify(&Need::Cosign(need), &image, &gathered, now).map_err(|r| r.text)
+        evidence::verify(&Need::Cosign(need), &image, &gathered, now)
+            .cloned()
+            .map_err(|r| r.text)
     }
 
     #[tokio::test]

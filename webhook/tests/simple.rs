@@ -650,7 +650,7 @@ async fn a_second_admission_verifies_cached_signatures_and_other_credentials_rea
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         let now = portieris_core::time::UnixTime(now.expect("clock").as_secs());
         let got = evidence::verify(&Need::Simple(need.clone()), &image, &gathered, now);
-        assert_eq!(got, Ok(digest.clone()), "{credentials:?}");
+        assert_eq!(got, Ok(&digest), "{credentials:?}");
         // A second admission reads nothing; another pull credential reads its own.
         assert_eq!(lists(), reads, "{credentials:?}");
     }

@@ -389,18 +389,16 @@ fn evidence_that_disagrees_on_the_digest_denies() {
         panic!("needs")
     };
     requirements.needs.push(requirements.needs[0].clone());
-    let both = [
-        Ok(Digest::parse(D).expect("d")),
-        Ok(Digest::parse(OTHER).expect("d")),
-    ];
+    let (d, other) = (
+        Digest::parse(D).expect("d"),
+        Digest::parse(OTHER).expect("d"),
+    );
+    let both = [Ok(&d), Ok(&other)];
     let Verdict::Deny(why) = conclude(&requirements, &both) else {
         panic!("deny")
     };
     assert!(why[0].text.contains("disagree on the digest"), "{why:?}");
-    let agree = [
-        Ok(Digest::parse(D).expect("d")),
-        Ok(Digest::parse(D).expect("d")),
-    ];
+    let agree = [Ok(&d), Ok(&d)];
     assert!(matches!(
         conclude(&requirements, &agree),
         Verdict::Allow {

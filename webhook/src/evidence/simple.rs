@@ -216,7 +216,9 @@ mod tests {
                 .expect("clock")
                 .as_secs(),
         );
-        evidence::verify(&need, image, &gathered, now).map_err(|r| r.text)
+        evidence::verify(&need, image, &gathered, now)
+            .cloned()
+            .map_err(|r| r.text)
     }
 
     /// A store holding `signatures` (as signature-1, -2, …) for the image's digest.
