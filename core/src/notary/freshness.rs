@@ -23,6 +23,9 @@ use crate::json::Object;
 use crate::limits;
 use crate::time::{UnixTime, parse_rfc3339};
 
+/// Characters of a refused date kept for the message.
+pub const QUOTED_CHARS: usize = 64;
+
 /// The snapshot a timestamp names: what pins the snapshot's bytes. Two timestamps with equal
 /// entries name the same snapshot file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,7 @@ pub enum FreshnessError {
     NotJson(String),
     /// A field the reading needs is absent or not of its type (`signed.expires`, …).
     Missing(&'static str),
+    /// The date, its first [`QUOTED_CHARS`] characters (the server chooses its length).
     NotRfc3339(String),
     /// `meta.snapshot` is there but not file metadata as notary writes it.
     Malformed(String),
@@ -77,7 +81,8 @@ pub fn expires(role: &[u8]) -> Result<UnixTime, FreshnessError> {
         .get("expires")
         .and_then(Value::as_str)
         .ok_or(FreshnessError::Missing("signed.expires"))?;
-    parse_rfc3339(text).ok_or_else(|| FreshnessError::NotRfc3339(text.to_string()))
+    parse_rfc3339(text)
+        .ok_or_else(|| FreshnessError::NotRfc3339(text.chars().take(QUOTED_CHARS).collect()))
 }
 
 /// The snapshot a timestamp's `signed.meta.snapshot` names.
@@ -170,6 +175,11 @@ mod tests {
         assert_eq!(
             expires(local),
             Err(FreshnessError::NotRfc3339("2026-12-11 21:14:15Z".into()))
+        );
+        let long = alloc::format!(r#"{{"signed":{{"expires":"{}"}}}}"#, "9".repeat(100));
+        assert_eq!(
+            expires(long.as_bytes()),
+            Err(FreshnessError::NotRfc3339("9".repeat(QUOTED_CHARS)))
         );
         let big = alloc::vec![b' '; limits::MAX_ROLE_BYTES + 1];
         assert!(matches!(

@@ -22,6 +22,9 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
 pub use crate::limits::MAX_MANIFEST_BYTES;
 
+/// Characters of a refused `mediaType` kept for the message.
+pub const MAX_QUOTED_CHARS: usize = 128;
+
 /// Docker schema 1 types: a registry serving one for a schema-2 body contradicts itself.
 const SCHEMA_1_TYPES: [&str; 2] = [
     "application/vnd.docker.distribution.manifest.v1+json",
@@ -87,7 +90,8 @@ pub enum ManifestError {
     /// Not a JSON object with a `schemaVersion` (and a string `mediaType`, if any).
     Malformed(String),
     SchemaVersion(u64),
-    /// The manifest's `mediaType` is not one of the accepted formats.
+    /// The manifest's `mediaType` is not one of the accepted formats (its first
+    /// [`MAX_QUOTED_CHARS`] characters: the registry chooses its length).
     MediaType(String),
     /// The response's `Content-Type` names another format than the manifest's `mediaType`
     /// (or, when it has none, a schema-1 format).
@@ -164,7 +168,11 @@ pub fn parse_manifest(
     }
     let declared = fields
         .media_type
-        .map(|text| MediaType::parse(&text).ok_or(ManifestError::MediaType(text)))
+        .map(|text| {
+            MediaType::parse(&text).ok_or_else(|| {
+                ManifestError::MediaType(text.chars().take(MAX_QUOTED_CHARS).collect())
+            })
+        })
         .transpose()?;
     let contradiction = |served: &str| ManifestError::ContentType {
         declared,
@@ -289,6 +297,14 @@ mod tests {
                 Err(ManifestError::MediaType(other.into()))
             );
         }
+        let long = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}"}}"#,
+            "é".repeat(1000)
+        );
+        assert_eq!(
+            parse_manifest(long.as_bytes(), None, None),
+            Err(ManifestError::MediaType("é".repeat(MAX_QUOTED_CHARS)))
+        );
         let null = br#"{"schemaVersion":2,"mediaType":null}"#;
         assert_eq!(
             parse_manifest(null, None, None).map(|m| m.media_type),
