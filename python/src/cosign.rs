@@ -4,13 +4,11 @@
 //! `cosign` requirement and this function cannot disagree.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use portieris_core::ImageRef;
 use portieris_core::cosign::{MAX_SIGNATURES, Signature, artifact};
 use portieris_core::evidence::{self, CosignKey, CosignNeed, Material, Need};
 use portieris_core::reference::Digest;
-use portieris_core::time::UnixTime;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -90,11 +88,7 @@ pub(crate) fn cosign_verify(
         })
         .collect();
     let gathered = Ok(Material::Cosign { digest, signatures });
-    let now = UnixTime(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs()),
-    );
+    let now = portieris_webhook::clock::now();
     let outcome = py.allow_threads(|| evidence::verify(&need, &image, &gathered, now));
     let digest = outcome.map_err(|reason| from_reason(py, reason))?;
     Ok(PyCosignVerified {

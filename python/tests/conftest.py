@@ -6,7 +6,8 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Dict, Optional
+import threading
+from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -55,3 +56,23 @@ def rig() -> dict:
     if not path.exists():
         pytest.fail(f"no test rig at {path}: start it with scripts/rig.sh start")
     return json.loads(path.read_text())
+
+
+def in_threads(work: Callable[[], list], count: int = 8) -> Tuple[list, List[BaseException]]:
+    """Runs ``work`` in ``count`` threads at once: every result it returned, in one list, and
+    every exception it raised."""
+    results: list = []
+    errors: List[BaseException] = []
+
+    def run():
+        try:
+            results.extend(work())
+        except Exception as e:  # noqa: BLE001 - collected and returned
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors

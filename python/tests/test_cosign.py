@@ -3,14 +3,13 @@ P-256, RSA and Ed25519 keys, and the payloads and signatures `cosign sign` pushe
 
 import hashlib
 import json
-import threading
 
 import pytest
 
 import portieris
 from portieris import cosign
 
-from conftest import REPO
+from conftest import REPO, in_threads
 
 COSIGN = REPO / "core" / "tests" / "fixtures" / "cosign"
 KEYS = ["ecdsa", "rsa", "ed25519"]
@@ -158,20 +157,10 @@ def test_bytes_and_str_are_both_accepted():
 
 
 def test_concurrent_verifications_from_many_threads_agree():
-    results, errors = [], []
-
     def work():
-        try:
-            for name in KEYS:
-                results.append(cosign.verify([layer(name)], [key(name)], IMAGE, DIGEST).digest)
-        except Exception as e:  # noqa: BLE001 - collected and asserted below
-            errors.append(e)
+        return [cosign.verify([layer(name)], [key(name)], IMAGE, DIGEST).digest for name in KEYS]
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = in_threads(work)
     assert errors == []
     assert results == [DIGEST] * 24
 

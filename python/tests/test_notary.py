@@ -1,10 +1,11 @@
 import datetime as dt
-import threading
 
 import pytest
 
 import portieris
 from portieris import notary
+
+from conftest import in_threads
 
 
 def test_signed_tag_verifies_to_the_registry_digest(case):
@@ -133,20 +134,12 @@ def test_invalid_digest_target_is_a_verification_error(case):
 def test_concurrent_verifications_from_many_threads_agree(case):
     c = case("onesigner")
     metadata = c.metadata()
-    results, errors = [], []
 
     def work():
-        try:
-            for _ in range(5):
-                t = notary.verify(c.gun, "v1", metadata, now=c.now, signers=[c.signer("alice")])
-                results.append(t.digest)
-        except Exception as e:  # noqa: BLE001 - collected and asserted below
-            errors.append(e)
+        signers = [c.signer("alice")]
+        verified = (notary.verify(c.gun, "v1", metadata, now=c.now, signers=signers) for _ in range(5))
+        return [t.digest for t in verified]
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = in_threads(work)
     assert errors == []
     assert results == [c.digest("v1")] * 40

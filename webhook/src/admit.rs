@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
@@ -10,7 +10,6 @@ use portieris_core::admission::{Invalid, Kind, OwnerRef, Request};
 use portieris_core::evidence::{Cause, FetchFailure, Gathered, Material};
 use portieris_core::reason::{Class, Reason};
 use portieris_core::response;
-use portieris_core::time::UnixTime;
 use portieris_core::verdict::{Assessment, ImagePlan, Requirements};
 use portieris_core::{Decision, Options, Plan, PolicySet, finish, plan};
 use serde_json::Value;
@@ -274,7 +273,7 @@ async fn conclude(
     images: Vec<ImagePlan>,
     gathered: Vec<Vec<Gathered>>,
 ) -> Decision {
-    let now = now();
+    let now = crate::clock::now();
     let costly = gathered
         .iter()
         .flatten()
@@ -293,15 +292,6 @@ async fn conclude(
                 )],
             }
         })
-}
-
-fn now() -> UnixTime {
-    // A clock before 1970 makes every signature "from the future": fail closed.
-    UnixTime(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
 }
 
 fn refuse(invalid: Invalid) -> Admitted {

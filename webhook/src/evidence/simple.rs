@@ -151,11 +151,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use std::time::{SystemTime, UNIX_EPOCH};
-
     use portieris_core::evidence::{self, Need, SignedBy};
     use portieris_core::simple::IdentityRule;
-    use portieris_core::time::UnixTime;
 
     use super::*;
     use crate::fetch::FetchConfig;
@@ -210,13 +207,7 @@ mod tests {
     /// The core's verdict on gathered material, as text.
     fn verified(need: &SimpleNeed, image: &ImageRef, gathered: Gathered) -> Result<Digest, String> {
         let need = Need::Simple(need.clone());
-        let now = UnixTime(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock")
-                .as_secs(),
-        );
-        evidence::verify(&need, image, &gathered, now)
+        evidence::verify(&need, image, &gathered, crate::clock::now())
             .cloned()
             .map_err(|r| r.text)
     }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use portieris_core::ImageRef;
 use portieris_core::notary::{
@@ -71,7 +71,7 @@ impl Trust {
     /// `ttl`: how long a verified result, and the metadata it came from, is reused
     /// (`--trust-cache-ttl`).
     pub fn new(fetcher: Arc<Fetcher>, servers: TrustServers, ttl: Duration) -> Self {
-        Self::with_clock(fetcher, servers, ttl, system_now)
+        Self::with_clock(fetcher, servers, ttl, crate::clock::now)
     }
 
     pub(super) fn with_clock(
@@ -419,11 +419,4 @@ pub(super) fn check_role(job: &Job, role: &str) -> Result<(), TrustError> {
             role: role.to_string(),
         })
     }
-}
-
-fn system_now() -> UnixTime {
-    let seconds = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    UnixTime(seconds)
 }
