@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use portieris_core::policy::Secret;
+use portieris_core::reference::canonical_host;
 use portieris_core::registry::challenge::{MAX_HEADER_BYTES, MAX_TOKEN_REPLY_BYTES};
 use portieris_core::registry::docker_config::{
     self, Credential, DOCKER_CFG, DOCKER_CONFIG_JSON, DockerConfigError, MAX_CONFIG_BYTES,
@@ -159,9 +160,9 @@ fn error_kind(error: &DockerConfigError) -> &'static str {
 }
 
 /// Docker's rules, as `docker login` and the kubelet read a config: every key naming exactly
-/// the registry host (scheme and path ignored, case-insensitive; Docker Hub's three names are
-/// one) gives its `auth` (base64 `user:password`), else its `username` and `password`; a
-/// credential needs a user name. Keys spelt exactly as the registry first, no duplicates.
+/// the registry host (scheme and path ignored, case-insensitive, by its one name: `:443`
+/// dropped, Docker Hub's aliases one) gives its `auth` (base64 `user:password`), else its
+/// `username` and `password`; a credential needs a user name. Keys spelt exactly as the registry first, no duplicates.
 fn model(config: &[u8], key: &str, registry: &str) -> Result<Vec<Credential>, &'static str> {
     if config.len() > MAX_CONFIG_BYTES {
         return Err("too large");
@@ -213,9 +214,10 @@ fn host_of(key: &str) -> String {
     key.chars().take_while(|&c| c != '/').collect()
 }
 
+/// Hosts are one registry when their one name is (`:443` dropped, Docker Hub's aliases one):
+/// `canonical_host` is the core's, checked by the `reference` and `pattern` targets' models.
 fn same_registry(host: &str, registry: &str) -> bool {
-    const HUB: [&str; 3] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
-    host == registry || (HUB.contains(&host) && HUB.contains(&registry))
+    canonical_host(host) == canonical_host(registry)
 }
 
 fn entry_credential(entry: &Value) -> Option<Credential> {
