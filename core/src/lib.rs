@@ -17,6 +17,7 @@ pub mod reason;
 pub mod reference;
 pub mod registry;
 pub mod response;
+pub mod sigstore;
 pub mod simple;
 mod text;
 pub mod time;

@@ -1,17 +1,16 @@
 //! The signature of a cosign payload, as sigstore's verifiers check it for a public key:
-//! ECDSA P-256 (ASN.1 DER, SHA-256; Go's `ecdsa.VerifyASN1`), RSA (PKCS#1 v1.5, SHA-256) and
+//! ECDSA P-256 or P-384 (ASN.1 DER, SHA-256; Go's `ecdsa.VerifyASN1`), RSA (PKCS#1 v1.5, SHA-256) and
 //! Ed25519 (Ed25519ph over SHA-512, as cosign 2.x signs, or pure Ed25519, as cosign 1.x did).
-//! Keys are parsed by `crypto` (`PUBLIC KEY` PEM, P-256 only, RSA 2048..=8192 bits).
+//! Keys are parsed by `crypto` (`PUBLIC KEY` PEM, P-256 or P-384, RSA 2048..=8192 bits).
 
 use alloc::vec::Vec;
 use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rsa::Pkcs1v15Sign;
-use sha2::{Digest as _, Sha256, Sha512};
+use sha2::{Digest as _, Sha512};
 
-use crate::crypto::keys::Verifier;
+use crate::crypto::keys::{Hash, Verifier};
 use crate::crypto::{KeyProblem, pem_key};
 use crate::limits::MAX_COSIGN_SIGNATURE_BYTES;
 
@@ -65,18 +64,10 @@ pub(super) fn check(key: &Verifier, payload: &[u8], signature: &str) -> Result<(
         .decode(signature.trim())
         .map_err(|_| SignatureError::Encoding)?;
     let valid = match key {
-        Verifier::Ecdsa(key) => {
-            use p256::ecdsa::signature::Verifier as _;
-            p256::ecdsa::Signature::from_der(&raw)
-                .is_ok_and(|signature| key.verify(payload, &signature).is_ok())
+        // cosign loads every `--key` with SHA-256, whatever the curve.
+        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::Rsa(_) => {
+            key.verify(Hash::Sha256, payload, &raw)
         }
-        Verifier::Rsa(key) => key
-            .verify(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(payload),
-                &raw,
-            )
-            .is_ok(),
         Verifier::Ed25519(key) => ed25519_dalek::Signature::from_slice(&raw).is_ok_and(|s| {
             // cosign 2.x signs Ed25519ph (empty context); older releases signed pure Ed25519.
             // The two are domain-separated, so accepting either admits nothing extra.

@@ -1,9 +1,14 @@
-//! Public keys that check signatures: P-256 ECDSA, RSA (2048..=8192 bits) and Ed25519, read
-//! from a DER SubjectPublicKeyInfo, within a size bound checked before any parsing.
+//! Public keys that check signatures: P-256 and P-384 ECDSA, RSA (2048..=8192 bits) and
+//! Ed25519, read from a DER SubjectPublicKeyInfo, within a size bound checked before any
+//! parsing. Which of them a format accepts is the format's decision (Notary: no P-384).
+
+use alloc::vec::Vec;
 
 use der::Decode as _;
 use der::asn1::ObjectIdentifier;
+use rsa::Pkcs1v15Sign;
 use rsa::traits::PublicKeyParts as _;
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use spki::SubjectPublicKeyInfoOwned;
 
 use super::KeyProblem;
@@ -11,6 +16,7 @@ use crate::limits::{MAX_KEY_BYTES, RSA_BITS};
 
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
@@ -18,8 +24,55 @@ const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 #[derive(Debug, Clone)]
 pub(crate) enum Verifier {
     Ecdsa(p256::ecdsa::VerifyingKey),
+    EcdsaP384(p384::ecdsa::VerifyingKey),
     Rsa(rsa::RsaPublicKey),
     Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// The digest a signature was made over (X.509 and Sigstore name it beside the signature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    fn digest(self, message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha256 => Sha256::digest(message).to_vec(),
+            Self::Sha384 => Sha384::digest(message).to_vec(),
+            Self::Sha512 => Sha512::digest(message).to_vec(),
+        }
+    }
+
+    fn pkcs1v15(self) -> Pkcs1v15Sign {
+        match self {
+            Self::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
+            Self::Sha384 => Pkcs1v15Sign::new::<Sha384>(),
+            Self::Sha512 => Pkcs1v15Sign::new::<Sha512>(),
+        }
+    }
+}
+
+impl Verifier {
+    /// Checks `signature` over `message` as X.509 and Sigstore sign: ECDSA with an ASN.1 DER
+    /// signature over `hash(message)`, RSA PKCS#1 v1.5 over `hash(message)`, pure Ed25519 over
+    /// the message itself (`hash` unused: Ed25519 hashes internally).
+    pub(crate) fn verify(&self, hash: Hash, message: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        match self {
+            Self::Ecdsa(key) => p256::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
+            Self::EcdsaP384(key) => p384::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
+            Self::Rsa(key) => key
+                .verify(hash.pkcs1v15(), &hash.digest(message), signature)
+                .is_ok(),
+            Self::Ed25519(key) => ed25519_dalek::Signature::from_slice(signature)
+                .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
+        }
+    }
 }
 
 /// Refuses a key over [`MAX_KEY_BYTES`] before it is decoded.
@@ -39,7 +92,7 @@ pub(crate) fn verifier_from_der(der: &[u8]) -> Result<Verifier, KeyProblem> {
     verifier_from_spki(&spki)
 }
 
-/// A verifier from a SubjectPublicKeyInfo: P-256 ECDSA, RSA (2048..=8192 bits) or Ed25519.
+/// A verifier from a SubjectPublicKeyInfo: P-256 or P-384 ECDSA, RSA (2048..=8192 bits) or Ed25519.
 pub(crate) fn verifier_from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Verifier, KeyProblem> {
     let bits = spki
         .subject_public_key
@@ -53,12 +106,17 @@ pub(crate) fn verifier_from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Ver
             .ok_or(KeyProblem::Algorithm)?
             .decode_as()
             .map_err(|_| KeyProblem::Algorithm)?;
-        if curve != SECP256R1 {
-            return Err(KeyProblem::Algorithm);
+        if curve == SECP256R1 {
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(bits)
+                .map_err(|_| KeyProblem::Encoding)?;
+            Ok(Verifier::Ecdsa(key))
+        } else if curve == SECP384R1 {
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(bits)
+                .map_err(|_| KeyProblem::Encoding)?;
+            Ok(Verifier::EcdsaP384(key))
+        } else {
+            Err(KeyProblem::Algorithm)
         }
-        let key =
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(bits).map_err(|_| KeyProblem::Encoding)?;
-        Ok(Verifier::Ecdsa(key))
     } else if algorithm.oid == RSA_ENCRYPTION {
         rsa_verifier(bits)
     } else if algorithm.oid == ED25519 {

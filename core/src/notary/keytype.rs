@@ -81,6 +81,8 @@ pub(crate) fn pinned_key(pem_text: &str) -> Result<(KeyType, Vec<u8>, ParsedKey)
         (Verifier::Rsa(_), Some(_)) => (KeyType::RsaX509, certificate(&der)),
         // `pem_key` refuses Ed25519 certificates: notary has no type for them.
         (Verifier::Ed25519(_), Some(_)) => return Err(KeyProblem::Algorithm),
+        // Notary's ECDSA is P-256 only.
+        (Verifier::EcdsaP384(_), _) => return Err(KeyProblem::Algorithm),
         (Verifier::Ecdsa(_), None) => (KeyType::Ecdsa, der),
         (Verifier::Rsa(_), None) => (KeyType::Rsa, der),
         (Verifier::Ed25519(key), None) => (KeyType::Ed25519, key.as_bytes().to_vec()),
