@@ -17,7 +17,7 @@
 //! are stricter here on purpose. Like cosign, unknown fields in the payload are ignored.
 
 pub mod artifact;
-mod need;
+pub(crate) mod need;
 pub mod payload;
 mod signature;
 
@@ -30,8 +30,10 @@ pub use need::{KEY_FIELDS, broken, need};
 pub use payload::{CosignPayload, PayloadError};
 pub use signature::{SignatureError, verify};
 
+use crate::policy::RemapIdentity;
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
+use crate::simple::identity::remap as remap_reference;
 
 /// The annotation of a signature layer that holds the base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
@@ -53,6 +55,8 @@ pub struct CosignNeed {
     /// `cosign.repository`: where the signatures are stored; `None` means the image's own
     /// repository.
     pub repository: Option<ImageRef>,
+    /// `cosign.remapIdentity`: the repository a mirror's images were signed as.
+    pub remap: Option<RemapIdentity>,
 }
 
 /// One signature layer as the registry served it.
@@ -78,13 +82,25 @@ pub fn evaluate(
             "no cosign signatures found for {image} ({digest})"
         )));
     }
+    let signed_as = signed_as(need, image)?;
     let failures = need
         .keys
         .iter()
-        .filter_map(|key| key_holds(key, image, digest, signatures).err());
+        .filter_map(|key| key_holds(key, image, &signed_as, digest, signatures).err());
     match Reason::join(failures) {
         None => Ok(digest.clone()),
         Some(reason) => Err(reason),
+    }
+}
+
+/// The repository a signature of `image` must name: its own, or where `remapIdentity` says a
+/// mirror's images were signed.
+fn signed_as(need: &CosignNeed, image: &ImageRef) -> Result<String, Reason> {
+    match &need.remap {
+        None => Ok(image.name().into()),
+        Some(remap) => remap_reference(image, &remap.prefix, &remap.signed_prefix)
+            .map(|signed| signed.name().into())
+            .map_err(|e| Reason::policy(format!("cosign: {e}"))),
     }
 }
 
@@ -92,6 +108,7 @@ pub fn evaluate(
 fn key_holds(
     key: &CosignKey,
     image: &ImageRef,
+    signed_as: &str,
     digest: &Digest,
     signatures: &[Signature],
 ) -> Result<(), Reason> {
@@ -100,7 +117,7 @@ fn key_holds(
         .map_err(|e| Reason::policy(format!("cosign key Secret \"{secret}\": {e}")))?;
     let mut reasons = Vec::new();
     for (n, one) in signatures.iter().enumerate() {
-        match one_signature(&verifier, image, digest, one) {
+        match one_signature(&verifier, signed_as, digest, one) {
             Ok(()) => return Ok(()),
             Err(why) => reasons.push(format!("signature {}: {why}", n + 1)),
         }
@@ -113,7 +130,7 @@ fn key_holds(
 
 fn one_signature(
     verifier: &crate::crypto::keys::Verifier,
-    image: &ImageRef,
+    signed_as: &str,
     digest: &Digest,
     one: &Signature,
 ) -> Result<(), String> {
@@ -129,11 +146,10 @@ fn one_signature(
             payload.digest
         ));
     }
-    if payload.identity.name() != image.name() {
+    if payload.identity.name() != signed_as {
         return Err(format!(
-            "signed for repository {}, not {}",
+            "signed for repository {}, not {signed_as}",
             payload.identity.name(),
-            image.name()
         ));
     }
     Ok(())

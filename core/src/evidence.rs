@@ -3,8 +3,9 @@
 //! [`FetchFailure`]), and the one place material is verified ([`verify`]).
 //!
 //! Each format owns its need (built from the policy), its payload and its verification, in
-//! its own folder (`notary/`, `simple/`, `cosign/`); this module only lists them, so adding a
-//! format touches it in four places: [`Need`], [`Material`], [`needs`] and [`verify`].
+//! its own folder (`notary/`, `simple/`, `cosign/`, `sigstore/`); this module only lists them,
+//! so adding a format touches it in four places: [`Need`], [`Material`], [`needs`] and
+//! [`verify`].
 
 use alloc::format;
 use alloc::string::String;
@@ -17,11 +18,12 @@ use crate::policy::{Policy, PolicySet};
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
 use crate::time::UnixTime;
-use crate::{cosign, notary, simple};
+use crate::{cosign, notary, sigstore, simple};
 
 pub use crate::cosign::{CosignKey, CosignNeed};
 pub use crate::notary::TrustNeed;
 pub use crate::registry::Credential;
+pub use crate::sigstore::need::{KeylessSigner, RootSource, Signer, SigstoreNeed};
 pub use crate::simple::{SignedBy, SimpleNeed};
 pub use failure::{Cause, FetchFailure};
 
@@ -38,6 +40,9 @@ pub enum Need {
     Simple(SimpleNeed),
     /// Key-based cosign signatures for the image's manifest digest, one by each key.
     Cosign(CosignNeed),
+    /// Sigstore bundles (cosign 3) stored as OCI referrers of the image's manifest digest, one
+    /// meeting each signer: a key or a keyless identity under a trusted root.
+    Sigstore(SigstoreNeed),
     /// The digest the image's tag has on its registry now: what ties `name:tag@digest` to its
     /// tag when the rule that matched names the tag and the policy checks no signature.
     TagDigest,
@@ -67,11 +72,17 @@ pub enum Material {
         digest: Digest,
         signatures: Arc<[Signature]>,
     },
+    /// Sigstore: the image's manifest digest and the bundles its referrers hold (each the
+    /// blob of one referrer manifest whose subject is that digest), as bytes.
+    Sigstore {
+        digest: Digest,
+        bundles: Arc<[Vec<u8>]>,
+    },
     /// The digest the image's tag has on its registry now.
     TagDigest(Digest),
 }
 
-/// What `policy` needs checked, in a fixed order (simple signing, cosign, Notary), and every
+/// What `policy` needs checked, in a fixed order (simple signing, cosign, Sigstore, Notary), and every
 /// reason to deny without evidence: a requirement that rejects, or a need that cannot be built
 /// (a missing Secret, a key that is not one; the policy's to fix).
 pub fn needs(
@@ -87,6 +98,7 @@ pub fn needs(
     };
     add(simple::need(policy, secrets, policies).map(|n| n.map(Need::Simple)));
     add(cosign::need(policy, secrets, policies).map(|n| n.map(Need::Cosign)));
+    add(sigstore::need(policy, secrets, policies).map(|n| n.map(Need::Sigstore)));
     add(notary::need(policy, secrets, policies).map(|n| n.map(Need::Trust)));
     (needs, reasons)
 }
@@ -122,6 +134,9 @@ pub fn verify<'a>(
         (Need::Cosign(need), Material::Cosign { digest, signatures }) => {
             cosign::evaluate(need, image, digest, signatures).map(|_| digest)
         }
+        (Need::Sigstore(need), Material::Sigstore { digest, bundles }) => {
+            sigstore::evaluate(need, image, digest, bundles, now).map(|_| digest)
+        }
         (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest),
         _ => Err(Reason::unverifiable(
             "the evidence gathered is not the evidence the policy needs",
@@ -134,6 +149,7 @@ fn prefix(need: &Need) -> &'static str {
     match need {
         Need::Simple(_) => "simple signing: ",
         Need::Cosign(_) => "cosign: ",
+        Need::Sigstore(_) => "sigstore: ",
         Need::Trust(_) | Need::TagDigest => "",
     }
 }

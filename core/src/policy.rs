@@ -21,8 +21,9 @@ use core::fmt;
 pub use pattern::{Pattern, PatternError};
 pub use resource::{Resource, ResourceError, Secret};
 pub use types::{
-    Cosign, CosignRequirement, Iccrva, Policy, PolicySpec, Repository, Requirement, SignedIdentity,
-    SignerSecret, Simple, Trust, Vulnerability,
+    Cosign, CosignFormat, CosignRequirement, Iccrva, Keyless, KeylessIdentity, Policy, PolicySpec,
+    RemapIdentity, Repository, Requirement, SignedIdentity, SignerSecret, Simple, Trust,
+    Vulnerability,
 };
 pub use types::{Enforcement, Mutation};
 

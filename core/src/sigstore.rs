@@ -6,9 +6,13 @@
 
 pub mod bundle;
 pub mod certificate;
+mod evaluate;
 pub mod identity;
+pub mod need;
 pub mod timestamp;
 pub mod tlog;
 pub mod trusted_root;
 
+pub use evaluate::evaluate;
+pub use need::need;
 pub use trusted_root::TrustedRoot;

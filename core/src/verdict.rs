@@ -152,7 +152,8 @@ pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan 
 
 /// Decides once the evidence is in: `gathered[i][j]` answers `images[i]`'s need `j`, and is
 /// verified here (at `now`). Verifying signatures costs: a frontend with async workers calls
-/// this off them when [`Plan`] had any [`Need::Simple`] or [`Need::Cosign`].
+/// this off them when [`Plan`] had any [`Need::Simple`], [`Need::Cosign`] or
+/// [`Need::Sigstore`].
 pub fn finish(
     request: &Request,
     images: &[ImagePlan],

@@ -51,6 +51,7 @@ fn need(key_name: &str) -> CosignNeed {
             public_key_pem: key(key_name),
         }],
         repository: None,
+        remap: None,
     }
 }
 

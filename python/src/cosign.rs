@@ -79,6 +79,7 @@ pub(crate) fn cosign_verify(
             })
             .collect(),
         repository: None,
+        remap: None,
     });
     let signatures: Arc<[Signature]> = signatures
         .into_iter()

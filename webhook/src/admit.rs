@@ -274,10 +274,12 @@ async fn conclude(
     gathered: Vec<Vec<Gathered>>,
 ) -> Decision {
     let now = crate::clock::now();
-    let costly = gathered
-        .iter()
-        .flatten()
-        .any(|g| matches!(g, Ok(Material::Simple { .. } | Material::Cosign { .. })));
+    let costly = gathered.iter().flatten().any(|g| {
+        matches!(
+            g,
+            Ok(Material::Simple { .. } | Material::Cosign { .. } | Material::Sigstore { .. })
+        )
+    });
     if !costly {
         return finish(request, &images, &gathered, now);
     }

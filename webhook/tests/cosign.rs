@@ -618,6 +618,7 @@ mod in_process {
         CosignNeed {
             keys: keys.iter().map(key).collect(),
             repository: None,
+            remap: None,
         }
     }
 

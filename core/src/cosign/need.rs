@@ -1,4 +1,5 @@
-//! The cosign need of a policy: its key requirements with key Secrets resolved.
+//! The cosign need of a policy whose `cosign.format` is `sig`: its key requirements with key
+//! Secrets resolved. (Bundles, `format: bundle`, are the `sigstore` folder's need.)
 
 use alloc::format;
 use alloc::string::String;
@@ -6,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::{CosignKey, CosignNeed};
 use crate::policy::secrets::{SecretScope, field, find, key_namespace};
-use crate::policy::{Cosign, CosignRequirement, Policy, PolicySet, Secret};
+use crate::policy::{Cosign, CosignFormat, CosignRequirement, Policy, PolicySet, Secret};
 use crate::reason::Reason;
 use crate::reference::ImageRef;
 
@@ -25,13 +26,15 @@ pub fn need(
     let Some(cosign) = &policy.cosign else {
         return Ok(None);
     };
-    let mut reasons = Vec::new();
-    if cosign.requirements.is_empty() {
-        // `cosign: {}` reads like "check cosign", so it must not admit unchecked.
-        reasons.push(String::from("cosign has no requirements"));
+    let mut reasons = shape(cosign);
+    if cosign.format() == CosignFormat::Bundle && reasons.is_empty() {
+        return Ok(None); // the sigstore folder's need
     }
     let mut keys = Vec::new();
     for requirement in &cosign.requirements {
+        if requirement.keyless.is_some() {
+            continue; // said by `shape`
+        }
         match key(requirement, secrets, policies) {
             Ok(key) => keys.push(key),
             Err(why) => reasons.push(why),
@@ -42,31 +45,67 @@ pub fn need(
         None
     });
     if reasons.is_empty() {
-        Ok(Some(CosignNeed { keys, repository }))
+        Ok(Some(CosignNeed {
+            keys,
+            repository,
+            remap: cosign.remap_identity.clone(),
+        }))
     } else {
         // All of them the policy's: its text or its Secrets.
         Err(reasons.into_iter().map(Reason::policy).collect())
     }
 }
 
-/// Whether the policy's own `cosign` is wrong (no requirement, one without a key Secret, a
-/// repository that is not one): like a broken simple requirement, no warn mode softens it.
+/// Whether the policy's own `cosign` is wrong (no requirement, one that is neither a key nor
+/// keyless or both, a keyless one read from `.sig` tags, a repository that is not one): like a
+/// broken simple requirement, no warn mode softens it.
 pub fn broken(policy: &Policy) -> bool {
-    policy.cosign.as_ref().is_some_and(|cosign| {
-        cosign.requirements.is_empty()
-            || cosign.requirements.iter().any(|r| r.key_secret.is_empty())
-            || repository(cosign).is_err()
-    })
+    policy
+        .cosign
+        .as_ref()
+        .is_some_and(|cosign| !shape(cosign).is_empty() || repository(cosign).is_err())
 }
 
-fn key(
+/// What is wrong with the requirements as written, whatever the Secrets hold.
+pub(crate) fn shape(cosign: &Cosign) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if cosign.requirements.is_empty() {
+        // `cosign: {}` reads like "check cosign", so it must not admit unchecked.
+        reasons.push(String::from("cosign has no requirements"));
+    }
+    for (n, requirement) in cosign.requirements.iter().enumerate() {
+        let n = n + 1;
+        match (requirement.key_secret.is_empty(), &requirement.keyless) {
+            (true, None) => reasons.push(format!(
+                "cosign requirement {n} has neither keySecret nor keyless"
+            )),
+            (false, Some(_)) => reasons.push(format!(
+                "cosign requirement {n} has both keySecret and keyless; write one per requirement"
+            )),
+            (true, Some(keyless)) => {
+                if keyless.identities.is_empty() {
+                    reasons.push(format!(
+                        "cosign requirement {n} is keyless with no identities (it would accept anyone)"
+                    ));
+                }
+                if cosign.format() == CosignFormat::Sig {
+                    reasons.push(format!(
+                        "cosign requirement {n} is keyless, which is read from bundles: \
+                         remove \"format: sig\""
+                    ));
+                }
+            }
+            (false, None) => {}
+        }
+    }
+    reasons
+}
+
+pub(crate) fn key(
     requirement: &CosignRequirement,
     secrets: SecretScope<'_>,
     policies: &PolicySet,
 ) -> Result<CosignKey, String> {
-    if requirement.key_secret.is_empty() {
-        return Err("cosign requirement has no keySecret".into());
-    }
     let asked = &requirement.key_secret_namespace;
     let key_namespace = key_namespace(asked, secrets, "cosign")?;
     let secret = find(
@@ -103,7 +142,7 @@ fn public_key(secret: &Secret) -> Result<String, String> {
 }
 
 /// `cosign.repository`: a repository name without tag or digest.
-fn repository(cosign: &Cosign) -> Result<Option<ImageRef>, String> {
+pub(crate) fn repository(cosign: &Cosign) -> Result<Option<ImageRef>, String> {
     let text = cosign.repository.as_str();
     if text.is_empty() {
         return Ok(None);
@@ -199,6 +238,71 @@ mod tests {
         assert_eq!(
             repository.as_deref(),
             Some("registry.example:5000/team/signatures")
+        );
+    }
+
+    #[test]
+    fn each_requirement_is_a_key_or_keyless_and_keyless_reads_bundles() {
+        let defaults = Options::default();
+        let neither = set(json!({"cosign": {"requirements": [{}]}}), &[]);
+        let why = denial(&neither, &defaults);
+        assert!(
+            why.contains("requirement 1 has neither keySecret nor keyless"),
+            "{why}"
+        );
+        let id = json!({"identities": [{"issuer": "https://issuer", "subject": "me@example.com"}]});
+        let both = set(
+            json!({"cosign": {"requirements": [{"keySecret": "k", "keyless": id}]}}),
+            &[("k", json!({"cosign.pub": PEM}))],
+        );
+        let why = denial(&both, &defaults);
+        assert!(
+            why.contains("requirement 1 has both keySecret and keyless"),
+            "{why}"
+        );
+        let sig = set(
+            json!({"cosign": {"format": "sig", "requirements": [{"keyless": id}]}}),
+            &[],
+        );
+        let why = denial(&sig, &defaults);
+        assert!(
+            why.contains("requirement 1 is keyless, which is read from bundles"),
+            "{why}"
+        );
+        let nobody = set(
+            json!({"cosign": {"requirements": [{"keyless": {"identities": []}}]}}),
+            &[],
+        );
+        let why = denial(&nobody, &defaults);
+        assert!(
+            why.contains("keyless with no identities (it would accept anyone)"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_policy_reading_bundles_has_no_sig_need() {
+        let policy = json!({"cosign": {"format": "bundle", "requirements": [{"keySecret": "k"}]}});
+        let Some(cosign) = serde_json::from_value::<Policy>(policy)
+            .expect("policy")
+            .cosign
+        else {
+            panic!("cosign")
+        };
+        assert_eq!(cosign.format(), CosignFormat::Bundle);
+        let keyless = json!({"requirements": [{"keyless": {"identities": [{"issuer": "i", "subject": "s"}]}}]});
+        let keyless: Cosign = serde_json::from_value(keyless).expect("cosign");
+        assert_eq!(
+            keyless.format(),
+            CosignFormat::Bundle,
+            "keyless defaults to bundles"
+        );
+        let keyed: Cosign =
+            serde_json::from_value(json!({"requirements": [{"keySecret": "k"}]})).expect("cosign");
+        assert_eq!(
+            keyed.format(),
+            CosignFormat::Sig,
+            "old policies keep reading .sig tags"
         );
     }
 

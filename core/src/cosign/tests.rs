@@ -50,6 +50,7 @@ fn need(pems: &[&str]) -> CosignNeed {
             })
             .collect(),
         repository: None,
+        remap: None,
     }
 }
 
@@ -110,6 +111,41 @@ fn a_signature_by_the_key_over_the_digest_and_repository_admits_at_the_digest() 
     let signed = sign(&signing, &payload("127.0.0.1:5000/team/app", DIGEST));
     let got = evaluate(&need(&[&pem]), &image(), &digest(DIGEST), &[signed]);
     assert_eq!(got, Ok(digest(DIGEST)));
+}
+
+#[test]
+fn a_mirror_is_accepted_only_where_remap_identity_says_what_it_copies() {
+    let (signing, pem) = key(1);
+    let upstream = sign(&signing, &payload("registry.example/team/app", DIGEST));
+    let mirror = ImageRef::parse("mirror.example/team/app:v1").expect("reference");
+    let strict = evaluate(
+        &need(&[&pem]),
+        &mirror,
+        &digest(DIGEST),
+        &[upstream.clone()],
+    );
+    let why = strict.expect_err("another repository").text;
+    assert!(
+        why.contains(
+            "signed for repository registry.example/team/app, not mirror.example/team/app"
+        ),
+        "{why}"
+    );
+    let mut remapped = need(&[&pem]);
+    remapped.remap = Some(RemapIdentity {
+        prefix: "mirror.example/team".into(),
+        signed_prefix: "registry.example/team".into(),
+    });
+    let got = evaluate(&remapped, &mirror, &digest(DIGEST), &[upstream.clone()]);
+    assert_eq!(got, Ok(digest(DIGEST)));
+    // The remap covers the prefix only: another mirror path still needs its own signature.
+    let elsewhere = ImageRef::parse("mirror.example/other/app:v1").expect("reference");
+    let why = evaluate(&remapped, &elsewhere, &digest(DIGEST), &[upstream]).expect_err("other");
+    assert!(
+        why.text.contains("not mirror.example/other/app"),
+        "{}",
+        why.text
+    );
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn cosign(pem: &str) -> Need {
             public_key_pem: pem.into(),
         }],
         repository: None,
+        remap: None,
     })
 }
 

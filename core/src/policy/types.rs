@@ -2,6 +2,7 @@
 //! accepts them. Unknown fields are refused: a typo such as `trsut:` must not turn a policy
 //! into one that allows everything.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::Deserialize;
@@ -33,7 +34,8 @@ pub struct Policy {
     pub simple: Simple,
     #[serde(default)]
     pub vulnerability: Vulnerability,
-    /// Key-based cosign signatures (not in Portieris; absent means no cosign check).
+    /// cosign signatures, key-based or keyless (not in Portieris; absent means no cosign
+    /// check).
     pub cosign: Option<Cosign>,
     /// Rewrite the image to its verified digest (default true).
     pub mutate_image: Option<bool>,
@@ -144,7 +146,7 @@ pub struct SignedIdentity {
     pub signed_prefix: String,
 }
 
-/// Key-based cosign requirements: every key must have signed the image's digest.
+/// cosign requirements: every one must be met by a signature of the image's digest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Cosign {
@@ -154,9 +156,46 @@ pub struct Cosign {
     /// the image's own repository.
     #[serde(default)]
     pub repository: String,
+    /// Which signatures are read: `sig` (the `sha256-<hex>.sig` tag of cosign 1 and 2) or
+    /// `bundle` (Sigstore bundles stored as OCI referrers, cosign 3's default). Absent: `bundle`
+    /// when a requirement is keyless, `sig` otherwise (what policies meant before bundles).
+    pub format: Option<CosignFormat>,
+    /// For images pulled through a mirror: accept `.sig` signatures whose signed
+    /// `docker-reference` names the repository the mirror copies (simple signing's
+    /// `remapIdentity`, with the same `prefix` and `signedPrefix`).
+    pub remap_identity: Option<RemapIdentity>,
 }
 
-/// One cosign requirement: a Secret holding a PEM public key (`cosign.pub` or `key`).
+impl Cosign {
+    /// The format read: [`Cosign::format`], or its default.
+    pub fn format(&self) -> CosignFormat {
+        self.format
+            .unwrap_or(if self.requirements.iter().any(|r| r.keyless.is_some()) {
+                CosignFormat::Bundle
+            } else {
+                CosignFormat::Sig
+            })
+    }
+}
+
+/// `cosign.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CosignFormat {
+    Sig,
+    Bundle,
+}
+
+/// `cosign.remapIdentity`: images under `prefix` were signed as `signedPrefix` + the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RemapIdentity {
+    pub prefix: String,
+    pub signed_prefix: String,
+}
+
+/// One cosign requirement: a key (a Secret holding a PEM public key, `cosign.pub` or `key`) or
+/// a keyless identity set, never both.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CosignRequirement {
@@ -164,6 +203,39 @@ pub struct CosignRequirement {
     pub key_secret: String,
     #[serde(default)]
     pub key_secret_namespace: String,
+    pub keyless: Option<Keyless>,
+}
+
+/// Keyless signing: a Fulcio certificate for one of `identities`, checked against a trusted
+/// root (the Secret's `trusted_root.json`, or the Sigstore public-good root when unnamed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Keyless {
+    #[serde(default)]
+    pub identities: Vec<KeylessIdentity>,
+    #[serde(default)]
+    pub trusted_root_secret: String,
+    #[serde(default)]
+    pub trusted_root_secret_namespace: String,
+}
+
+/// One accepted identity, named as sigstore policy-controller names them: the OIDC issuer and
+/// the certificate's subject (SAN email or URI), each exact or an anchored regular expression,
+/// and Fulcio's certificate extensions by name (`githubWorkflowRepository`,
+/// `sourceRepositoryRef`, `buildSignerURI`…), exact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeylessIdentity {
+    #[serde(default)]
+    pub issuer: String,
+    #[serde(default, rename = "issuerRegExp")]
+    pub issuer_regexp: String,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default, rename = "subjectRegExp")]
+    pub subject_regexp: String,
+    #[serde(default)]
+    pub extensions: BTreeMap<String, String>,
 }
 
 /// IBM Cloud Vulnerability Advisor settings (parsed for compatibility only).

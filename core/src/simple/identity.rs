@@ -189,7 +189,11 @@ fn repo_digest_or_exact(image: &ImageRef, signed: &SignedReference) -> bool {
 /// the host `example.com` the registry `example.com:5000`) has `prefix` replaced by
 /// `signed_prefix`; the result must be a normalised reference (`vendor.example:5000@sha256:…`
 /// or `docker.io/busybox:1` are not). Other images are returned as they are.
-fn remap(image: &ImageRef, prefix: &str, signed_prefix: &str) -> Result<ImageRef, IdentityError> {
+pub(crate) fn remap(
+    image: &ImageRef,
+    prefix: &str,
+    signed_prefix: &str,
+) -> Result<ImageRef, IdentityError> {
     let name = image.name();
     let covered = name
         .strip_prefix(prefix)

@@ -1,0 +1,121 @@
+//! The Sigstore need of a policy whose `cosign.format` is `bundle`: each requirement's key or
+//! keyless identities with its trusted root, Secrets resolved.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::cosign::CosignKey;
+use crate::cosign::need::{key, repository, shape};
+use crate::policy::secrets::{SecretScope, field, find, key_namespace};
+use crate::policy::{CosignFormat, CosignRequirement, Keyless, KeylessIdentity, Policy, PolicySet};
+use crate::reason::Reason;
+use crate::reference::ImageRef;
+
+/// The Secret data key that holds a trusted root: the file name Sigstore's TUF repository
+/// and `cosign trusted-root create` give it.
+pub const TRUSTED_ROOT_FIELD: &str = "trusted_root.json";
+
+/// Bundles of the image's digest, one meeting each signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigstoreNeed {
+    pub signers: Vec<Signer>,
+    /// `cosign.repository`: where the bundles' referrers are stored; `None` means the image's
+    /// own repository.
+    pub repository: Option<ImageRef>,
+}
+
+/// Who must have signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    /// A key, as for `.sig` signatures: the key is the trust, a log entry is not required.
+    Key(CosignKey),
+    /// A Fulcio certificate for one of the identities, under the trusted root.
+    Keyless(KeylessSigner),
+}
+
+/// One `keyless` requirement, as the policy wrote it (compiled when verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessSigner {
+    pub identities: Vec<KeylessIdentity>,
+    pub root: RootSource,
+}
+
+/// Where a keyless requirement's trusted root comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootSource {
+    /// The Sigstore public-good instance (the root portieris ships).
+    PublicGood,
+    /// A Secret's `trusted_root.json`: `namespace/name` and its bytes.
+    Secret { name: String, json: Arc<[u8]> },
+}
+
+/// `None` unless the policy reads bundles; otherwise the need, or every reason it cannot be
+/// built (each a deny, the policy's to fix).
+pub fn need(
+    policy: &Policy,
+    secrets: SecretScope<'_>,
+    policies: &PolicySet,
+) -> Result<Option<SigstoreNeed>, Vec<Reason>> {
+    let Some(cosign) = &policy.cosign else {
+        return Ok(None);
+    };
+    // A malformed `cosign` is said once, by the `.sig` need, whatever its format.
+    if cosign.format() != CosignFormat::Bundle || !shape(cosign).is_empty() {
+        return Ok(None);
+    }
+    let mut reasons = Vec::new();
+    let mut signers = Vec::new();
+    for requirement in &cosign.requirements {
+        match signer(requirement, secrets, policies) {
+            Ok(signer) => signers.push(signer),
+            Err(why) => reasons.push(why),
+        }
+    }
+    let repository = repository(cosign).unwrap_or_else(|why| {
+        reasons.push(why);
+        None
+    });
+    if reasons.is_empty() {
+        Ok(Some(SigstoreNeed {
+            signers,
+            repository,
+        }))
+    } else {
+        Err(reasons.into_iter().map(Reason::policy).collect())
+    }
+}
+
+fn signer(
+    requirement: &CosignRequirement,
+    secrets: SecretScope<'_>,
+    policies: &PolicySet,
+) -> Result<Signer, String> {
+    match &requirement.keyless {
+        None => key(requirement, secrets, policies).map(Signer::Key),
+        Some(keyless) => Ok(Signer::Keyless(KeylessSigner {
+            identities: keyless.identities.clone(),
+            root: root(keyless, secrets, policies)?,
+        })),
+    }
+}
+
+fn root(
+    keyless: &Keyless,
+    secrets: SecretScope<'_>,
+    policies: &PolicySet,
+) -> Result<RootSource, String> {
+    if keyless.trusted_root_secret.is_empty() {
+        return Ok(RootSource::PublicGood);
+    }
+    let asked = &keyless.trusted_root_secret_namespace;
+    let namespace = key_namespace(asked, secrets, "keyless trustedRootSecret")?;
+    let name = &keyless.trusted_root_secret;
+    let secret = find(policies, namespace, name, "trusted root")?;
+    let json = field(secret, TRUSTED_ROOT_FIELD)?;
+    Ok(RootSource::Secret {
+        name: format!("{namespace}/{name}"),
+        json: Arc::from(json),
+    })
+}
