@@ -46,6 +46,15 @@ impl Hash {
         }
     }
 
+    /// The digest's length in bytes.
+    fn len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
     fn pkcs1v15(self) -> Pkcs1v15Sign {
         match self {
             Self::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
@@ -71,6 +80,24 @@ impl Verifier {
                 .is_ok(),
             Self::Ed25519(key) => ed25519_dalek::Signature::from_slice(signature)
                 .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
+        }
+    }
+
+    /// Checks `signature` over a message of which only `digest = hash(message)` is known, as
+    /// Sigstore checks a bundle's message signature: ECDSA and RSA PKCS#1 v1.5 sign the
+    /// digest anyway. Ed25519 signs the message itself, so no digest can stand for it: false.
+    pub(crate) fn verify_prehashed(&self, hash: Hash, digest: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        if digest.len() != hash.len() {
+            return false;
+        }
+        match self {
+            Self::Ecdsa(key) => p256::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
+            Self::EcdsaP384(key) => p384::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
+            Self::Rsa(key) => key.verify(hash.pkcs1v15(), digest, signature).is_ok(),
+            Self::Ed25519(_) => false,
         }
     }
 }
