@@ -7,12 +7,12 @@
 //! ```
 //!
 //! The log's signature is the one line whose key name is the log's name (its base URL without
-//! the scheme) and whose hint is the first 4 bytes of the log's ID. The trusted roots define
-//! log IDs so that this is the note's key ID for both of Sigstore's note keys — checked
-//! against the conformance vectors: for Rekor v1's ECDSA keys, SHA-256 of the DER public key;
-//! for Rekor v2's Ed25519 keys, C2SP's SHA-256(name ‖ `\n` ‖ 0x01 ‖ key). Lines from other
-//! keys (witness cosignatures) are ignored; a line from the log's key must verify, and one
-//! must be there. Written by hand: no no_std crate reads signed notes.
+//! the scheme) and whose hint is the first 4 bytes of the log's note key ID: for Rekor v1's
+//! ECDSA keys, SHA-256 of the DER public key; for Rekor v2's Ed25519 keys, C2SP's
+//! SHA-256(name ‖ `\n` ‖ 0x01 ‖ key). Sigstore's trusted roots use that same hash as the log
+//! ID (checked on the vectors' roots in the tests); a hint equal to the log ID's is accepted
+//! too. Lines from other keys (witness cosignatures) are ignored; a line from the log's key
+//! must verify, and one must be there. Written by hand: no no_std crate reads signed notes.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -20,6 +20,9 @@ use core::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use sha2::{Digest as _, Sha256};
+
+use crate::crypto::keys::Verifier;
 use crate::limits::MAX_CHECKPOINT_SIGNATURES;
 use crate::sigstore::bundle::InclusionProof;
 use crate::sigstore::trusted_root::LogKey;
@@ -122,10 +125,14 @@ fn check_log_signature(
     name: &str,
     log: &LogKey,
 ) -> Result<(), CheckpointError> {
-    let hint = log.log_id.get(..4).ok_or(CheckpointError::NoLogSignature)?;
+    let by_id = log.log_id.get(..4);
+    let by_key = key_id(name, log);
     let mut from_log = signatures
         .iter()
-        .filter(|line| line.name == name && line.hint == hint)
+        .filter(|line| {
+            line.name == name
+                && (by_id == Some(line.hint.as_slice()) || by_key.get(..4) == Some(&line.hint[..]))
+        })
         .peekable();
     if from_log.peek().is_none() {
         return Err(CheckpointError::NoLogSignature);
@@ -134,6 +141,24 @@ fn check_log_signature(
         return Err(CheckpointError::Signature);
     }
     Ok(())
+}
+
+/// The note key ID of the log's key, computed from the key: C2SP's SHA-256(name ‖ `\n` ‖ 0x01 ‖
+/// key) for Ed25519; for ECDSA, Rekor's SHA-256 of the DER SubjectPublicKeyInfo. A trusted
+/// root's log ID is the same (see the tests), but a custom root may derive its IDs otherwise;
+/// either identifies the key, and a line so marked must verify with it anyway.
+fn key_id(name: &str, log: &LogKey) -> [u8; 32] {
+    match &log.key {
+        Verifier::Ed25519(key) => Sha256::new()
+            .chain_update(name)
+            .chain_update([b'\n', 0x01])
+            .chain_update(key.as_bytes())
+            .finalize()
+            .into(),
+        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::Rsa(_) => {
+            Sha256::digest(&log.key_der).into()
+        }
+    }
 }
 
 /// Splits a signed note into its text (up to and including the newline before the blank
@@ -206,6 +231,7 @@ fn decimal(line: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
 
     const ROOT: &str = "dauhleYK4YyAdxwwDtR0l0KnSOWZdG2bwqHftlanvcI=";
 
@@ -258,6 +284,148 @@ mod tests {
         ] {
             assert_eq!(parse_body(&note), Err(CheckpointError::Body), "{note:?}");
         }
+    }
+
+    use crate::sigstore::trusted_root::Validity;
+    use crate::time::UnixTime;
+    use ed25519_dalek::Signer as _;
+
+    const NAME: &str = "log.example";
+
+    /// An Ed25519 log at `https://log.example`, as Rekor v2 logs are.
+    fn ed25519_log() -> (ed25519_dalek::SigningKey, LogKey) {
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let mut log = LogKey {
+            base_url: alloc::format!("https://{NAME}"),
+            log_id: Vec::new(),
+            key: Verifier::Ed25519(signing.verifying_key()),
+            hash: crate::crypto::keys::Hash::Sha512,
+            key_der: Vec::new(),
+            validity: Validity {
+                start: UnixTime(0),
+                end: None,
+            },
+        };
+        log.log_id = key_id(NAME, &log).to_vec();
+        (signing, log)
+    }
+
+    fn line(signing: &ed25519_dalek::SigningKey, name: &str, hint: &[u8], note: &str) -> String {
+        let mut raw = hint.to_vec();
+        raw.extend_from_slice(&signing.sign(note.as_bytes()).to_bytes());
+        alloc::format!("\u{2014} {name} {}\n", STANDARD.encode(raw))
+    }
+
+    fn proof(size: u64, root: [u8; 32]) -> InclusionProof {
+        InclusionProof {
+            log_index: 0,
+            root_hash: root,
+            tree_size: size,
+            hashes: Vec::new(),
+            checkpoint: None,
+        }
+    }
+
+    /// A checkpoint for a tree of 5 with root `[1; 32]`, signed by the log under `origin`,
+    /// with `extra` signature lines after the log's.
+    fn checkpoint(origin: &str, extra: &str) -> (String, LogKey) {
+        let (signing, log) = ed25519_log();
+        let note = alloc::format!("{origin}\n5\n{}\n", STANDARD.encode([1; 32]));
+        let signature = line(&signing, NAME, &log.log_id[..4], &note);
+        (alloc::format!("{note}\n{signature}{extra}"), log)
+    }
+
+    #[test]
+    fn a_checkpoint_signed_by_the_log_for_the_proofs_tree_verifies() {
+        let (text, log) = checkpoint(NAME, "");
+        assert_eq!(verify(&text, &proof(5, [1; 32]), &log), Ok(()));
+        assert_eq!(
+            verify(&text, &proof(6, [1; 32]), &log),
+            Err(CheckpointError::Mismatch)
+        );
+        assert_eq!(
+            verify(&text, &proof(5, [2; 32]), &log),
+            Err(CheckpointError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn the_origin_is_the_logs_name_or_a_shard_of_it() {
+        let (text, log) = checkpoint("log.example - 1193050959916656506", "");
+        assert_eq!(verify(&text, &proof(5, [1; 32]), &log), Ok(()));
+        for origin in [
+            "log.example.evil",
+            "log.example-1",
+            "evil log.example",
+            "log.example ",
+        ] {
+            let (text, log) = checkpoint(origin, "");
+            assert_eq!(
+                verify(&text, &proof(5, [1; 32]), &log),
+                Err(CheckpointError::Origin),
+                "{origin}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_keys_lines_are_ignored_but_every_line_of_the_logs_key_must_verify() {
+        let stranger = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let witness = line(&stranger, "witness.example", &[1, 2, 3, 4], "anything");
+        let (text, log) = checkpoint(NAME, &witness);
+        assert_eq!(verify(&text, &proof(5, [1; 32]), &log), Ok(()));
+        let (_, real) = ed25519_log();
+        let forged = line(&stranger, NAME, &real.log_id[..4], "anything");
+        let (text, log) = checkpoint(NAME, &forged);
+        assert_eq!(
+            verify(&text, &proof(5, [1; 32]), &log),
+            Err(CheckpointError::Signature)
+        );
+    }
+
+    #[test]
+    fn a_line_from_the_logs_key_under_another_name_is_not_the_logs() {
+        let (signing, log) = ed25519_log();
+        let note = alloc::format!("{NAME}\n5\n{}\n", STANDARD.encode([1; 32]));
+        let text = alloc::format!(
+            "{note}\n{}",
+            line(&signing, "other.example", &log.log_id[..4], &note)
+        );
+        assert_eq!(
+            verify(&text, &proof(5, [1; 32]), &log),
+            Err(CheckpointError::NoLogSignature)
+        );
+    }
+
+    /// What the module doc claims: every log of the vectors' trusted roots has, as its log ID,
+    /// the note key ID computed from its key and name.
+    #[test]
+    fn trusted_roots_name_logs_by_their_note_key_id() {
+        use crate::sigstore::tlog::conformance::{DIR, read, tlogs};
+        let dir = std::path::Path::new(DIR);
+        let mut roots: Vec<_> = ["public-good-trusted_root.json", "staging-trusted_root.json"]
+            .iter()
+            .map(|name| dir.join(name))
+            .collect();
+        for case in std::fs::read_dir(dir.join("conformance")).expect("the vectors") {
+            roots.push(case.expect("a case").path().join("trusted_root.json"));
+        }
+        let mut checked = 0;
+        for path in roots {
+            let Some(json) = read(&path) else { continue };
+            let root = serde_json::from_slice(&json).expect("JSON");
+            for log in tlogs(&root).into_iter().flatten() {
+                let name = log_name(&log.base_url);
+                assert_eq!(
+                    key_id(name, &log).as_slice(),
+                    log.log_id,
+                    "{}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{checked} logs");
     }
 
     #[test]
