@@ -33,6 +33,17 @@ pub enum Signer<'a> {
     PublicKey(&'a [u8]),
 }
 
+impl<'a> Signer<'a> {
+    /// The signer `bundle`'s entries must record: its certificate, or, for a bundle with a
+    /// `publicKey` hint, the key the policy names (`None` if there is none).
+    pub fn of(bundle: &'a Bundle, policy_key_spki: Option<&'a [u8]>) -> Option<Self> {
+        match bundle.leaf_certificate() {
+            Some(leaf) => Some(Self::Certificate(leaf)),
+            None => policy_key_spki.map(Self::PublicKey),
+        }
+    }
+}
+
 /// What a log entry must record: the bundle's content, over this artifact, by this signer.
 #[derive(Debug, Clone, Copy)]
 pub struct Claim<'a> {

@@ -118,10 +118,8 @@ fn run(dir: &Path) -> Outcome {
     if let Err(error) = check_content(&bundle, &digest, &verifier) {
         return Outcome::Content(error);
     }
-    let signer = match (&spki, bundle.leaf_certificate()) {
-        (Some(spki), _) => Signer::PublicKey(spki),
-        (None, Some(leaf)) => Signer::Certificate(leaf),
-        (None, None) => return Outcome::Elsewhere("no signer"),
+    let Some(signer) = Signer::of(&bundle, spki.as_deref()) else {
+        return Outcome::Elsewhere("no signer");
     };
     let claim = Claim {
         bundle: &bundle,

@@ -257,3 +257,19 @@ fn a_body_with_another_digest_algorithm_is_refused() {
         Err(TlogError::Body(BodyError::Algorithm("SHA2_384".into())))
     );
 }
+
+#[test]
+fn the_signer_is_the_certificate_or_else_the_policys_key() {
+    let (keyless, _, _) = case("happy-path-v0.3");
+    let leaf = keyless.leaf_certificate().expect("a certificate");
+    assert_eq!(
+        Signer::of(&keyless, Some(b"key")),
+        Some(Signer::Certificate(leaf))
+    );
+    let (keyed, _, _) = case("managed-key-happy-path");
+    assert_eq!(
+        Signer::of(&keyed, Some(b"key")),
+        Some(Signer::PublicKey(b"key"))
+    );
+    assert_eq!(Signer::of(&keyed, None), None);
+}
