@@ -100,3 +100,24 @@ pub const MAX_WARNING_CHARS: usize = 256;
 /// Warnings given one by one; more are summed up in one last warning. Eight of at most 256
 /// characters and the count of the rest take about half of the 4 KiB budget.
 pub const MAX_WARNINGS: usize = 8;
+
+// Sigstore bundles.
+
+/// Most bytes of one Sigstore bundle (JSON). A bundle holds one certificate (about 3 KiB), one
+/// log entry whose body repeats the certificate, and at most an in-toto statement; SLSA
+/// provenance statements run to tens of KiB. Fetchers should stop reading here.
+pub const MAX_BUNDLE_BYTES: usize = 4 * 1024 * 1024;
+/// Most transparency-log entries in one bundle (clients write one): each is a verification.
+pub const MAX_TLOG_ENTRIES: usize = 8;
+/// Most hashes in one inclusion proof: the audit path of a tree of up to 2^64 leaves.
+pub const MAX_INCLUSION_PROOF_HASHES: usize = 64;
+/// Most RFC 3161 timestamps in one bundle (clients write one): each is a verification.
+pub const MAX_RFC3161_TIMESTAMPS: usize = 8;
+/// Most certificates in a bundle's `x509CertificateChain` (Fulcio's is leaf, intermediate,
+/// root).
+pub const MAX_BUNDLE_CHAIN: usize = 10;
+/// Most signature lines in one checkpoint: the log's and its witnesses' cosignatures, each
+/// looked at (only the log's is verified).
+pub const MAX_CHECKPOINT_SIGNATURES: usize = 32;
+/// Most subjects read from one in-toto statement.
+pub const MAX_INTOTO_SUBJECTS: usize = 1024;

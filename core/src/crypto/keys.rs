@@ -46,6 +46,15 @@ impl Hash {
         }
     }
 
+    /// The digest's length in bytes.
+    fn len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
     fn pkcs1v15(self) -> Pkcs1v15Sign {
         match self {
             Self::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
@@ -71,6 +80,24 @@ impl Verifier {
                 .is_ok(),
             Self::Ed25519(key) => ed25519_dalek::Signature::from_slice(signature)
                 .is_ok_and(|s| key.verify_strict(message, &s).is_ok()),
+        }
+    }
+
+    /// Checks `signature` over a message of which only `digest = hash(message)` is known, as
+    /// Sigstore checks a bundle's message signature: ECDSA and RSA PKCS#1 v1.5 sign the
+    /// digest anyway. Ed25519 signs the message itself, so no digest can stand for it: false.
+    pub(crate) fn verify_prehashed(&self, hash: Hash, digest: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        if digest.len() != hash.len() {
+            return false;
+        }
+        match self {
+            Self::Ecdsa(key) => p256::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
+            Self::EcdsaP384(key) => p384::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
+            Self::Rsa(key) => key.verify(hash.pkcs1v15(), digest, signature).is_ok(),
+            Self::Ed25519(_) => false,
         }
     }
 }
@@ -145,4 +172,51 @@ pub(crate) fn ed25519_verifier(raw: &[u8]) -> Result<Verifier, KeyProblem> {
     let bytes: &[u8; 32] = raw.try_into().map_err(|_| KeyProblem::Encoding)?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyProblem::Encoding)?;
     Ok(Verifier::Ed25519(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+
+    #[test]
+    fn a_prehashed_ecdsa_signature_verifies_over_its_digest_only() {
+        let digest = Sha256::digest(b"artifact");
+        let p256_key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("a scalar");
+        let p256_sig: p256::ecdsa::Signature = p256_key.sign_prehash(&digest).expect("signs");
+        let p384_key = p384::ecdsa::SigningKey::from_slice(&[7; 48]).expect("a scalar");
+        let p384_sig: p384::ecdsa::Signature = p384_key.sign_prehash(&digest).expect("signs");
+        let cases = [
+            (
+                Verifier::Ecdsa(*p256_key.verifying_key()),
+                p256_sig.to_der().as_bytes().to_vec(),
+            ),
+            (
+                Verifier::EcdsaP384(*p384_key.verifying_key()),
+                p384_sig.to_der().as_bytes().to_vec(),
+            ),
+        ];
+        for (key, signature) in cases {
+            assert!(key.verify_prehashed(Hash::Sha256, &digest, &signature));
+            assert!(key.verify(Hash::Sha256, b"artifact", &signature));
+            let other = Sha256::digest(b"other");
+            assert!(!key.verify_prehashed(Hash::Sha256, &other, &signature));
+            assert!(
+                !key.verify_prehashed(Hash::Sha384, &digest, &signature),
+                "length"
+            );
+        }
+    }
+
+    #[test]
+    fn no_digest_stands_for_an_ed25519_message() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let digest = Sha512::digest(b"artifact");
+        let signature = {
+            use ed25519_dalek::Signer as _;
+            key.sign(&digest).to_bytes()
+        };
+        let verifier = Verifier::Ed25519(key.verifying_key());
+        assert!(!verifier.verify_prehashed(Hash::Sha512, &digest, &signature));
+    }
 }
