@@ -100,3 +100,20 @@ pub const MAX_WARNING_CHARS: usize = 256;
 /// Warnings given one by one; more are summed up in one last warning. Eight of at most 256
 /// characters and the count of the rest take about half of the 4 KiB budget.
 pub const MAX_WARNINGS: usize = 8;
+
+// Sigstore.
+
+/// Most bytes of one `trusted_root.json`. The public-good root is about 10 KiB.
+pub const MAX_TRUSTED_ROOT_BYTES: usize = 1024 * 1024;
+/// Most entries in each list of a trusted root (tlogs, ctlogs, CAs, TSAs): each is parsed.
+pub const MAX_TRUSTED_ROOT_ENTRIES: usize = 100;
+/// Most certificates in one chain, a trusted root's or a bundle's (Fulcio's are 2 or 3 long).
+pub const MAX_CHAIN_CERTIFICATES: usize = 10;
+/// Most SCTs read from one certificate: each may be a signature check.
+pub const MAX_SCTS: usize = 16;
+/// Most bytes of one RFC 3161 timestamp response (Sigstore's are under 2 KiB with the chain).
+pub const MAX_TIMESTAMP_BYTES: usize = 64 * 1024;
+/// Most bytes of one identity pattern (issuer, subject or extension; exact or regex).
+pub const MAX_IDENTITY_PATTERN: usize = 1024;
+/// Most identities in one policy entry's list: each is tried in turn.
+pub const MAX_IDENTITIES: usize = 100;
