@@ -15,33 +15,12 @@ use core::fmt;
 
 use regex_automata::meta::Regex;
 
-use super::certificate::fulcio::extension_names;
+pub use super::certificate::fulcio::{CertIdentity, SubjectKind, extension_names};
 use crate::limits::{MAX_IDENTITIES, MAX_IDENTITY_PATTERN};
 
 /// The compiled size a regex may take (the NFA), so a short pattern with large repetitions
 /// (`a{1000}{1000}`) is refused rather than built.
 const MAX_REGEX_NFA_BYTES: usize = 1024 * 1024;
-
-/// What kind of subject alternative name the certificate has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubjectKind {
-    Email,
-    Uri,
-    /// Fulcio's `otherName` username (1.3.6.1.4.1.57264.1.7).
-    Username,
-}
-
-/// The identity in a Fulcio certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertIdentity {
-    /// The subject alternative name: an email, a URI (a CI workflow) or a username.
-    pub subject: String,
-    pub subject_kind: SubjectKind,
-    /// The OIDC issuer (`None` if the certificate names none: no policy then matches).
-    pub issuer: Option<String>,
-    /// Fulcio's other extensions present, by name (`sourceRepositoryURI`, …).
-    pub extensions: BTreeMap<&'static str, String>,
-}
 
 /// One value to compare: exactly, or with an anchored regex.
 #[derive(Debug, Clone)]

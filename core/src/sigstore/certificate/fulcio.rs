@@ -12,8 +12,6 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use crate::sigstore::identity::{CertIdentity, SubjectKind};
-
 const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 /// `otherName` type of a Fulcio username SAN.
 const USERNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
@@ -21,6 +19,27 @@ const USERNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.572
 const ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 /// The deprecated OIDC issuer: the raw string as the extension's value.
 const ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+
+/// What kind of subject alternative name the certificate has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    Email,
+    Uri,
+    /// Fulcio's `otherName` username (1.3.6.1.4.1.57264.1.7).
+    Username,
+}
+
+/// The identity in a Fulcio certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertIdentity {
+    /// The subject alternative name: an email, a URI (a CI workflow) or a username.
+    pub subject: String,
+    pub subject_kind: SubjectKind,
+    /// The OIDC issuer (`None` if the certificate names none: no policy then matches).
+    pub issuer: Option<String>,
+    /// Fulcio's other extensions present, by name (`sourceRepositoryURI`, …).
+    pub extensions: BTreeMap<&'static str, String>,
+}
 
 /// How a Fulcio extension's value is encoded.
 #[derive(Clone, Copy)]
