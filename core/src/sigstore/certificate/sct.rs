@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(scts[0].signature, [0xaa, 0xbb]);
         let data = signed_data(&scts[0], &[9; 32], &[0x30, 0]).expect("data");
         assert_eq!(data.len(), 2 + 8 + 2 + 32 + 3 + 2 + 2 + 3);
-        assert_eq!(data[data.len() - 5..], [0, 2, 1, 2, 3]);
+        assert_eq!(data[data.len() - 5..], [0, 3, 1, 2, 3]);
     }
 
     #[test]
