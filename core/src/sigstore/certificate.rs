@@ -212,3 +212,6 @@ fn refuse_roots(intermediates: &[Vec<u8>]) -> Result<(), CertificateError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
