@@ -124,6 +124,9 @@ pub enum AuthorityError {
     /// The token's signer is not the authority's signing certificate, or the certificate the
     /// token embeds for its signer is another one.
     NotSigner,
+    /// The signed attributes lack the content type or the digest of the `TSTInfo`, or hold
+    /// others.
+    SignedAttributes,
     /// `signingCertificateV2` names another certificate.
     SigningCertificate,
     /// The signature over the signed attributes does not verify, or uses an unknown algorithm.
@@ -144,6 +147,9 @@ impl fmt::Display for AuthorityError {
         match self {
             Self::Malformed => f.write_str("a certificate does not parse"),
             Self::NotSigner => f.write_str("its signing certificate did not sign the token"),
+            Self::SignedAttributes => {
+                f.write_str("the token's signed attributes do not hold its content type and digest")
+            }
             Self::SigningCertificate => {
                 f.write_str("the token's signingCertificateV2 names another certificate")
             }
@@ -179,8 +185,6 @@ pub enum TimestampError {
     ImprintAlgorithm,
     /// The imprint is not the hash of the signature.
     ImprintMismatch,
-    /// The signed attributes lack the content type or message digest, or they differ.
-    SignedAttributes,
     /// No timestamp authority of the root is valid at the token's time.
     NoAuthorityAt(UnixTime),
     /// No timestamp authority valid at the time vouches for the token; why, for each.
@@ -207,9 +211,6 @@ impl fmt::Display for TimestampError {
             Self::ImprintMismatch => {
                 f.write_str("the timestamp is not over the bundle's signature")
             }
-            Self::SignedAttributes => f.write_str(
-                "the timestamp's signed attributes do not hold its content type and digest",
-            ),
             Self::NoAuthorityAt(at) => write!(
                 f,
                 "no timestamp authority of the trusted root is valid at {}",
@@ -439,8 +440,8 @@ fn check_signed_attributes(
     let attributes = signer
         .signed_attrs
         .as_ref()
-        .ok_or(AuthorityError::Signature)?;
-    let digest = digest_hash(&signer.digest_alg.oid).ok_or(AuthorityError::Signature)?;
+        .ok_or(AuthorityError::SignedAttributes)?;
+    let digest = digest_hash(&signer.digest_alg.oid).ok_or(AuthorityError::SignedAttributes)?;
     let single = |oid: ObjectIdentifier| {
         let mut found = attributes.iter().filter(|a| a.oid == oid);
         let first = found.next();
@@ -454,7 +455,7 @@ fn check_signed_attributes(
     if content_type != Some(TST_INFO)
         || message_digest.is_none_or(|d| d.as_bytes() != digest.digest(&token.tst_der))
     {
-        return Err(AuthorityError::Signature);
+        return Err(AuthorityError::SignedAttributes);
     }
     if attributes.iter().any(|a| a.oid == SIGNING_CERTIFICATE_V2) {
         let value = single(SIGNING_CERTIFICATE_V2).ok_or(AuthorityError::SigningCertificate)?;
@@ -503,34 +504,4 @@ fn signature_hash(oid: &ObjectIdentifier, digest: Hash) -> Option<Hash> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn generalized(text: &str) -> Option<UnixTime> {
-        let any = Any::new(Tag::GeneralizedTime, text.as_bytes()).ok()?;
-        generalized_time(&any)
-    }
-
-    #[test]
-    fn gen_time_may_have_a_fraction_and_must_be_utc() {
-        assert_eq!(
-            generalized("20250612120220Z"),
-            parse_rfc3339("2025-06-12T12:02:20Z")
-        );
-        assert_eq!(
-            generalized("20250612120220.123Z"),
-            parse_rfc3339("2025-06-12T12:02:20Z")
-        );
-        assert_eq!(generalized("20250612120220"), None);
-        assert_eq!(generalized("20250612120220+01:00"), None);
-        assert_eq!(generalized("2025061212022Z"), None);
-    }
-
-    #[test]
-    fn unknown_algorithms_are_refused() {
-        let md5 = ObjectIdentifier::new_unwrap("1.2.840.113549.2.5");
-        assert_eq!(digest_hash(&md5), None);
-        let sha1_rsa = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
-        assert_eq!(signature_hash(&sha1_rsa, Hash::Sha256), None);
-    }
-}
+mod tests;
