@@ -15,6 +15,7 @@ use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use der::Decode as _;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
@@ -122,7 +123,8 @@ pub enum TrustedRootError {
         index: usize,
         problem: KeyProblem,
     },
-    /// A CA with no certificates, or more than [`MAX_CHAIN_CERTIFICATES`], or one too large.
+    /// A CA with no certificates, or more than [`MAX_CHAIN_CERTIFICATES`], or one too large
+    /// or not DER X.509.
     Chain { section: Section, index: usize },
 }
 
@@ -155,7 +157,8 @@ impl fmt::Display for TrustedRootError {
             Self::Chain { section, index } => write!(
                 f,
                 "{section}[{index}]: the certificate chain is empty, longer than \
-                 {MAX_CHAIN_CERTIFICATES} or holds a certificate over {MAX_KEY_BYTES} bytes"
+                 {MAX_CHAIN_CERTIFICATES}, or holds a certificate over {MAX_KEY_BYTES} bytes \
+                 or one that is not DER X.509"
             ),
         }
     }
@@ -362,7 +365,10 @@ fn authorities(
                 .iter()
                 .map(|Object(cert)| {
                     let der = base64(section, index, &cert.raw_bytes)?;
-                    keys::bounded(&der).map_err(|_| TrustedRootError::Chain { section, index })?;
+                    let bad = TrustedRootError::Chain { section, index };
+                    keys::bounded(&der).map_err(|_| bad.clone())?;
+                    // Parsed again when used; refusing it here says which root is broken.
+                    x509_cert::Certificate::from_der(&der).map_err(|_| bad)?;
                     Ok(der)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -474,6 +480,28 @@ mod tests {
         let json = root(valid).replace("PKIX_ED25519", "ML_DSA_65");
         let parsed = TrustedRoot::parse(json.as_bytes()).expect("a root");
         assert!(parsed.tlogs.is_empty());
+    }
+
+    #[test]
+    fn a_certificate_authority_must_hold_x509_certificates() {
+        let ca = |certificates: &str| {
+            alloc::format!(
+                r#"{{"mediaType":"{}","certificateAuthorities":[{{"uri":"https://ca.example",
+                "certChain":{{"certificates":[{certificates}]}},
+                "validFor":{{"start":"2025-01-01T00:00:00Z"}}}}]}}"#,
+                MEDIA_TYPES[0]
+            )
+        };
+        let broken = TrustedRootError::Chain {
+            section: Section::CertificateAuthorities,
+            index: 0,
+        };
+        assert_eq!(
+            TrustedRoot::parse(ca("").as_bytes()).err(),
+            Some(broken.clone())
+        );
+        let not_x509 = ca(r#"{"rawBytes":"MAA="}"#);
+        assert_eq!(TrustedRoot::parse(not_x509.as_bytes()).err(), Some(broken));
     }
 
     #[test]
