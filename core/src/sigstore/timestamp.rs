@@ -171,6 +171,8 @@ impl fmt::Display for AuthorityError {
     }
 }
 
+impl core::error::Error for AuthorityError {}
+
 /// Why a timestamp was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

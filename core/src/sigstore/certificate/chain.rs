@@ -96,6 +96,8 @@ impl fmt::Display for ChainError {
     }
 }
 
+impl core::error::Error for ChainError {}
+
 /// A parsed certificate with the exact bytes its signature covers.
 #[derive(Debug, Clone)]
 pub(in crate::sigstore) struct Cert {

@@ -104,6 +104,8 @@ impl fmt::Display for FulcioError {
     }
 }
 
+impl core::error::Error for FulcioError {}
+
 /// Reads the identity of a Fulcio certificate.
 pub(super) fn identity(cert: &Certificate) -> Result<CertIdentity, FulcioError> {
     let (subject_kind, subject) = subject(cert)?;

@@ -55,6 +55,8 @@ impl fmt::Display for SctError {
     }
 }
 
+impl core::error::Error for SctError {}
+
 /// One SCT as read from the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Sct<'a> {
