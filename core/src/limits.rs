@@ -113,11 +113,24 @@ pub const MAX_TLOG_ENTRIES: usize = 8;
 pub const MAX_INCLUSION_PROOF_HASHES: usize = 64;
 /// Most RFC 3161 timestamps in one bundle (clients write one): each is a verification.
 pub const MAX_RFC3161_TIMESTAMPS: usize = 8;
-/// Most certificates in a bundle's `x509CertificateChain` (Fulcio's is leaf, intermediate,
-/// root).
-pub const MAX_BUNDLE_CHAIN: usize = 10;
+/// Most certificates in a bundle's `x509CertificateChain`: one chain's bound.
+pub const MAX_BUNDLE_CHAIN: usize = MAX_CHAIN_CERTIFICATES;
 /// Most signature lines in one checkpoint: the log's and its witnesses' cosignatures, each
 /// looked at (only the log's is verified).
 pub const MAX_CHECKPOINT_SIGNATURES: usize = 32;
 /// Most subjects read from one in-toto statement.
 pub const MAX_INTOTO_SUBJECTS: usize = 1024;
+/// Most bytes of one `trusted_root.json`. The public-good root is about 10 KiB.
+pub const MAX_TRUSTED_ROOT_BYTES: usize = 1024 * 1024;
+/// Most entries in each list of a trusted root (tlogs, ctlogs, CAs, TSAs): each is parsed.
+pub const MAX_TRUSTED_ROOT_ENTRIES: usize = 100;
+/// Most certificates in one chain, a trusted root's or a bundle's (Fulcio's are 2 or 3 long).
+pub const MAX_CHAIN_CERTIFICATES: usize = 10;
+/// Most SCTs read from one certificate: each may be a signature check.
+pub const MAX_SCTS: usize = 16;
+/// Most bytes of one RFC 3161 timestamp response (Sigstore's are under 2 KiB with the chain).
+pub const MAX_TIMESTAMP_BYTES: usize = 64 * 1024;
+/// Most bytes of one identity pattern (issuer, subject or extension; exact or regex).
+pub const MAX_IDENTITY_PATTERN: usize = 1024;
+/// Most identities in one policy entry's list: each is tried in turn.
+pub const MAX_IDENTITIES: usize = 100;
