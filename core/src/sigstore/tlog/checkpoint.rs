@@ -403,10 +403,13 @@ mod tests {
     fn trusted_roots_name_logs_by_their_note_key_id() {
         use crate::sigstore::tlog::conformance::{DIR, read, tlogs};
         let dir = std::path::Path::new(DIR);
-        let mut roots: Vec<_> = ["public-good-trusted_root.json", "staging-trusted_root.json"]
-            .iter()
-            .map(|name| dir.join(name))
-            .collect();
+        let mut roots: Vec<_> = [
+            "../../../src/sigstore/public-good.trusted_root.json",
+            "staging-trusted_root.json",
+        ]
+        .iter()
+        .map(|name| dir.join(name))
+        .collect();
         for case in std::fs::read_dir(dir.join("conformance")).expect("the vectors") {
             roots.push(case.expect("a case").path().join("trusted_root.json"));
         }
