@@ -37,7 +37,13 @@ enum Kind {
 }
 
 /// What the model reads of one entry: media type, digest, size, type, annotations.
-type ModelEntry = (String, String, u64, Option<String>, BTreeMap<String, String>);
+type ModelEntry = (
+    String,
+    String,
+    u64,
+    Option<String>,
+    BTreeMap<String, String>,
+);
 
 /// Target `referrers`: a document, then after a NUL control bytes: the first says what the
 /// document is (even or absent: an index; odd: a referrer's manifest), the second which
@@ -77,7 +83,10 @@ fn run_index(body: &[u8], wanted: &str, max: usize) {
     if let Ok(entries) = &got {
         assert!(entries.len() <= MAX_REFERRER_INDEX_ENTRIES);
         // The entries alone, written as a registry writes them, read the same.
-        assert_eq!(referrers::parse_index(&render(entries)).as_ref(), Ok(entries));
+        assert_eq!(
+            referrers::parse_index(&render(entries)).as_ref(),
+            Ok(entries)
+        );
         check_selection(entries, wanted, max);
     }
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
@@ -110,7 +119,10 @@ fn run_index(body: &[u8], wanted: &str, max: usize) {
 /// each digest once, in digest order, at most `max`.
 fn check_selection(entries: &[Descriptor], wanted: &str, max: usize) {
     let mut expected: BTreeMap<String, Selected> = BTreeMap::new();
-    for entry in entries.iter().filter(|e| e.media_type == MANIFEST_MEDIA_TYPE) {
+    for entry in entries
+        .iter()
+        .filter(|e| e.media_type == MANIFEST_MEDIA_TYPE)
+    {
         let selected = match entry.artifact_type.as_deref() {
             Some(t) if t == wanted => Selected::Listed,
             None | Some(EMPTY_CONFIG_MEDIA_TYPE) => Selected::Unsure,
