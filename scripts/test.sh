@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real peers: starts the test rig (registry,
-# notary-signer, notary-servers, token server; installs their Debian packages if missing), a
+# notary-signer, notary-servers, token server; installs their Debian packages if missing; a
+# second registry with the OCI referrers API, built from the Go module proxy once per machine), a
 # Kubernetes API server with etcd and the controller-manager, and cosign (built from the Go
 # module proxy once per machine, cached under ~/.cache/portieris); then the Python binding's
 # pytest suite.

@@ -90,6 +90,21 @@ pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// Largest signature list accepted (containers/image's limit); fetchers should stop reading
 /// there.
 pub const MAX_SIGNATURE_LIST_BYTES: usize = 4 * 1024 * 1024;
+/// Entries read from one referrers index (the referrers API's answer or the `sha256-<hex>`
+/// fallback tag's index): each is a few hundred bytes, so 1,024 fit well within
+/// [`MAX_MANIFEST_BYTES`]; an image with more referrers than that is refused, not cut short.
+pub const MAX_REFERRER_INDEX_ENTRIES: usize = 1024;
+/// Referrers of one artifact type fetched for one image: each costs a manifest and its blobs.
+/// Signers add one each (a cosign v3 bundle, a Notation signature); 32 leaves room for
+/// re-signing and key rotation. Entries the index lists without a type count too, since
+/// their manifests must be read to know it.
+pub const MAX_REFERRERS: usize = 32;
+/// Layers of one referrer: cosign's bundles and Notation's signatures have one.
+pub const MAX_REFERRER_LAYERS: usize = 8;
+/// Default bound on one referrer blob. A Sigstore bundle with a certificate chain, a
+/// transparency log entry and its inclusion proof is under 16 KiB; a Notation COSE or JWS
+/// envelope with its chain a few KiB.
+pub const MAX_REFERRER_BLOB_BYTES: usize = 256 * 1024;
 
 // Admission responses.
 

@@ -20,5 +20,6 @@ pub mod openpgp;
 pub mod pattern;
 pub mod policy;
 pub mod reference;
+pub mod referrers;
 pub mod registry;
 pub mod simple;

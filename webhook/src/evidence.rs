@@ -21,7 +21,7 @@ use crate::fetch::{FetchConfig, Fetcher, SetupError};
 use crate::trust::Trust;
 
 pub mod cosign;
-mod failure;
+pub(crate) mod failure;
 pub mod simple;
 pub mod trust;
 
