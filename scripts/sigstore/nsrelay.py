@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Forward TCP ports from this network namespace into another one (Python stdlib, Linux).
 
-  nsrelay.py --netns /proc/PID/ns/net [--host 127.0.0.1] PORT [PORT...]
+  nsrelay.py --netns /proc/PID/ns/net [--host 127.0.0.1] [--name TEXT] PORT [PORT...]
 
 Listens on HOST:PORT here for each PORT, then joins the target network namespace (setns(2)
 through libc) and forwards every connection to 127.0.0.1:PORT there. The loopback Sigstore
@@ -56,6 +56,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--netns", required=True, help="path of the target namespace, e.g. /proc/PID/ns/net")
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--name", default="", help="free text (its caller's state path, for pid checks)")
     ap.add_argument("ports", nargs="+", type=int)
     a = ap.parse_args()
     socks = []
