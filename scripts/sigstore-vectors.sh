@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates core/tests/fixtures/sigstore/ with cosign v3 against the running loopback
 # Sigstore (scripts/sigstore.sh start): it pushes test images to its registry, signs them
-# (keyless with the email and the GitHub-like issuer, with a key, and in the legacy `.sig`
-# format), checks each with `cosign verify`, and copies what a verifier needs. Every file
-# there is made by this script; never edit them by hand. See that folder's README.md.
+# (keyless with the email and the GitHub-like issuer, keyless without a tlog entry, with a key,
+# and in the legacy `.sig` format with a key and keyless), checks each with `cosign verify`, and
+# copies what a verifier needs. Every file there is made by this script; never edit them by
+# hand. See that folder's README.md.
 #
 #   scripts/sigstore.sh start && scripts/sigstore-vectors.sh
 set -euo pipefail
@@ -92,12 +93,16 @@ save() {
 		        open(f"{d}/signature.b64", "w").write(ann["dev.cosignproject.cosign/signature"] + "\n")
 		        if "dev.sigstore.cosign/bundle" in ann:
 		            open(f"{d}/signature.rekor-bundle.json", "w").write(ann["dev.sigstore.cosign/bundle"] + "\n")
+		        if "dev.sigstore.cosign/certificate" in ann:
+		            open(f"{d}/signature.certificate.pem", "w").write(ann["dev.sigstore.cosign/certificate"])
+		        if "dev.sigstore.cosign/chain" in ann:
+		            open(f"{d}/signature.chain.pem", "w").write(ann["dev.sigstore.cosign/chain"])
 		        if "dev.sigstore.cosign/rfc3161timestamp" in ann:
 		            open(f"{d}/signature.rfc3161-timestamp.json", "w").write(ann["dev.sigstore.cosign/rfc3161timestamp"] + "\n")
 	EOF
 }
 
-rm -rf "$out/keyless" "$out/github" "$out/notlog" "$out/key" "$out/legacy"
+rm -rf "$out/keyless" "$out/github" "$out/notlog" "$out/key" "$out/legacy" "$out/legacy-keyless"
 mkdir -p "$out"
 cp "$tr" "$out/trusted_root.json"
 cp "$sc" "$out/signing_config.json"
@@ -169,6 +174,24 @@ digest=$(push legacy)
 	"$base/legacy@$digest" >"$work/verify.json" 2> >(grep -v 'deprecated\|WARNING' >&2)
 save legacy "$digest"
 cp "$work/cosign.pub" "$out/legacy/cosign.pub"
+
+# 5. Keyless, legacy format: Fulcio certificate (with SCT) and an RFC 3161 timestamp in the
+#    `.sig` layer's annotations; no tlog entry (legacy signing needs Rekor v1's
+#    /api/v1/log/entries, which rekor-tiles does not serve: 404).
+say "keyless (legacy .sig format)"
+digest=$(push legacy-keyless)
+token=$(curl -fsS "$PORTIERIS_SIGSTORE_TOKEN_URL?sub=$email")
+"$cosign" sign --yes --identity-token "$token" --new-bundle-format=false --use-signing-config=false \
+	--tlog-upload=false --fulcio-url "$PORTIERIS_SIGSTORE_FULCIO_URL" \
+	--timestamp-server-url "$PORTIERIS_SIGSTORE_TSA_URL" --trusted-root "$tr" \
+	"$base/legacy-keyless@$digest" >&2 2> >(grep -v 'deprecated' >&2)
+"$cosign" verify --new-bundle-format=false --insecure-ignore-tlog --use-signed-timestamps \
+	--trusted-root "$tr" --certificate-identity "$email" \
+	--certificate-oidc-issuer "$PORTIERIS_SIGSTORE_OIDC_ISSUER" "$base/legacy-keyless@$digest" \
+	>"$work/verify.json" 2> >(grep -v 'deprecated\|WARNING' >&2)
+save legacy-keyless "$digest"
+echo "$email" >"$out/legacy-keyless/identity"
+echo "$PORTIERIS_SIGSTORE_OIDC_ISSUER" >"$out/legacy-keyless/issuer"
 
 echo "$versions" >"$out/VERSION"
 say "wrote $out"
