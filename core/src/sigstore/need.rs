@@ -136,6 +136,9 @@ pub fn broken(policy: &Policy) -> bool {
 
 /// The policy's identities compiled; an error names the identity (from 1) and the field.
 pub fn identities(written: &[KeylessIdentity]) -> Result<Vec<IdentityPolicy>, String> {
+    if written.is_empty() {
+        return Err("keyless has no identities (it would accept anyone)".into());
+    }
     written
         .iter()
         .enumerate()
