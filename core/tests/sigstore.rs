@@ -4,9 +4,11 @@
 //! with `format: bundle` builds it. Each denial the Sigstore issue names is one test here;
 //! the conformance suite's cases run in `webhook/tests/sigstore_conformance.rs`.
 
-use std::collections::BTreeMap;
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use std::path::Path;
-use std::sync::Arc;
 
 use portieris_core::evidence::{CosignKey, KeylessSigner, RootSource, Signer, SigstoreNeed};
 use portieris_core::policy::KeylessIdentity;
