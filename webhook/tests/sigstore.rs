@@ -134,14 +134,10 @@ impl World {
         let reference = format!("{}@{digest}", image.rsplit_once(':').expect("a tag").0);
         let config = self.sigstore.env("PORTIERIS_SIGSTORE_SIGNING_CONFIG");
         let root = self.sigstore.env("PORTIERIS_SIGSTORE_TRUSTED_ROOT");
-        let mut args = vec![
-            "sign",
-            "--yes",
-            "--signing-config",
-            config,
-            "--trusted-root",
-            root,
-        ];
+        let mut args = vec!["sign", "--yes", "--trusted-root", root];
+        if !matches!(signer, Signer::KeyLegacy) {
+            args.extend(["--signing-config", config]);
+        }
         let token;
         match signer {
             Signer::Keyless(subject) => {
@@ -149,6 +145,13 @@ impl World {
                 args.extend(["--identity-token", &token]);
             }
             Signer::Key => args.extend(["--key", "release.key"]),
+            Signer::KeyLegacy => args.extend([
+                "--key",
+                "release.key",
+                "--new-bundle-format=false",
+                "--use-signing-config=false",
+                "--tlog-upload=false",
+            ]),
         }
         args.push(&reference);
         self.cosign(&args);
@@ -189,6 +192,8 @@ impl World {
 enum Signer<'a> {
     Keyless(&'a str),
     Key,
+    /// The key, into the `.sig` tag (cosign 3 with `--new-bundle-format=false`).
+    KeyLegacy,
 }
 
 fn keyless_signed_image_is_admitted_and_pinned(registry: Registry, name: &str) {
@@ -253,4 +258,24 @@ fn a_keyless_bundle_outside_the_trusted_root_is_denied() {
     world
         .review(&image, policy)
         .assert_denied("the public-good root", "Sigstore public-good root");
+}
+
+#[test]
+fn an_image_with_a_sig_and_a_bundle_is_checked_on_the_format_the_policy_names() {
+    let world = world();
+    let (image, digest) = world.push(Registry::Referrers, "both");
+    world.sign(&image, &digest, Signer::KeyLegacy);
+    world.sign(&image, &digest, Signer::Keyless(SIGNER));
+    let sig = json!({"requirements": [{"keySecret": "release-key"}]});
+    let reviewed = world.review(&image, sig);
+    reviewed.assert_allowed("the key's .sig");
+    let pinned = reviewed.pinned();
+    let keyless = world.review(&image, world.keyless_policy(SIGNER));
+    keyless.assert_allowed("the keyless bundle");
+    assert_eq!(keyless.pinned(), pinned, "both formats pin the one digest");
+    // The key signed only a `.sig`: a policy reading bundles for it finds none by the key.
+    let key_bundle = json!({"format": "bundle", "requirements": [{"keySecret": "release-key"}]});
+    world
+        .review(&image, key_bundle)
+        .assert_denied("no bundle by the key", "is signed by the key in Secret");
 }
