@@ -744,3 +744,24 @@ async fn a_registry_serving_other_bytes_than_the_referrer_it_lists_is_refused() 
     assert_eq!(failure.cause, Cause::Unreadable, "{failure}");
     assert!(failure.message.contains(&sha256(other)), "{failure}");
 }
+
+/// A manifest longer than listed is not read past its listed size.
+#[tokio::test]
+async fn a_registry_serving_more_bytes_than_the_referrer_it_lists_is_cut_off() {
+    let rig = Rig::get();
+    let padded = vec![b' '; 64 * 1024];
+    let files = FileRegistry::new(
+        &rig,
+        |index| Some(serde_json::to_vec(index).expect("JSON")),
+        false,
+        Some(&padded),
+    );
+    let failure = files.fetch(&rig).await.expect_err("refused");
+    assert_eq!(failure.cause, Cause::TooLarge, "{failure}");
+    assert!(
+        failure
+            .message
+            .contains(&format!("larger than {} bytes", files.referrer.len())),
+        "{failure}"
+    );
+}
