@@ -5,12 +5,20 @@
 //! docker-registry 2.8 without it, where referrers are found through the index at tag
 //! `sha256-<hex>`. Images, referrers and fallback indexes are pushed by `common/oci.py`, a
 //! minimal OCI client, as cosign v3 pushes a Sigstore bundle: an image manifest with the empty
-//! config, `artifactType`, one layer and a `subject`. Without the rig every test fails, saying
-//! how to start it.
+//! config, `artifactType`, one layer and a `subject`. What no honest registry does (answer the
+//! referrers path with something else, serve other bytes than it lists) is played by an HTTPS
+//! file server with the rig's certificate (`common/simple.rs`). Without the rig every test
+//! fails, saying how to start it.
 
+#[allow(dead_code)] // shared with other test files
+#[path = "common/review.rs"]
+mod review;
 #[allow(dead_code)] // a shared helper: not every test file uses all of it
 #[path = "common/rig.rs"]
 mod rig;
+#[allow(dead_code)] // shared with other test files: here, its HTTPS file server
+#[path = "common/simple.rs"]
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -605,4 +613,155 @@ async fn a_read_is_cached_per_image_and_type() {
         .await
         .expect("another type is another read");
     assert!(sboms.is_empty());
+}
+
+/// A registry played by files: `referrers` (the answer at `/v2/test/odd/referrers/<digest>`,
+/// none if `None`), the fallback index (none if `None`), and one bundle referrer of `subject`
+/// whose manifest is served as `served` (its own bytes if `None`). The image, the referrer's
+/// manifest bytes, and the server's address.
+struct FileRegistry {
+    image: ImageRef,
+    subject: Digest,
+    referrer: Vec<u8>,
+    address: std::net::SocketAddr,
+    _root: tempfile::TempDir,
+}
+
+impl FileRegistry {
+    fn new(
+        rig: &Rig,
+        referrers: impl Fn(&Value) -> Option<Vec<u8>>,
+        fallback: bool,
+        served: Option<&[u8]>,
+    ) -> Self {
+        let root = tempfile::tempdir().expect("root");
+        let repo = root.path().join("v2/test/odd");
+        for dir in ["referrers", "manifests", "blobs"] {
+            std::fs::create_dir_all(repo.join(dir)).expect("folders");
+        }
+        let subject_bytes = b"the image manifest of the file registry";
+        let subject = sha256(subject_bytes);
+        let blob = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#;
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": BUNDLE,
+            "config": descriptor(EMPTY_CONFIG_MEDIA_TYPE, b"{}"),
+            "layers": [descriptor(BUNDLE, blob)],
+            "subject": {"mediaType": MANIFEST_MEDIA_TYPE, "digest": subject,
+                "size": subject_bytes.len()},
+        }))
+        .expect("JSON");
+        let index = json!({"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE,
+            "manifests": [{"mediaType": MANIFEST_MEDIA_TYPE, "digest": sha256(&manifest),
+                "size": manifest.len(), "artifactType": BUNDLE}]});
+        let write = |path: PathBuf, bytes: &[u8]| std::fs::write(path, bytes).expect("write");
+        if let Some(answer) = referrers(&index) {
+            write(repo.join("referrers").join(&subject), &answer);
+        }
+        if fallback {
+            let tag = subject.replacen(':', "-", 1);
+            write(
+                repo.join("manifests").join(tag),
+                &serde_json::to_vec(&index).expect("JSON"),
+            );
+        }
+        write(
+            repo.join("manifests").join(sha256(&manifest)),
+            served.unwrap_or(&manifest),
+        );
+        write(repo.join("blobs").join(sha256(blob)), blob);
+        let address = tools::serve(root.path().to_path_buf(), Some(tools::rig_tls(rig)));
+        Self {
+            image: ImageRef::parse(&format!("{address}/test/odd:v1")).expect("image"),
+            subject: Digest::parse(&subject).expect("digest"),
+            referrer: manifest,
+            address,
+            _root: root,
+        }
+    }
+
+    async fn fetch(
+        &self,
+        rig: &Rig,
+    ) -> Result<Arc<[Referrer]>, portieris_core::evidence::FetchFailure> {
+        referrers(rig, Bounds::default())
+            .fetch(&self.image, &self.subject, BUNDLE, &[])
+            .await
+    }
+
+    fn asked_for_the_fallback_tag(&self) -> bool {
+        let tag = format!("/v2/test/odd/manifests/sha256-{}", self.subject.hex());
+        tools::served(self.address).contains(&tag)
+    }
+}
+
+/// A registry without the API may answer the referrers path with a page of its own: that is
+/// not an index, so the tag is read.
+#[tokio::test]
+async fn a_registry_answering_the_referrers_path_with_something_else_is_read_through_the_tag() {
+    let rig = Rig::get();
+    let files = FileRegistry::new(
+        &rig,
+        |_| Some(b"<html>no such page</html>".to_vec()),
+        true,
+        None,
+    );
+    let got = files.fetch(&rig).await.expect("through the tag");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].manifest_digest.to_string(), sha256(&files.referrer));
+    assert!(files.asked_for_the_fallback_tag());
+}
+
+/// An index is an index without the `Content-Type` that says so (this server sends none).
+#[tokio::test]
+async fn a_referrers_api_answer_is_read_whatever_its_content_type() {
+    let rig = Rig::get();
+    let files = FileRegistry::new(
+        &rig,
+        |index| Some(serde_json::to_vec(index).expect("JSON")),
+        false,
+        None,
+    );
+    let got = files.fetch(&rig).await.expect("from the API");
+    assert_eq!(got.len(), 1);
+    assert!(!files.asked_for_the_fallback_tag());
+}
+
+/// A registry listing one manifest and serving other bytes for it (another referrer of the
+/// same image, here) is refused: the listed digest is the one checked.
+#[tokio::test]
+async fn a_registry_serving_other_bytes_than_the_referrer_it_lists_is_refused() {
+    let rig = Rig::get();
+    let other = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#;
+    let files = FileRegistry::new(
+        &rig,
+        |index| Some(serde_json::to_vec(index).expect("JSON")),
+        false,
+        Some(other),
+    );
+    let failure = files.fetch(&rig).await.expect_err("refused");
+    assert_eq!(failure.cause, Cause::Unreadable, "{failure}");
+    assert!(failure.message.contains(&sha256(other)), "{failure}");
+}
+
+/// A manifest longer than listed is not read past its listed size.
+#[tokio::test]
+async fn a_registry_serving_more_bytes_than_the_referrer_it_lists_is_cut_off() {
+    let rig = Rig::get();
+    let padded = vec![b' '; 64 * 1024];
+    let files = FileRegistry::new(
+        &rig,
+        |index| Some(serde_json::to_vec(index).expect("JSON")),
+        false,
+        Some(&padded),
+    );
+    let failure = files.fetch(&rig).await.expect_err("refused");
+    assert_eq!(failure.cause, Cause::TooLarge, "{failure}");
+    assert!(
+        failure
+            .message
+            .contains(&format!("larger than {} bytes", files.referrer.len())),
+        "{failure}"
+    );
 }

@@ -15,7 +15,8 @@
 //!    [`Cause::TooLarge`]: which ones to drop would be the registry's choice. Only the first
 //!    page of a paginated answer (`Link: …; rel="next"`) is read: more referrers than fit in
 //!    one page is past the bounds anyway.
-//! 4. Each candidate's manifest is fetched by digest and read by the core
+//! 4. Each candidate's manifest is fetched by digest (read no further than its listed size)
+//!    and read by the core
 //!    ([`referrers::parse_referrer`]): its bytes must be the digest and size listed, its
 //!    `subject` the image, its type the one asked for; then each layer's blob, its sha256 and
 //!    size checked, at most [`Bounds::max_blob_bytes`] each and [`Bounds::max_total_bytes`] in
@@ -31,7 +32,7 @@ use std::sync::Arc;
 
 use futures::future::try_join_all;
 use portieris_core::evidence::{Cause, FetchFailure};
-use portieris_core::registry::manifest::MAX_MANIFEST_BYTES;
+use portieris_core::registry::manifest::{MANIFEST_ACCEPT, MAX_MANIFEST_BYTES};
 use portieris_core::registry::referrers::{
     self, Blob, Descriptor, INDEX_MEDIA_TYPE, MAX_REFERRER_BLOB_BYTES, MAX_REFERRER_LAYERS,
     MAX_REFERRERS, Referrer, ReferrerManifest, ReferrersError,
@@ -168,14 +169,7 @@ async fn read(
 ) -> Result<Vec<Referrer>, FetchFailure> {
     let subject = &key.digest;
     let shown = format!("{}@{subject}", image.name());
-    let refused = |error: ReferrersError| {
-        let cause = if error.is_bound() {
-            Cause::TooLarge
-        } else {
-            Cause::Unreadable
-        };
-        FetchFailure::new(cause, format!("the referrers of {shown}: {error}"))
-    };
+    let refused = |error| refusal(&format!("the referrers of {shown}"), &error);
     let entries = match index(registry, image, key).await? {
         Some(entries) => entries,
         None => return Ok(Vec::new()),
@@ -184,10 +178,8 @@ async fn read(
         referrers::select(&entries, &key.artifact_type, bounds.max_referrers).map_err(refused)?;
     // try_join_all keeps the order (by digest), and stops at the first failure.
     let manifests = try_join_all(candidates.iter().map(|(listed, _)| async {
-        let body = registry
-            .manifest(image, &listed.digest.to_string(), &key.credentials)
-            .await
-            .map_err(|e| failure::registry(&e))?
+        let body = listed_manifest(registry, image, listed, &key.credentials)
+            .await?
             .ok_or_else(|| {
                 FetchFailure::new(
                     Cause::NotFound,
@@ -239,14 +231,7 @@ async fn index(
     key: &Key,
 ) -> Result<Option<Vec<Descriptor>>, FetchFailure> {
     let shown = format!("{}@{}", image.name(), key.digest);
-    let unreadable = |what: &str, error: ReferrersError| {
-        let cause = if error.is_bound() {
-            Cause::TooLarge
-        } else {
-            Cause::Unreadable
-        };
-        FetchFailure::new(cause, format!("the {what} of {shown}: {error}"))
-    };
+    let unreadable = |what: &str, error| refusal(&format!("the {what} of {shown}"), &error);
     if let Some(reply) = referrers_api(registry, image, key).await? {
         let is_index = reply
             .headers
@@ -308,6 +293,33 @@ async fn referrers_api(
     }
 }
 
+/// The manifest `listed` names, read no further than its listed size (a registry serving
+/// more is refused with [`Cause::TooLarge`] without reading it all); `None` on 404.
+async fn listed_manifest(
+    registry: &Registry,
+    image: &ImageRef,
+    listed: &Descriptor,
+    credentials: &[Credential],
+) -> Result<Option<Vec<u8>>, FetchFailure> {
+    let limit = usize::try_from(listed.size)
+        .unwrap_or(usize::MAX)
+        .min(MAX_MANIFEST_BYTES);
+    let url = format!(
+        "{}/v2/{}/manifests/{}",
+        base_url(image.domain()),
+        image.path(),
+        listed.digest
+    );
+    registry
+        .fetcher()
+        .session(credentials)
+        .accepting(MANIFEST_ACCEPT)
+        .limited(limit)
+        .get_optional(&url)
+        .await
+        .map_err(|e| fetch_failed(&e))
+}
+
 /// The blobs of one referrer, in layer order, each checked against its digest and size.
 async fn blobs(
     registry: &Registry,
@@ -345,6 +357,17 @@ async fn blobs(
         annotations: manifest.annotations,
         blobs,
     })
+}
+
+/// The core's refusal of what `context` names: past a bound, [`Cause::TooLarge`]; else
+/// [`Cause::Unreadable`].
+fn refusal(context: &str, error: &ReferrersError) -> FetchFailure {
+    let cause = if error.is_bound() {
+        Cause::TooLarge
+    } else {
+        Cause::Unreadable
+    };
+    FetchFailure::new(cause, format!("{context}: {error}"))
 }
 
 fn fetch_failed(error: &FetchError) -> FetchFailure {
