@@ -1,6 +1,7 @@
 //! Signature checks over vectors real tools made: canonical JSON, a whole Notary v1 chain
 //! (`core/tests/fixtures/notary`, notary-server 0.7.0) and, with feature `openpgp`, a simple
-//! signature made by skopeo and gpg (`core/tests/fixtures/simple`).
+//! signature made by skopeo and gpg (`core/tests/fixtures/simple`), and Sigstore bundles from
+//! the client conformance suite (`core/tests/vectors/sigstore/conformance`).
 //! `cargo bench -p portieris-core --features openpgp --bench verify`.
 
 extern crate alloc;
@@ -68,6 +69,84 @@ fn simple_signing(_: &mut Criterion) {
     eprintln!("simple_signing: needs --features openpgp");
 }
 
+/// Sigstore's conformance cases, as the suite hands them to a client: the bundle, the artifact
+/// (`a.txt` unless the case has its own), the case's trusted root or the public-good one.
+fn sigstore(c: &mut Criterion) {
+    use portieris_core::sigstore::identity::{IdentityPolicy, Matcher};
+    use portieris_core::sigstore::{Expect, PUBLIC_GOOD_ROOT, TrustedRoot, bundle::Bundle, verify};
+    use portieris_core::time::UnixTime;
+    use sha2::{Digest as _, Sha256};
+
+    let cases =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sigstore/conformance");
+    let artifact: [u8; 32] = Sha256::digest(read(&cases.join("a.txt"))).into();
+    let bundle_json = |case: &str| read(&cases.join(case).join("bundle.sigstore.json"));
+    let bundle = |case: &str| Bundle::parse(&bundle_json(case)).expect("the bundle parses");
+    let root = |json: &[u8]| TrustedRoot::parse(json).expect("the trusted root parses");
+    // The suite's default identity (its `test/assets/bundle-verify/README.md`).
+    let identities = [IdentityPolicy::new(
+        Matcher::exact("https://token.actions.githubusercontent.com").expect("issuer"),
+        Matcher::exact("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main").expect("subject"),
+        alloc::collections::BTreeMap::new(),
+    )
+    .expect("the identity")];
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let now = UnixTime(since_epoch.expect("a clock after 1970").as_secs());
+
+    let v03 = bundle_json("happy-path-v0.3");
+    c.bench_function("sigstore/bundle_parse", |b| {
+        b.iter(|| Bundle::parse(black_box(&v03)));
+    });
+    c.bench_function("sigstore/trusted_root_parse", |b| {
+        b.iter(|| TrustedRoot::parse(black_box(PUBLIC_GOOD_ROOT)));
+    });
+
+    let public_good = root(PUBLIC_GOOD_ROOT);
+    let mut keyless = |name: &str, case: &str, root: &TrustedRoot| {
+        let bundle = bundle(case);
+        let run = |bundle: &Bundle| {
+            verify(
+                bundle,
+                &artifact,
+                Expect::Keyless(&identities),
+                Some(root),
+                now,
+            )
+        };
+        let verified = run(&bundle).unwrap_or_else(|e| panic!("{case} verifies: {e}"));
+        assert!(verified.identity.is_some(), "{case}: an identity");
+        c.bench_function(name, |b| b.iter(|| run(black_box(&bundle))));
+    };
+    // Message signature, Rekor v1 promise and proof, Fulcio chain, SCT, identity.
+    keyless("sigstore/keyless_verify", "happy-path-v0.3", &public_good);
+    // Rekor v2 checkpoint and an RFC 3161 timestamp, under the case's own root.
+    let rekor2 = root(&read(&cases.join("rekor2-happy-path/trusted_root.json")));
+    keyless(
+        "sigstore/keyless_verify_rekor2",
+        "rekor2-happy-path",
+        &rekor2,
+    );
+
+    // A key bundle, its log entry checked under the public-good root as the suite does.
+    let key = String::from_utf8(read(&cases.join("managed-key-happy-path/key.pub"))).expect("PEM");
+    let managed = bundle("managed-key-happy-path");
+    let run = |bundle: &Bundle| {
+        verify(
+            bundle,
+            &artifact,
+            Expect::Key(&key),
+            Some(&public_good),
+            now,
+        )
+    };
+    if let Err(e) = run(&managed) {
+        panic!("managed-key-happy-path verifies: {e}");
+    }
+    c.bench_function("sigstore/key_verify", |b| {
+        b.iter(|| run(black_box(&managed)))
+    });
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -75,5 +154,5 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-criterion_group! { name = benches; config = config(); targets = canonical_json, notary_chain, simple_signing }
+criterion_group! { name = benches; config = config(); targets = canonical_json, notary_chain, simple_signing, sigstore }
 criterion_main!(benches);

@@ -14,6 +14,7 @@ mod notary;
 mod policies;
 mod reference;
 mod review;
+mod sigstore;
 mod simple;
 
 use pyo3::prelude::*;
@@ -37,5 +38,15 @@ fn _portieris(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simple::simple_verify, m)?)?;
     m.add_function(wrap_pyfunction!(cosign::cosign_verify, m)?)?;
     m.add_function(wrap_pyfunction!(cosign::cosign_layers, m)?)?;
+    // Named `Verified` and `Identity` in `portieris.sigstore`; `cosign` has a `Verified` too.
+    m.add(
+        "SigstoreVerified",
+        m.py().get_type::<sigstore::PySigstoreVerified>(),
+    )?;
+    m.add(
+        "SigstoreIdentity",
+        m.py().get_type::<sigstore::PySigstoreIdentity>(),
+    )?;
+    m.add_function(wrap_pyfunction!(sigstore::sigstore_verify_bundle, m)?)?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 """portieris: admit only trusted container images.
 
 Python binding of portieris (a Rust implementation of IBM Portieris): parse image references,
-verify Notary v1 trust data, simple signatures and cosign signatures, match image policies, and
-evaluate Kubernetes AdmissionReviews with the same engine as the webhook.
+verify Notary v1 trust data, simple signatures, cosign signatures and Sigstore bundles, match
+image policies, and evaluate Kubernetes AdmissionReviews with the same engine as the webhook.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json as _json
 import os as _os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
-from . import _portieris, cosign, notary, simple
+from . import _portieris, cosign, notary, sigstore, simple
 from ._errors import Error, PolicyError, ReferenceError, VerificationError
 
 __version__: str = _portieris.__version__
@@ -36,6 +36,7 @@ __all__ = [
     "notary",
     "simple",
     "cosign",
+    "sigstore",
 ]
 
 PathLike = Union[str, "_os.PathLike[str]"]

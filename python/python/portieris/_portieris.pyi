@@ -102,3 +102,32 @@ def cosign_verify(
     digest: Optional[str],
 ) -> Verified: ...
 def cosign_layers(manifest: bytes) -> List[Tuple[str, Optional[str]]]: ...
+
+class SigstoreIdentity:
+    """The identity in a Fulcio certificate (``portieris.sigstore.Identity``)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def subject_kind(self) -> str: ...
+    @property
+    def issuer(self) -> Optional[str]: ...
+    @property
+    def extensions(self) -> Dict[str, str]: ...
+
+class SigstoreVerified:
+    """A Sigstore bundle that verified (``portieris.sigstore.Verified``)."""
+
+    @property
+    def signed_at(self) -> List[int]: ...
+    @property
+    def identity(self) -> Optional[SigstoreIdentity]: ...
+
+def sigstore_verify_bundle(
+    bundle: bytes,
+    digest: str,
+    trusted_root: Optional[bytes],
+    identities: Optional[str],
+    key: Optional[str],
+    now: int,
+) -> SigstoreVerified: ...
