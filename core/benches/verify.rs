@@ -145,6 +145,62 @@ fn sigstore(c: &mut Criterion) {
     c.bench_function("sigstore/key_verify", |b| {
         b.iter(|| run(black_box(&managed)))
     });
+    sigstore_admission(c);
+}
+
+/// An image's keyless bundle judged as an admission judges it (`sigstore::evaluate`, the
+/// loopback fixture of cosign v3): the first time (root parsed, identity compiled, bundle
+/// verified) and again (the verdict remembered).
+fn sigstore_admission(c: &mut Criterion) {
+    use alloc::sync::Arc;
+
+    use portieris_core::evidence::{KeylessSigner, RootSource, Signer, SigstoreNeed};
+    use portieris_core::policy::KeylessIdentity;
+    use portieris_core::sigstore::evaluate;
+    use portieris_core::{Digest, ImageRef};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sigstore");
+    let text = |path: &str| {
+        String::from_utf8(read(&dir.join(path)))
+            .expect("UTF-8")
+            .trim()
+            .to_string()
+    };
+    let image = ImageRef::parse(&text("keyless/image")).expect("image");
+    let digest = Digest::parse(&text("keyless/digest")).expect("digest");
+    let bundles = vec![read(&dir.join("keyless/bundle.sigstore.json"))];
+    let need = |subject: &str| SigstoreNeed {
+        signers: vec![Signer::Keyless(KeylessSigner {
+            identities: vec![KeylessIdentity {
+                issuer: text("keyless/issuer"),
+                subject: subject.into(),
+                ..KeylessIdentity::default()
+            }],
+            root: RootSource::Secret {
+                name: "portieris/sigstore-root".into(),
+                json: Arc::from(read(&dir.join("trusted_root.json"))),
+            },
+        })],
+        repository: None,
+    };
+    let now = portieris_core::time::UnixTime(u64::MAX / 2);
+    let signer = text("keyless/identity");
+    // Each iteration a subject the memo has not seen: the cold path (the identity differs
+    // only by case in its regex-free exact match, so every one of them fails at the last step,
+    // after the whole verification).
+    let mut n = 0u64;
+    c.bench_function("sigstore/admission_keyless_first", |b| {
+        b.iter(|| {
+            n += 1;
+            let subject = format!("{signer}{n}");
+            evaluate(&need(&subject), &image, &digest, &bundles, now).expect_err("another subject")
+        })
+    });
+    let warm = need(&signer);
+    evaluate(&warm, &image, &digest, &bundles, now).expect("the fixture verifies");
+    c.bench_function("sigstore/admission_keyless_again", |b| {
+        b.iter(|| evaluate(black_box(&warm), &image, &digest, &bundles, now))
+    });
 }
 
 fn config() -> Criterion {

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod certificate;
 mod evaluate;
 pub mod identity;
+mod memo;
 pub mod need;
 pub mod timestamp;
 pub mod tlog;

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::bundle::{Bundle, Content, dsse};
 use super::identity::IdentityPolicy;
+use super::memo;
 use super::need::{KeylessSigner, RootSource, Signer, SigstoreNeed, identities};
 use super::trusted_root::TrustedRoot;
 use super::verify::{Expect, verify};
@@ -36,12 +37,10 @@ pub fn evaluate(
             "{image}: Sigstore bundles sign SHA-256 digests, not {digest}"
         )));
     };
-    let parsed: Vec<Result<Bundle, String>> =
-        bundles.iter().map(|bytes| image_signature(bytes)).collect();
     let failures = need
         .signers
         .iter()
-        .filter_map(|signer| signer_holds(signer, image, &sha256, &parsed, now).err());
+        .filter_map(|signer| signer_holds(signer, image, &sha256, bundles, now).err());
     match Reason::join(failures) {
         None => Ok(digest.clone()),
         Some(reason) => Err(reason),
@@ -63,81 +62,120 @@ fn image_signature(bytes: &[u8]) -> Result<Bundle, String> {
     Ok(bundle)
 }
 
-/// One signer: met by the first bundle that verifies, or every reason why not.
+/// One signer: met by the first bundle that verifies (or that verified before: see
+/// [`memo`]), or every reason why not.
 fn signer_holds(
     signer: &Signer,
     image: &ImageRef,
     sha256: &[u8; 32],
-    bundles: &[Result<Bundle, String>],
+    bundles: &[Vec<u8>],
     now: UnixTime,
 ) -> Result<(), Reason> {
-    let keyless;
-    let (expect, root, who) = match signer {
-        Signer::Key(key) => {
-            usable_key(&key.public_key_pem).map_err(|e| {
-                Reason::policy(format!("cosign key Secret \"{}\": {e}", key.key_secret))
-            })?;
-            let who = format!("the key in Secret \"{}\"", key.key_secret);
-            (Expect::Key(&key.public_key_pem), None, who)
-        }
-        Signer::Keyless(signer) => {
-            keyless = Keyless::load(signer)?;
-            let who = format!("a keyless identity ({})", keyless.root_name);
-            (
-                Expect::Keyless(&keyless.identities),
-                Some(&keyless.root),
-                who,
-            )
-        }
-    };
+    let who = Who::of(signer);
+    let keys: Vec<[u8; 32]> = bundles
+        .iter()
+        .map(|bytes| memo::key(&[bytes, sha256, &who.identity]))
+        .collect();
+    if keys.iter().any(memo::known) {
+        return Ok(());
+    }
+    let ready = Ready::load(signer)?;
     let mut reasons = Vec::new();
-    for (n, bundle) in bundles.iter().enumerate() {
-        let outcome = bundle.as_ref().map_err(String::clone).and_then(|bundle| {
-            verify(bundle, sha256, expect, root, now)
+    for (n, (bytes, key)) in bundles.iter().zip(keys).enumerate() {
+        let outcome = image_signature(bytes).and_then(|bundle| {
+            verify(&bundle, sha256, ready.expect(), ready.root.as_ref(), now)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });
         match outcome {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                memo::remember(key);
+                return Ok(());
+            }
             Err(why) => reasons.push(format!("bundle {}: {why}", n + 1)),
         }
     }
     Err(Reason::refused(format!(
-        "no Sigstore bundle of {image} is signed by {who}: {}",
+        "no Sigstore bundle of {image} is signed by {}: {}",
+        who.name,
         reasons.join("; ")
     )))
 }
 
-/// A keyless signer made ready: its identities compiled, its root read.
-struct Keyless {
-    identities: Vec<IdentityPolicy>,
-    root: TrustedRoot,
-    root_name: String,
+/// A signer as messages name it, and as the memo tells it apart (every input of its checks).
+struct Who {
+    name: String,
+    identity: Vec<u8>,
 }
 
-impl Keyless {
-    fn load(signer: &KeylessSigner) -> Result<Self, Reason> {
+impl Who {
+    fn of(signer: &Signer) -> Self {
+        match signer {
+            Signer::Key(key) => Self {
+                name: format!("the key in Secret \"{}\"", key.key_secret),
+                identity: [b"key\n", key.public_key_pem.as_bytes()].concat(),
+            },
+            Signer::Keyless(keyless) => {
+                let (root, name) = root(&keyless.root);
+                let identities = format!("{:?}", keyless.identities);
+                Self {
+                    name: format!("a keyless identity ({name})"),
+                    identity: [b"keyless\n", root, b"\n", identities.as_bytes()].concat(),
+                }
+            }
+        }
+    }
+}
+
+/// The trusted root's bytes and its name in messages.
+fn root(source: &RootSource) -> (&[u8], String) {
+    match source {
+        RootSource::PublicGood => (super::PUBLIC_GOOD_ROOT, "Sigstore public-good root".into()),
+        RootSource::Secret { name, json } => (json, format!("trusted root Secret \"{name}\"")),
+    }
+}
+
+/// A signer made ready to verify: its key checked, or its identities compiled and root read.
+struct Ready<'a> {
+    key: Option<&'a str>,
+    identities: Vec<IdentityPolicy>,
+    root: Option<TrustedRoot>,
+}
+
+impl<'a> Ready<'a> {
+    fn load(signer: &'a Signer) -> Result<Self, Reason> {
+        match signer {
+            Signer::Key(key) => {
+                usable_key(&key.public_key_pem).map_err(|e| {
+                    Reason::policy(format!("cosign key Secret \"{}\": {e}", key.key_secret))
+                })?;
+                Ok(Self {
+                    key: Some(&key.public_key_pem),
+                    identities: Vec::new(),
+                    root: None,
+                })
+            }
+            Signer::Keyless(keyless) => Self::keyless(keyless),
+        }
+    }
+
+    fn keyless(signer: &KeylessSigner) -> Result<Self, Reason> {
         let identities = identities(&signer.identities).map_err(Reason::policy)?;
-        let (json, root_name): (&[u8], String) = match &signer.root {
-            RootSource::PublicGood => (super::PUBLIC_GOOD_ROOT, "Sigstore public-good root".into()),
-            RootSource::Secret { name, json } => (json, format!("trusted root Secret \"{name}\"")),
-        };
-        let root =
-            TrustedRoot::parse(json).map_err(|e| Reason::policy(format!("{root_name}: {e}")))?;
+        let (json, name) = root(&signer.root);
+        let root = TrustedRoot::parse(json).map_err(|e| Reason::policy(format!("{name}: {e}")))?;
         Ok(Self {
+            key: None,
             identities,
-            root,
-            root_name,
+            root: Some(root),
         })
     }
-}
 
-/// A `sha256:` digest's 32 bytes.
-fn sha256(digest: &Digest) -> Option<[u8; 32]> {
-    if digest.algorithm() != "sha256" {
-        return None;
+    fn expect(&self) -> Expect<'_> {
+        match self.key {
+            Some(pem) => Expect::Key(pem),
+            None => Expect::Keyless(&self.identities),
+        }
     }
-    dsse::hex32(digest.hex())
 }
 
 /// A `PUBLIC KEY` PEM (a certificate is refused: its validity would go unchecked), checked
@@ -148,4 +186,12 @@ fn usable_key(pem: &str) -> Result<(), String> {
         Ok(_) => Err("a certificate, where a PUBLIC KEY PEM is expected".into()),
         Err(problem) => Err(format!("not a usable PEM public key: {problem}")),
     }
+}
+
+/// A `sha256:` digest's 32 bytes.
+fn sha256(digest: &Digest) -> Option<[u8; 32]> {
+    if digest.algorithm() != "sha256" {
+        return None;
+    }
+    dsse::hex32(digest.hex())
 }
