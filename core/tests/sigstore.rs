@@ -287,3 +287,13 @@ fn a_keyless_bundle_does_not_meet_a_key_requirement() {
     let why = refused(&need, &case);
     assert!(why.contains("certificate"), "{why}");
 }
+
+#[test]
+fn a_verdict_remembered_for_one_identity_admits_no_other() {
+    let case = case("keyless");
+    assert!(judge(&keyless(vec![signed_as("keyless")]), &case).is_ok());
+    let issuer = text("keyless/issuer");
+    // The same bundle, right after it was admitted for its signer: still refused for another.
+    refused(&keyless(vec![identity(&issuer, "mallory@portieris.test")]), &case);
+    assert!(judge(&keyless(vec![signed_as("keyless")]), &case).is_ok());
+}

@@ -40,3 +40,27 @@ pub(super) fn remember(key: [u8; 32]) {
     }
     verified.insert(key);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_tell_apart_every_split_of_the_same_bytes() {
+        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+        assert_ne!(key(&[b"abc"]), key(&[b"abc", b""]));
+        assert_eq!(key(&[b"a", b"bc"]), key(&[b"a", b"bc"]));
+    }
+
+    #[test]
+    fn a_remembered_verdict_is_known_and_the_set_stays_bounded() {
+        let first = key(&[b"memo test", b"first"]);
+        assert!(!known(&first));
+        remember(first);
+        assert!(known(&first));
+        for n in 0..MAX_REMEMBERED as u64 {
+            remember(key(&[b"memo test", &n.to_be_bytes()]));
+        }
+        assert!(VERIFIED.lock().len() <= MAX_REMEMBERED);
+    }
+}
