@@ -21,4 +21,5 @@ pub mod pattern;
 pub mod policy;
 pub mod reference;
 pub mod registry;
+pub mod sigstore;
 pub mod simple;
