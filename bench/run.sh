@@ -7,11 +7,13 @@
 #   PORTIERIS_BENCH_OUT=DIR                      where results go (default target/bench-load)
 #   PORTIERIS_BENCH_ROUNDS=N                     interleaved ceiling/allow-all/trust-warm rounds
 #                                                for the throughput fraction (default 3)
+#   PORTIERIS_BENCH_ONLY=sigstore                the ceiling and the Sigstore scenarios only
 #
 # Scenarios (docs/benchmarks.md explains each): ceiling (with the small Pod and with an API
 # server's Pod UPDATE); allow-all; warm trust (both bodies); cold trust
 # (fresh process per image, notary requests counted from the notary server's access log);
-# a pod with 20 images; 100 distinct images (100 tags signed in one rig repository).
+# a pod with 20 images; 100 distinct images (100 tags signed in one rig repository); keyless
+# Sigstore, cold and warm (an image signed by cosign v3 against scripts/sigstore.sh).
 # Results: one JSON object per measurement in $OUT/results.jsonl, a table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -218,6 +220,72 @@ both_loops() { # both_loops LABEL PORT BODY_ARGS...
 	load "$label" "$port" --rate "$RATE" "$@"
 }
 
+# Keyless Sigstore: a copy of the rig's signed image in a new repository of the referrers
+# registry (a new one each run: bundles accumulate per digest), signed by cosign v3 with its
+# defaults against the loopback Sigstore; a ClusterImagePolicy naming the signer, with the
+# loopback trusted root as a Secret. Cold: a fresh process per request. Warm: both loops.
+sigstore_scenarios() {
+	bash scripts/sigstore.sh start >/dev/null
+	local env && env=$(bash scripts/sigstore.sh env)
+	local cosign root config issuer token_url
+	cosign=$(sed -n 's/^PORTIERIS_SIGSTORE_COSIGN=//p' <<<"$env")
+	root=$(sed -n 's/^PORTIERIS_SIGSTORE_TRUSTED_ROOT=//p' <<<"$env")
+	config=$(sed -n 's/^PORTIERIS_SIGSTORE_SIGNING_CONFIG=//p' <<<"$env")
+	issuer=$(sed -n 's/^PORTIERIS_SIGSTORE_OIDC_ISSUER=//p' <<<"$env")
+	token_url=$(sed -n 's/^PORTIERIS_SIGSTORE_TOKEN_URL=//p' <<<"$env")
+	local repo=$PORTIERIS_RIG_REGISTRY_REFERRERS/bench/keyless-$(date +%s)
+	local certs=$PORTIERIS_RIG_DIR/tls
+	skopeo copy -q --src-cert-dir "$certs" --dest-cert-dir "$certs" \
+		"docker://$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"]["signed_v1"]["image"])' "$PORTIERIS_RIG_DIR/rig.json")" \
+		"docker://$repo:v1"
+	local digest
+	digest=sha256:$(skopeo inspect --raw --cert-dir "$certs" "docker://$repo:v1" | sha256sum | cut -d' ' -f1)
+	SSL_CERT_FILE=$PORTIERIS_RIG_CA HOME=$OUT "$cosign" sign --yes \
+		--identity-token "$(curl -fsS "$token_url?sub=bench@portieris.test")" \
+		--signing-config "$config" --trusted-root "$root" "$repo@$digest" >"$OUT/logs/cosign.log" 2>&1
+	python3 - "$OUT/policies/keyless.yaml" "$root" "$PORTIERIS_RIG_REGISTRY_REFERRERS" "$issuer" <<-'PY'
+		import json, sys
+		out, root, registry, issuer = sys.argv[1:]
+		docs = [
+		    {"apiVersion": "portieris.cloud.ibm.com/v1", "kind": "ClusterImagePolicy",
+		     "metadata": {"name": "keyless"},
+		     "spec": {"repositories": [{"name": f"{registry}/*", "policy": {"cosign": {"requirements": [
+		         {"keyless": {"identities": [{"issuer": issuer, "subject": "bench@portieris.test"}],
+		                      "trustedRootSecret": "sigstore-root"}}]}}}]}},
+		    {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sigstore-root", "namespace": "portieris"},
+		     "stringData": {"trusted_root.json": open(root).read()}},
+		]
+		open(out, "w").write("\n---\n".join(json.dumps(d) for d in docs))
+	PY
+	python3 - "$B/keyless.json" "$repo:v1" <<-'PY'
+		import json, sys
+		out, image = sys.argv[1:]
+		json.dump({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+		           "request": {"uid": "keyless", "namespace": "default", "operation": "CREATE",
+		                       "kind": {"group": "", "version": "v1", "kind": "Pod"},
+		                       "resource": {"group": "", "version": "v1", "resource": "pods"},
+		                       "object": {"apiVersion": "v1", "kind": "Pod",
+		                                  "metadata": {"name": "keyless", "namespace": "default"},
+		                                  "spec": {"containers": [{"name": "c", "image": image}]}}}},
+		          open(out, "w"))
+	PY
+	for n in 1 2 3; do
+		start_portieris "$OUT/policies/keyless.yaml" "$OUT/logs/keyless-cold-$n.log"
+		"$BIN/loadgen" --address "127.0.0.1:$PORT" --ca "$PORTIERIS_RIG_CA" --json --label "cold keyless $n" \
+			--warmup 0 --requests 1 --concurrency 1 --duration 30 --body "$B/keyless.json" >"$OUT/last.json"
+		python3 - "$OUT/last.json" <<-'PY' | tee -a "$OUT/cold.jsonl"
+			import json, sys
+			r = json.load(open(sys.argv[1]))
+			print(json.dumps({"label": r["setting"]["label"], "latency_ms": r["latency_us"]["max"] / 1000,
+			                  "errors": r["errors"]}))
+		PY
+		stop_server
+	done
+	start_portieris "$OUT/policies/keyless.yaml" "$OUT/logs/keyless.log"
+	both_loops keyless-warm "$PORT" --body "$B/keyless.json"
+	stop_server
+}
+
 # --- scenarios ---------------------------------------------------------------------------
 
 echo "uptime: $(uptime)" | tee "$OUT/uptime"
@@ -230,6 +298,12 @@ start_ceiling
 both_loops ceiling "$CEILING_PORT" --body "$B/one.json" --expect ''
 both_loops ceiling-api-server "$CEILING_PORT" --body "$B/api-server.json" --expect ''
 stop_server
+
+sigstore_scenarios
+if [ "${PORTIERIS_BENCH_ONLY:-}" = sigstore ]; then
+	echo "results: $RESULTS"
+	exit 0
+fi
 
 start_portieris "$OUT/policies/allow.yaml" "$OUT/logs/allow.log"
 echo "idle rss (KiB, VmRSS VmHWM): $(rss "$SERVER")" | tee "$OUT/idle-rss"

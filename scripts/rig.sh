@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real peers for tests, on loopback: a TLS registry, notary-signer, two notary-servers
-# (anonymous and token-auth), a Docker token server, and signed test images.
+# (anonymous and token-auth), a Docker token server, signed test images, and a second registry
+# with the OCI 1.1 referrers API (built from the Go module proxy once per machine).
 #
 #   scripts/rig.sh start [STATE_DIR]   start everything, push and sign images, write rig.env/rig.json
 #   scripts/rig.sh stop  [STATE_DIR]   stop what `start` started (pid files)
@@ -8,7 +9,8 @@
 #   scripts/rig.sh status [STATE_DIR]  exit 0 if the rig is running and healthy
 #
 # STATE_DIR defaults to ${PORTIERIS_RIG_DIR:-/tmp/portieris-rig}. Ports (all on 127.0.0.1)
-# can be overridden with PORTIERIS_RIG_{REGISTRY,REGISTRY_TOKEN,TOKEN,NOTARY,NOTARY_TOKEN,SIGNER}_PORT.
+# can be overridden with
+# PORTIERIS_RIG_{REGISTRY,REGISTRY_TOKEN,REGISTRY_REFERRERS,TOKEN,NOTARY,NOTARY_TOKEN,SIGNER}_PORT.
 # See scripts/rig/README.md for what it builds and the facts it relies on.
 set -Eeuo pipefail
 
@@ -29,6 +31,7 @@ PASSPHRASE=portieris-rig
 set_ports() {
 	REGISTRY_PORT=${PORTIERIS_RIG_REGISTRY_PORT:-5000}
 	REGISTRY_TOKEN_PORT=${PORTIERIS_RIG_REGISTRY_TOKEN_PORT:-5002}
+	REGISTRY_REFERRERS_PORT=${PORTIERIS_RIG_REGISTRY_REFERRERS_PORT:-5003}
 	TOKEN_PORT=${PORTIERIS_RIG_TOKEN_PORT:-5001}
 	NOTARY_PORT=${PORTIERIS_RIG_NOTARY_PORT:-4443}
 	NOTARY_TOKEN_PORT=${PORTIERIS_RIG_NOTARY_TOKEN_PORT:-4444}
@@ -39,6 +42,7 @@ set_ports() {
 	fi
 	REGISTRY="$HOST:$REGISTRY_PORT"
 	REGISTRY_TOKEN="$HOST:$REGISTRY_TOKEN_PORT"
+	REGISTRY_REFERRERS="$HOST:$REGISTRY_REFERRERS_PORT"
 	NOTARY_URL="https://$HOST:$NOTARY_PORT"
 	NOTARY_TOKEN_URL="https://$HOST:$NOTARY_TOKEN_PORT"
 	TOKEN_REALM="https://$HOST:$TOKEN_PORT/token"
@@ -48,6 +52,7 @@ save_ports() {
 	cat >"$STATE/run/ports.env" <<-EOF
 		REGISTRY_PORT=$REGISTRY_PORT
 		REGISTRY_TOKEN_PORT=$REGISTRY_TOKEN_PORT
+		REGISTRY_REFERRERS_PORT=$REGISTRY_REFERRERS_PORT
 		TOKEN_PORT=$TOKEN_PORT
 		NOTARY_PORT=$NOTARY_PORT
 		NOTARY_TOKEN_PORT=$NOTARY_TOKEN_PORT
@@ -56,7 +61,7 @@ save_ports() {
 }
 
 # Services: name -> binary (for pid checks). Order = start order.
-SERVICES=(signer notary notary-token token registry registry-token)
+SERVICES=(signer notary notary-token token registry registry-token registry-referrers)
 
 STEP="(init)"
 log() { printf 'rig: %s\n' "$*" >&2; }
@@ -81,6 +86,7 @@ report_failure() {
 			case ${f##*/} in
 			openssl.log) [[ $STEP == *TLS* || $STEP == signing* ]] || continue ;;
 			apt.log) [[ $STEP == *packages* ]] || continue ;;
+			go-build.log) [[ $STEP == building* ]] || continue ;;
 			esac
 			printf -- '--- tail of %s ---\n' "$f" >&2
 			tail -n 8 "$f" >&2 || true
@@ -386,6 +392,7 @@ start_services() {
 	ensure_port_free "$TOKEN_PORT" "token server"
 	ensure_port_free "$REGISTRY_PORT" registry
 	ensure_port_free "$REGISTRY_TOKEN_PORT" "registry (token auth)"
+	ensure_port_free "$REGISTRY_REFERRERS_PORT" "registry (referrers API)"
 
 	launch signer notary-signer -config "$c/signer.json"
 	launch token python3 "$RIG_LIB/token_server.py" --addr "$HOST" --port "$TOKEN_PORT" \
@@ -394,12 +401,15 @@ start_services() {
 		--issuer "$TOKEN_ISSUER" --user "$TOKEN_USER" --password "$TOKEN_PASSWORD"
 	launch registry docker-registry serve "$c/registry.yml"
 	launch registry-token docker-registry serve "$c/registry-token.yml"
+	launch registry-referrers "$REFERRERS_REGISTRY_BIN" --addr "$REGISTRY_REFERRERS" \
+		--tls-cert "$t/server.crt" --tls-key "$t/server.key"
 	wait_tcp signer "$SIGNER_PORT"
 	launch notary notary-server -config "$c/notary.json"
 	launch notary-token notary-server -config "$c/notary-token.json"
 
 	wait_http registry "https://$REGISTRY/v2/" '{}'
 	wait_http registry-token "https://$REGISTRY_TOKEN/v2/" 'UNAUTHORIZED'
+	wait_http registry-referrers "https://$REGISTRY_REFERRERS/v2/"
 	wait_http token "https://$HOST:$TOKEN_PORT/health" ok
 	wait_http notary "$NOTARY_URL/_notary_server/health" '{}'
 	wait_http notary-token "$NOTARY_TOKEN_URL/_notary_server/health" '{}'
@@ -410,6 +420,7 @@ healthy() {
 	for s in "${SERVICES[@]}"; do alive "$s" || return 1; done
 	[[ -s $STATE/rig.env && -s $STATE/rig.json ]] || return 1
 	curl -sf --max-time 3 --cacert "$STATE/tls/ca.crt" "https://$REGISTRY/v2/" >/dev/null || return 1
+	curl -sf --max-time 3 --cacert "$STATE/tls/ca.crt" "https://$REGISTRY_REFERRERS/v2/" >/dev/null || return 1
 	curl -sf --max-time 3 --cacert "$STATE/tls/ca.crt" "$NOTARY_URL/_notary_server/health" >/dev/null || return 1
 	curl -sf --max-time 3 --cacert "$STATE/tls/ca.crt" "$NOTARY_TOKEN_URL/_notary_server/health" >/dev/null || return 1
 	curl -sf --max-time 3 --cacert "$STATE/tls/ca.crt" "https://$HOST:$TOKEN_PORT/health" >/dev/null || return 1
@@ -601,6 +612,7 @@ write_env() {
 		echo "PORTIERIS_RIG_CERT_DIR=$STATE/tls/certs.d"
 		echo "PORTIERIS_RIG_REGISTRY=$REGISTRY"
 		echo "PORTIERIS_RIG_REGISTRY_TOKEN=$REGISTRY_TOKEN"
+		echo "PORTIERIS_RIG_REGISTRY_REFERRERS=$REGISTRY_REFERRERS"
 		echo "PORTIERIS_RIG_NOTARY=$NOTARY_URL"
 		echo "PORTIERIS_RIG_NOTARY_TOKEN=$NOTARY_TOKEN_URL"
 		echo "PORTIERIS_RIG_TOKEN_REALM=$TOKEN_REALM"
@@ -686,6 +698,8 @@ cmd_start() {
 	rm -f "$STATE"/logs/*.log
 	step "checking packages"
 	ensure_packages
+	step "building the referrers registry (once per machine; see scripts/referrers-registry-bin.sh)"
+	REFERRERS_REGISTRY_BIN=$(bash "$HERE/referrers-registry-bin.sh" 2>>"$STATE/logs/go-build.log")
 	step "making TLS certificates"
 	make_tls
 	step "writing service configs"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real peers: starts the test rig (registry,
-# notary-signer, notary-servers, token server; installs their Debian packages if missing), a
+# notary-signer, notary-servers, token server; installs their Debian packages if missing; a
+# second registry with the OCI referrers API, built from the Go module proxy once per machine), a
 # Kubernetes API server with etcd and the controller-manager, and cosign (built from the Go
-# module proxy once per machine, cached under ~/.cache/portieris); then the Python binding's
-# pytest suite.
+# module proxy once per machine, cached under ~/.cache/portieris), a loopback Sigstore (Fulcio,
+# TesseraCT, rekor-tiles, the timestamp authority, an OIDC issuer, and cosign v3, all built
+# from the Go module proxy once per machine); then the Python binding's pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/rig.sh start
 bash scripts/kube.sh start
+# webhook/tests/sigstore.rs signs with cosign v3 against it (scripts/sigstore/README.md).
+bash scripts/sigstore.sh start
 # webhook/tests/cosign.rs signs with the real cosign (built once per machine and version).
 PORTIERIS_COSIGN=$(bash scripts/cosign-bin.sh)
 export PORTIERIS_COSIGN

@@ -16,5 +16,5 @@ echo "conformance cases from commit $(git --git-dir="$repo" rev-parse HEAD)"
 pip download --quiet --no-deps sigstore==4.5.1 -d "$tmp/wheel"
 unzip -q "$tmp"/wheel/sigstore-*.whl 'sigstore/_store/*' -d "$tmp/wheel"
 store=$tmp/wheel/sigstore/_store
-cp "$store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json" "$out/public-good-trusted_root.json"
+cp "$store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json" "$out/../../../src/sigstore/public-good.trusted_root.json"
 cp "$store/https%3A%2F%2Ftuf-repo-cdn.sigstage.dev/trusted_root.json" "$out/staging-trusted_root.json"

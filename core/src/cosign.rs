@@ -97,9 +97,9 @@ pub fn evaluate(
 /// mirror's images were signed.
 fn signed_as(need: &CosignNeed, image: &ImageRef) -> Result<String, Reason> {
     match &need.remap {
-        None => Ok(image.name().into()),
+        None => Ok(image.name()),
         Some(remap) => remap_reference(image, &remap.prefix, &remap.signed_prefix)
-            .map(|signed| signed.name().into())
+            .map(|signed| signed.name())
             .map_err(|e| Reason::policy(format!("cosign: {e}"))),
     }
 }

@@ -106,7 +106,7 @@ pub fn needs(
 /// Whether the policy's own text is wrong for some format (an unknown requirement, one without
 /// its key Secret): no warn mode softens that.
 pub fn broken(policy: &Policy) -> bool {
-    simple::broken(policy) || cosign::broken(policy)
+    simple::broken(policy) || cosign::broken(policy) || sigstore::need::broken(policy)
 }
 
 /// Verifies what was gathered for `need`: the digest it vouches for (the material's own), or

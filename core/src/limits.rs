@@ -90,6 +90,21 @@ pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// Largest signature list accepted (containers/image's limit); fetchers should stop reading
 /// there.
 pub const MAX_SIGNATURE_LIST_BYTES: usize = 4 * 1024 * 1024;
+/// Entries read from one referrers index (the referrers API's answer or the `sha256-<hex>`
+/// fallback tag's index): each is a few hundred bytes, so 1,024 fit well within
+/// [`MAX_MANIFEST_BYTES`]; an image with more referrers than that is refused, not cut short.
+pub const MAX_REFERRER_INDEX_ENTRIES: usize = 1024;
+/// Referrers of one artifact type fetched for one image: each costs a manifest and its blobs.
+/// Signers add one each (a cosign v3 bundle, a Notation signature); 32 leaves room for
+/// re-signing and key rotation. Entries the index lists without a type count too, since
+/// their manifests must be read to know it.
+pub const MAX_REFERRERS: usize = 32;
+/// Layers of one referrer: cosign's bundles and Notation's signatures have one.
+pub const MAX_REFERRER_LAYERS: usize = 8;
+/// Default bound on one referrer blob. A Sigstore bundle with a certificate chain, a
+/// transparency log entry and its inclusion proof is under 16 KiB; a Notation COSE or JWS
+/// envelope with its chain a few KiB.
+pub const MAX_REFERRER_BLOB_BYTES: usize = 256 * 1024;
 
 // Admission responses.
 
@@ -113,11 +128,24 @@ pub const MAX_TLOG_ENTRIES: usize = 8;
 pub const MAX_INCLUSION_PROOF_HASHES: usize = 64;
 /// Most RFC 3161 timestamps in one bundle (clients write one): each is a verification.
 pub const MAX_RFC3161_TIMESTAMPS: usize = 8;
-/// Most certificates in a bundle's `x509CertificateChain` (Fulcio's is leaf, intermediate,
-/// root).
-pub const MAX_BUNDLE_CHAIN: usize = 10;
+/// Most certificates in a bundle's `x509CertificateChain`: one chain's bound.
+pub const MAX_BUNDLE_CHAIN: usize = MAX_CHAIN_CERTIFICATES;
 /// Most signature lines in one checkpoint: the log's and its witnesses' cosignatures, each
 /// looked at (only the log's is verified).
 pub const MAX_CHECKPOINT_SIGNATURES: usize = 32;
 /// Most subjects read from one in-toto statement.
 pub const MAX_INTOTO_SUBJECTS: usize = 1024;
+/// Most bytes of one `trusted_root.json`. The public-good root is about 10 KiB.
+pub const MAX_TRUSTED_ROOT_BYTES: usize = 1024 * 1024;
+/// Most entries in each list of a trusted root (tlogs, ctlogs, CAs, TSAs): each is parsed.
+pub const MAX_TRUSTED_ROOT_ENTRIES: usize = 100;
+/// Most certificates in one chain, a trusted root's or a bundle's (Fulcio's are 2 or 3 long).
+pub const MAX_CHAIN_CERTIFICATES: usize = 10;
+/// Most SCTs read from one certificate: each may be a signature check.
+pub const MAX_SCTS: usize = 16;
+/// Most bytes of one RFC 3161 timestamp response (Sigstore's are under 2 KiB with the chain).
+pub const MAX_TIMESTAMP_BYTES: usize = 64 * 1024;
+/// Most bytes of one identity pattern (issuer, subject or extension; exact or regex).
+pub const MAX_IDENTITY_PATTERN: usize = 1024;
+/// Most identities in one policy entry's list: each is tried in turn.
+pub const MAX_IDENTITIES: usize = 100;

@@ -12,7 +12,15 @@ pub mod need;
 pub mod timestamp;
 pub mod tlog;
 pub mod trusted_root;
+pub mod verify;
 
 pub use evaluate::evaluate;
 pub use need::need;
 pub use trusted_root::TrustedRoot;
+pub use verify::{Expect, Verified, VerifyError, verify};
+
+/// The Sigstore public-good instance's trusted root as sigstore-python 4.5.1 ships it
+/// (`scripts/vectors-sigstore.sh` refreshes it): the root of a keyless requirement that names
+/// no `trustedRootSecret`. It is a snapshot; its keys rotate, so clusters should give their
+/// own root (a Secret refreshed from Sigstore's TUF repository) once it is stale.
+pub const PUBLIC_GOOD_ROOT: &[u8] = include_bytes!("sigstore/public-good.trusted_root.json");

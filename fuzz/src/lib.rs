@@ -20,6 +20,7 @@ pub mod openpgp;
 pub mod pattern;
 pub mod policy;
 pub mod reference;
+pub mod referrers;
 pub mod registry;
 pub mod sigstore;
 pub mod simple;

@@ -20,7 +20,8 @@ use portieris_core::sigstore::bundle::{
 use portieris_core::sigstore::tlog::{
     CheckpointError, Claim, MAX_CLOCK_SKEW_SECONDS, ProofError, Signer, TlogError, verify_entry,
 };
-use portieris_core::sigstore::trusted_root::{LogKey, Validity};
+use portieris_core::sigstore::trusted_root::{LogKey, MEDIA_TYPES, Section, TrustedRootError};
+use portieris_core::sigstore::{PUBLIC_GOOD_ROOT, TrustedRoot};
 use portieris_core::time::{UnixTime, parse_rfc3339};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -45,35 +46,17 @@ fn artifact() -> [u8; 32] {
     })
 }
 
-/// The Rekor logs of the public-good and staging trusted roots, read as the conformance
-/// helper reads them (`tlogs` in `core/src/sigstore/tlog/conformance.rs`), built with
-/// `LogKey::from_spki`.
+/// The Rekor logs of the public-good root the core ships and of the staging root, read by
+/// `TrustedRoot::parse`.
 fn public_logs() -> &'static [LogKey] {
     static LOGS: OnceLock<Vec<LogKey>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let mut logs = Vec::new();
         for json in [
-            &include_bytes!("../../core/tests/vectors/sigstore/public-good-trusted_root.json")[..],
+            PUBLIC_GOOD_ROOT,
             &include_bytes!("../../core/tests/vectors/sigstore/staging-trusted_root.json")[..],
         ] {
-            let root: Value = serde_json::from_slice(json).expect("a vector root");
-            for log in root["tlogs"].as_array().expect("tlogs") {
-                let key = &log["publicKey"];
-                let text = |value: &Value| value.as_str().expect("a string").to_string();
-                let time = |value: &Value| value.as_str().and_then(parse_rfc3339);
-                let der = STANDARD.decode(text(&key["rawBytes"])).expect("base64");
-                let log_id = STANDARD
-                    .decode(text(&log["logId"]["keyId"]))
-                    .expect("base64");
-                let validity = Validity {
-                    start: time(&key["validFor"]["start"]).expect("a start"),
-                    end: key["validFor"].get("end").and_then(time),
-                };
-                logs.push(
-                    LogKey::from_spki(text(&log["baseUrl"]), log_id, der, validity)
-                        .expect("a vector log's key"),
-                );
-            }
+            logs.extend(TrustedRoot::parse(json).expect("a vector root").tlogs);
         }
         assert!(logs.len() >= 4, "{} logs", logs.len());
         logs
@@ -408,12 +391,26 @@ impl TestLog {
                 .into(),
             LogSigner::Ecdsa(_) => Sha256::digest(&spki).into(),
         };
-        let validity = Validity {
-            start: UnixTime(0),
-            end: None,
+        let details = match &signer {
+            LogSigner::Ed25519(_) => "PKIX_ED25519",
+            LogSigner::Ecdsa(_) => "PKIX_ECDSA_P256_SHA_256",
         };
-        let key = LogKey::from_spki(format!("https://{name}"), log_id.to_vec(), spki, validity)
-            .expect("the harness's key");
+        let root = serde_json::json!({
+            "mediaType": MEDIA_TYPES[0],
+            "tlogs": [{
+                "baseUrl": format!("https://{name}"),
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": STANDARD.encode(&spki),
+                    "keyDetails": details,
+                    "validFor": {"start": "1970-01-01T00:00:00Z"},
+                },
+                "logId": {"keyId": STANDARD.encode(log_id)},
+            }],
+        });
+        let json = serde_json::to_vec(&root).expect("JSON");
+        let mut root = TrustedRoot::parse(&json).expect("the harness's root");
+        let key = root.tlogs.pop().expect("its log");
         Self { name, signer, key }
     }
 
@@ -774,6 +771,81 @@ mod tests {
             if let Ok(json) = std::fs::read(&path) {
                 run_bundle(&json);
             }
+        }
+    }
+}
+
+/// Target `trusted_root`: a `trusted_root.json`, read by `TrustedRoot::parse` (the parser only).
+pub fn run_trusted_root(data: &[u8]) {
+    use portieris_core::limits::{MAX_TRUSTED_ROOT_BYTES, MAX_TRUSTED_ROOT_ENTRIES};
+    let parsed = TrustedRoot::parse(data);
+    if data.len() > MAX_TRUSTED_ROOT_BYTES {
+        assert!(
+            matches!(parsed, Err(TrustedRootError::TooLarge(_))),
+            "{parsed:?}"
+        );
+        return;
+    }
+    let root = match parsed {
+        Ok(root) => root,
+        Err(TrustedRootError::TooManyEntries { section, count }) => {
+            assert!(count > MAX_TRUSTED_ROOT_ENTRIES, "{section:?} {count}");
+            return;
+        }
+        Err(_) => return,
+    };
+    for (section, logs) in [
+        (Section::Tlogs, &root.tlogs),
+        (Section::Ctlogs, &root.ctlogs),
+    ] {
+        assert!(logs.len() <= MAX_TRUSTED_ROOT_ENTRIES, "{section:?}");
+        for log in logs {
+            assert!(!log.key_der.is_empty());
+            assert!(log.validity.end.is_none_or(|end| end >= log.validity.start));
+            assert!(log.validity.contains(log.validity.start));
+        }
+    }
+    for authorities in [&root.certificate_authorities, &root.timestamp_authorities] {
+        assert!(authorities.len() <= MAX_TRUSTED_ROOT_ENTRIES);
+        for authority in authorities {
+            assert!(
+                authority
+                    .validity
+                    .end
+                    .is_none_or(|end| end >= authority.validity.start)
+            );
+        }
+    }
+    // On the document as any JSON (when serde_json reads it whole): the media type is one the
+    // reader knows, and every log read is one the document lists, with its key's bytes.
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    assert!(
+        value["mediaType"]
+            .as_str()
+            .is_some_and(|media_type| MEDIA_TYPES.contains(&media_type)),
+        "media type {:?}",
+        value["mediaType"]
+    );
+    for (name, logs) in [("tlogs", &root.tlogs), ("ctlogs", &root.ctlogs)] {
+        let listed: Vec<&Value> = value[name]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        assert!(logs.len() <= listed.len(), "{name}: more logs than listed");
+        for log in logs {
+            assert!(
+                listed.iter().any(|entry| {
+                    entry["baseUrl"].as_str().unwrap_or("") == log.base_url
+                        && entry["publicKey"]["rawBytes"]
+                            .as_str()
+                            .and_then(|text| STANDARD.decode(text).ok())
+                            .is_some_and(|der| der == log.key_der)
+                }),
+                "{name}: a log the document does not list ({})",
+                log.base_url
+            );
         }
     }
 }

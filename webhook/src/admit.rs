@@ -274,11 +274,10 @@ async fn conclude(
     gathered: Vec<Vec<Gathered>>,
 ) -> Decision {
     let now = crate::clock::now();
+    // Any format but these two (and any format added later) verifies signatures here.
     let costly = gathered.iter().flatten().any(|g| {
-        matches!(
-            g,
-            Ok(Material::Simple { .. } | Material::Cosign { .. } | Material::Sigstore { .. })
-        )
+        g.as_ref()
+            .is_ok_and(|m| !matches!(m, Material::Trust(_) | Material::TagDigest(_)))
     });
     if !costly {
         return finish(request, &images, &gathered, now);

@@ -46,6 +46,41 @@ pub enum Command {
     Review(Box<ReviewArgs>),
     /// Check a policy folder and report every problem with its file and field.
     Validate(ValidateArgs),
+    /// Offline Sigstore checks (the Sigstore client conformance protocol's verbs).
+    #[command(subcommand)]
+    Sigstore(SigstoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigstoreCommand {
+    /// Verify a Sigstore bundle (v0.1–v0.3) for an artifact, offline, against a trusted root.
+    /// Exit status: 0 verified, 1 refused, 2 unreadable input.
+    VerifyBundle(VerifyBundleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBundleArgs {
+    /// Sigstore's staging instance: portieris ships no staging root, so give `--trusted-root`.
+    #[arg(long)]
+    pub staging: bool,
+    /// The bundle (`.sigstore.json`).
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The expected certificate identity (SAN email or URI), exact.
+    #[arg(long, requires = "certificate_oidc_issuer", conflicts_with = "key")]
+    pub certificate_identity: Option<String>,
+    /// The expected OIDC issuer, exact.
+    #[arg(long, requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// A PEM public key, for bundles signed with a key.
+    #[arg(long, required_unless_present = "certificate_identity")]
+    pub key: Option<PathBuf>,
+    /// `trusted_root.json` [default: the Sigstore public-good root portieris ships].
+    #[arg(long)]
+    pub trusted_root: Option<PathBuf>,
+    /// The artifact, or its digest as `sha256:<64 hex>` (the conformance protocol's rule: a
+    /// string that is not exactly that is a path).
+    pub file_or_digest: String,
 }
 
 #[derive(Debug, Args)]

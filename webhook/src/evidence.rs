@@ -1,6 +1,6 @@
 //! Gathers the material images need from the upstreams their policies name, with the
 //! credentials of the pod's pull Secrets: one fetcher per format (`trust`, `simple`,
-//! `cosign`), each bringing back bytes or a typed failure. Nothing here judges a signature:
+//! `cosign`, `sigstore`), each bringing back bytes or a typed failure. Nothing here judges a signature:
 //! the core does, in `finish`.
 
 use std::sync::Arc;
@@ -15,13 +15,15 @@ use portieris_core::verdict::Requirements;
 use crate::admit::{Gather, Scope};
 use crate::config;
 use crate::fetch::docker_config::{self, Credential};
+use crate::fetch::referrers::Referrers;
 use crate::fetch::registry::Registry;
 use crate::fetch::trust_server::{TrustServerError, TrustServers};
 use crate::fetch::{FetchConfig, Fetcher, SetupError};
 use crate::trust::Trust;
 
 pub mod cosign;
-mod failure;
+pub(crate) mod failure;
+pub mod sigstore;
 pub mod simple;
 pub mod trust;
 
@@ -38,6 +40,7 @@ pub enum GathererError {
 pub struct Gatherer {
     trust: Trust,
     registry: Registry,
+    referrers: Referrers,
     /// Shared with `trust` and `registry`: lookaside stores are read with the same client.
     fetcher: Arc<Fetcher>,
 }
@@ -48,9 +51,11 @@ impl Gatherer {
         config.max_bytes_in_flight = fetch.max_bytes_in_flight;
         let fetcher = Arc::new(Fetcher::new(&config)?);
         let servers = TrustServers::new(fetch.trust_servers.clone())?;
+        let registry = Registry::new(Arc::clone(&fetcher));
         Ok(Self {
             trust: Trust::new(Arc::clone(&fetcher), servers, fetch.trust_cache_ttl),
-            registry: Registry::new(Arc::clone(&fetcher)),
+            referrers: Referrers::new(registry.clone()),
+            registry,
             fetcher,
         })
     }
@@ -74,21 +79,37 @@ impl Gatherer {
                 simple::gather(&self.registry, &self.fetcher, need, image, credentials).await
             }
             Need::Cosign(need) => {
-                // Signatures in another registry are read with the pull Secrets' credentials
-                // for that registry.
-                let store = need.repository.as_ref().unwrap_or(image);
-                let store_credentials = if store.domain() == image.domain() {
-                    credentials.to_vec()
-                } else {
-                    docker_config::credentials(store.domain(), secrets.iter().copied())
-                };
-                cosign::gather(&self.registry, need, image, credentials, &store_credentials).await
+                let store =
+                    store_credentials(need.repository.as_ref(), image, credentials, secrets);
+                cosign::gather(&self.registry, need, image, credentials, &store).await
+            }
+            Need::Sigstore(need) => {
+                let store =
+                    store_credentials(need.repository.as_ref(), image, credentials, secrets);
+                let (registry, referrers) = (&self.registry, &self.referrers);
+                sigstore::gather(registry, referrers, need, image, credentials, &store).await
             }
             _ => Err(FetchFailure::new(
                 Cause::Unavailable,
                 "this build cannot gather that evidence",
             )),
         }
+    }
+}
+
+/// Signatures in another registry (`cosign.repository`) are read with the pull Secrets'
+/// credentials for that registry.
+fn store_credentials(
+    repository: Option<&ImageRef>,
+    image: &ImageRef,
+    credentials: &[Credential],
+    secrets: &[&Secret],
+) -> Vec<Credential> {
+    let store = repository.unwrap_or(image);
+    if store.domain() == image.domain() {
+        credentials.to_vec()
+    } else {
+        docker_config::credentials(store.domain(), secrets.iter().copied())
     }
 }
 

@@ -16,6 +16,7 @@ pub mod budget;
 pub mod cache;
 pub mod coalesce;
 pub mod docker_config;
+pub mod referrers;
 pub mod registry;
 pub mod signature_sets;
 pub mod trust_server;

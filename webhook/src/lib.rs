@@ -13,5 +13,6 @@ pub mod policies;
 pub mod policy_dir;
 pub mod review;
 pub mod server;
+pub mod sigstore_cli;
 pub mod tls;
 pub mod trust;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use portieris_webhook::admit::Admitter;
-use portieris_webhook::cli::{Cli, Command, LogFormat};
+use portieris_webhook::cli::{Cli, Command, LogFormat, SigstoreCommand};
 use portieris_webhook::evidence::Gatherer;
 use portieris_webhook::policies::PolicyStore;
-use portieris_webhook::{cluster, config, policy_dir, review, server};
+use portieris_webhook::{cluster, config, policy_dir, review, server, sigstore_cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         },
         Command::Review(args) => review::review(&config::Review::from(&*args)),
         Command::Validate(args) => review::validate(&args.policy_dir),
+        Command::Sigstore(SigstoreCommand::VerifyBundle(args)) => {
+            sigstore_cli::verify_bundle(&args)
+        }
     }
 }
 

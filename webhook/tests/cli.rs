@@ -295,14 +295,21 @@ fn cli_reference_in_docs_is_current() {
     let mut doc = String::from(
         "# Command line reference\n\nGenerated from `--help` by `PORTIERIS_UPDATE_DOCS=1 cargo test -p portieris-webhook --test cli`.\n",
     );
-    for command in [&[][..], &["serve"], &["review"], &["validate"]] {
+    let commands = [
+        &[][..],
+        &["serve"],
+        &["review"],
+        &["validate"],
+        &["sigstore", "verify-bundle"],
+    ];
+    for command in commands {
         let mut args: Vec<&str> = command.to_vec();
         args.push("--help");
         let help = String::from_utf8(portieris(&args, None).stdout).expect("utf-8");
         let title = if command.is_empty() {
             "portieris".to_string()
         } else {
-            format!("portieris {}", command[0])
+            format!("portieris {}", command.join(" "))
         };
         doc.push_str(&format!(
             "\n## {title}\n\n```text\n{}\n```\n",

@@ -122,7 +122,7 @@ fn a_mirror_is_accepted_only_where_remap_identity_says_what_it_copies() {
         &need(&[&pem]),
         &mirror,
         &digest(DIGEST),
-        &[upstream.clone()],
+        core::slice::from_ref(&upstream),
     );
     let why = strict.expect_err("another repository").text;
     assert!(
@@ -136,7 +136,12 @@ fn a_mirror_is_accepted_only_where_remap_identity_says_what_it_copies() {
         prefix: "mirror.example/team".into(),
         signed_prefix: "registry.example/team".into(),
     });
-    let got = evaluate(&remapped, &mirror, &digest(DIGEST), &[upstream.clone()]);
+    let got = evaluate(
+        &remapped,
+        &mirror,
+        &digest(DIGEST),
+        core::slice::from_ref(&upstream),
+    );
     assert_eq!(got, Ok(digest(DIGEST)));
     // The remap covers the prefix only: another mirror path still needs its own signature.
     let elsewhere = ImageRef::parse("mirror.example/other/app:v1").expect("reference");

@@ -38,7 +38,7 @@ pub(crate) enum Hash {
 }
 
 impl Hash {
-    fn digest(self, message: &[u8]) -> Vec<u8> {
+    pub(crate) fn digest(self, message: &[u8]) -> Vec<u8> {
         match self {
             Self::Sha256 => Sha256::digest(message).to_vec(),
             Self::Sha384 => Sha384::digest(message).to_vec(),
@@ -155,7 +155,7 @@ pub(crate) fn verifier_from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Ver
 
 /// PKCS#1 `RSAPublicKey` → key. Parsed by hand from its two integers because
 /// `RsaPublicKey::try_from(spki)` caps the modulus at 4096 bits.
-fn rsa_verifier(pkcs1: &[u8]) -> Result<Verifier, KeyProblem> {
+pub(crate) fn rsa_verifier(pkcs1: &[u8]) -> Result<Verifier, KeyProblem> {
     let key = rsa::pkcs1::RsaPublicKey::from_der(pkcs1).map_err(|_| KeyProblem::Der)?;
     let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
     let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());

@@ -1,11 +1,13 @@
 //! The Sigstore need of a policy whose `cosign.format` is `bundle`: each requirement's key or
 //! keyless identities with its trusted root, Secrets resolved.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::identity::{IdentityPolicy, Matcher};
 use crate::cosign::CosignKey;
 use crate::cosign::need::{key, repository, shape};
 use crate::policy::secrets::{SecretScope, field, find, key_namespace};
@@ -118,4 +120,52 @@ fn root(
         name: format!("{namespace}/{name}"),
         json: Arc::from(json),
     })
+}
+
+/// Whether the policy's keyless identities cannot be compiled (a field missing or given twice,
+/// a regex that does not parse, an unknown extension): the policy's text is wrong.
+pub fn broken(policy: &Policy) -> bool {
+    policy.cosign.as_ref().is_some_and(|cosign| {
+        cosign
+            .requirements
+            .iter()
+            .filter_map(|r| r.keyless.as_ref())
+            .any(|keyless| identities(&keyless.identities).is_err())
+    })
+}
+
+/// The policy's identities compiled; an error names the identity (from 1) and the field.
+pub fn identities(written: &[KeylessIdentity]) -> Result<Vec<IdentityPolicy>, String> {
+    if written.is_empty() {
+        return Err("keyless has no identities (it would accept anyone)".into());
+    }
+    written
+        .iter()
+        .enumerate()
+        .map(|(n, identity)| {
+            compile(identity).map_err(|why| format!("keyless identity {}: {why}", n + 1))
+        })
+        .collect()
+}
+
+fn compile(identity: &KeylessIdentity) -> Result<IdentityPolicy, String> {
+    let issuer = matcher("issuer", &identity.issuer, &identity.issuer_regexp)?;
+    let subject = matcher("subject", &identity.subject, &identity.subject_regexp)?;
+    let mut extensions = BTreeMap::new();
+    for (name, value) in &identity.extensions {
+        let exact = Matcher::exact(value).map_err(|e| format!("extension {name}: {e}"))?;
+        extensions.insert(name.clone(), exact);
+    }
+    IdentityPolicy::new(issuer, subject, extensions).map_err(|e| format!("{e}"))
+}
+
+/// `field` exact or `fieldRegExp`: exactly one of them.
+fn matcher(field: &str, exact: &str, regexp: &str) -> Result<Matcher, String> {
+    let built = match (exact.is_empty(), regexp.is_empty()) {
+        (false, true) => Matcher::exact(exact),
+        (true, false) => Matcher::regex(regexp),
+        (true, true) => return Err(format!("give {field} or {field}RegExp")),
+        (false, false) => return Err(format!("give {field} or {field}RegExp, not both")),
+    };
+    built.map_err(|e| format!("{field}: {e}"))
 }

@@ -11,53 +11,17 @@ mod checkpoint;
 mod merkle;
 mod promise;
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
 pub use self::body::BodyError;
 pub use self::checkpoint::CheckpointError;
 pub use self::merkle::ProofError;
 use super::bundle::{Bundle, TlogEntry};
-use super::trusted_root::{LogKey, Validity};
-use crate::crypto::KeyProblem;
-use crate::crypto::keys::{self, Hash, Verifier};
+use super::trusted_root::LogKey;
 use crate::time::UnixTime;
 
 /// How far an integrated time may lie ahead of `now`: the log's clock and ours may differ.
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
-
-impl LogKey {
-    /// A log's key from its DER SubjectPublicKeyInfo, signing with the digest its kind implies
-    /// (what a trusted root's `keyDetails` names for it): SHA-256 for P-256 and RSA, SHA-384
-    /// for P-384, Ed25519's own. For logs built in code (the fuzz harnesses, tests); trusted
-    /// roots are read by [`super::TrustedRoot`]'s parser.
-    ///
-    /// # Errors
-    /// A key over [`crate::limits::MAX_KEY_BYTES`], or one that does not parse.
-    pub fn from_spki(
-        base_url: String,
-        log_id: Vec<u8>,
-        spki_der: Vec<u8>,
-        validity: Validity,
-    ) -> Result<Self, KeyProblem> {
-        keys::bounded(&spki_der)?;
-        let key = keys::verifier_from_der(&spki_der)?;
-        let hash = match key {
-            Verifier::EcdsaP384(_) => Hash::Sha384,
-            Verifier::Ed25519(_) => Hash::Sha512,
-            Verifier::Ecdsa(_) | Verifier::Rsa(_) => Hash::Sha256,
-        };
-        Ok(Self {
-            base_url,
-            log_id,
-            key,
-            hash,
-            key_der: spki_der,
-            validity,
-        })
-    }
-}
 
 /// Who the log entry must record as the signer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

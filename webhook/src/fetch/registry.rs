@@ -110,6 +110,11 @@ impl Registry {
         }
     }
 
+    /// The HTTP client, for requests this reader has no method for (the referrers API).
+    pub(crate) fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
     /// Simple signing's signature sets, by store or registry, repository, digest and
     /// credentials.
     pub fn simple_signatures(&self) -> &SignatureSets<Vec<u8>> {
@@ -273,7 +278,7 @@ fn weigh_digest(result: &Result<Digest, RegistryError>) -> usize {
 }
 
 /// The registry's API root: Docker Hub's API host is not its image host.
-fn base_url(domain: &str) -> String {
+pub(crate) fn base_url(domain: &str) -> String {
     match domain {
         "docker.io" => "https://registry-1.docker.io".to_string(),
         other => format!("https://{other}"),

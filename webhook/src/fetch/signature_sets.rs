@@ -118,8 +118,9 @@ impl<V: Send + Sync + 'static> SignatureSets<V> {
     }
 }
 
-/// How long a fetched set is kept (see the module documentation).
-fn ttl<V>(result: &Fetched<V>, weigh: fn(&V) -> usize) -> Duration {
+/// How long a fetched set is kept (see the module documentation); the referrers cache keeps
+/// its sets by the same rule.
+pub(crate) fn ttl<V>(result: &Fetched<V>, weigh: fn(&V) -> usize) -> Duration {
     match result {
         Err(_) => EMPTY_TTL,
         Ok(set) if set.is_empty() => EMPTY_TTL,

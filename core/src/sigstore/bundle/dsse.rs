@@ -108,6 +108,20 @@ pub fn check_statement(payload: &[u8], artifact_sha256: &[u8; 32]) -> Result<(),
     }
 }
 
+#[derive(Deserialize)]
+struct Predicate {
+    #[serde(rename = "predicateType")]
+    predicate_type: Option<String>,
+}
+
+/// The `predicateType` of the in-toto statement `payload`, if it is a JSON object that has
+/// one (what the statement says it is: an image signature, provenance, an SBOM…).
+pub fn predicate_type(payload: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Object<Predicate>>(payload)
+        .ok()
+        .and_then(|Object(statement)| statement.predicate_type)
+}
+
 /// 64 hex digits, either case, as 32 bytes.
 pub(crate) fn hex32(text: &str) -> Option<[u8; 32]> {
     let bytes = text.as_bytes();

@@ -91,16 +91,7 @@ pub(super) fn verify(
 ) -> Result<(), CheckpointError> {
     let (note, signatures) = split_note(text)?;
     let checkpoint = parse_body(note)?;
-    let name = log_name(&log.base_url);
-    // Rekor v1 shards name the origin `<name> - <tree ID>`; Rekor v2 names it `<name>`.
-    if checkpoint.origin != name
-        && checkpoint
-            .origin
-            .strip_prefix(name)
-            .is_none_or(|rest| !rest.starts_with(" - "))
-    {
-        return Err(CheckpointError::Origin);
-    }
+    let name = log_name(&log.base_url, checkpoint.origin).ok_or(CheckpointError::Origin)?;
     check_log_signature(note.as_bytes(), &signatures, name, log)?;
     if checkpoint.size != proof.tree_size || checkpoint.root_hash != proof.root_hash {
         return Err(CheckpointError::Mismatch);
@@ -108,14 +99,31 @@ pub(super) fn verify(
     Ok(())
 }
 
-/// The log's note name: its base URL without the scheme or a final `/`
-/// (`https://rekor.sigstore.dev` signs as `rekor.sigstore.dev`).
-fn log_name(base_url: &str) -> &str {
-    let name = base_url
+/// The log's note name, as the checkpoint's `origin` gives it, if it is the log's: its base
+/// URL's authority (`host:port`, as Rekor v1 names itself) or host alone (as rekor-tiles does
+/// by default), and for Rekor v1 shards followed by ` - <tree ID>`.
+fn log_name<'a>(base_url: &'a str, origin: &str) -> Option<&'a str> {
+    let named = |name: &str| {
+        origin == name
+            || origin
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(" - "))
+    };
+    names(base_url).into_iter().find(|name| named(name))
+}
+
+/// The names a log at `base_url` may sign as: its authority and its host.
+fn names(base_url: &str) -> [&str; 2] {
+    let rest = base_url
         .strip_prefix("https://")
         .or_else(|| base_url.strip_prefix("http://"))
         .unwrap_or(base_url);
-    name.strip_suffix('/').unwrap_or(name)
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(bracketed),
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    [authority, host]
 }
 
 /// At least one signature line from the log's key, and every one verifies over `note`.
@@ -403,10 +411,13 @@ mod tests {
     fn trusted_roots_name_logs_by_their_note_key_id() {
         use crate::sigstore::tlog::conformance::{DIR, read, tlogs};
         let dir = std::path::Path::new(DIR);
-        let mut roots: Vec<_> = ["public-good-trusted_root.json", "staging-trusted_root.json"]
-            .iter()
-            .map(|name| dir.join(name))
-            .collect();
+        let mut roots: Vec<_> = [
+            "../../../src/sigstore/public-good.trusted_root.json",
+            "staging-trusted_root.json",
+        ]
+        .iter()
+        .map(|name| dir.join(name))
+        .collect();
         for case in std::fs::read_dir(dir.join("conformance")).expect("the vectors") {
             roots.push(case.expect("a case").path().join("trusted_root.json"));
         }
@@ -415,10 +426,9 @@ mod tests {
             let Some(json) = read(&path) else { continue };
             let root = serde_json::from_slice(&json).expect("JSON");
             for log in tlogs(&root).into_iter().flatten() {
-                let name = log_name(&log.base_url);
-                assert_eq!(
-                    key_id(name, &log).as_slice(),
-                    log.log_id,
+                let ids = names(&log.base_url).map(|name| key_id(name, &log));
+                assert!(
+                    ids.iter().any(|id| id.as_slice() == log.log_id),
                     "{}",
                     path.display()
                 );
@@ -429,9 +439,27 @@ mod tests {
     }
 
     #[test]
-    fn the_log_name_is_the_base_url_without_scheme() {
-        assert_eq!(log_name("https://rekor.sigstore.dev"), "rekor.sigstore.dev");
-        assert_eq!(log_name("http://localhost:8000/"), "localhost:8000");
-        assert_eq!(log_name("rekor-local"), "rekor-local");
+    fn the_log_name_is_the_base_urls_authority_or_host() {
+        let named = |url, origin| log_name(url, origin);
+        assert_eq!(
+            named("https://rekor.sigstore.dev", "rekor.sigstore.dev - 1"),
+            Some("rekor.sigstore.dev")
+        );
+        assert_eq!(
+            named("http://localhost:8000/", "localhost:8000 - 12"),
+            Some("localhost:8000")
+        );
+        assert_eq!(
+            named("http://127.0.0.1:5563/api", "127.0.0.1"),
+            Some("127.0.0.1")
+        );
+        assert_eq!(named("http://[::1]:5563", "::1"), Some("::1"));
+        assert_eq!(named("http://127.0.0.1:5563", "127.0.0.2"), None);
+        assert_eq!(named("http://127.0.0.1:5563", "127.0.0.1:5564"), None);
+        assert_eq!(
+            named("https://rekor.sigstore.dev", "rekor.sigstore.dev-1"),
+            None
+        );
+        assert_eq!(named("rekor-local", "rekor-local"), Some("rekor-local"));
     }
 }

@@ -89,7 +89,9 @@ fn run(dir: &Path) -> Outcome {
     };
     let root_path = dir.join("trusted_root.json");
     let root = read(&root_path)
-        .or_else(|| read(&Path::new(DIR).join("public-good-trusted_root.json")))
+        .or_else(|| {
+            read(&Path::new(DIR).join("../../../src/sigstore/public-good.trusted_root.json"))
+        })
         .expect("a trusted root");
     let root: serde_json::Value = serde_json::from_slice(&root).expect("trusted root JSON");
     let Some(logs) = tlogs(&root) else {
@@ -262,7 +264,8 @@ fn an_integrated_time_after_now_is_refused() {
     let dir = Path::new(DIR).join("conformance/integrated-time-in-future_fail");
     let bundle =
         Bundle::parse(&read(&dir.join("bundle.sigstore.json")).expect("bundle")).expect("parses");
-    let root = read(&Path::new(DIR).join("public-good-trusted_root.json")).expect("root");
+    let root = read(&Path::new(DIR).join("../../../src/sigstore/public-good.trusted_root.json"))
+        .expect("root");
     let logs = tlogs(&serde_json::from_slice(&root).expect("JSON")).expect("logs");
     let artifact = read(&Path::new(DIR).join("conformance/a.txt")).expect("artifact");
     let digest: [u8; 32] = Sha256::digest(&artifact).into();
