@@ -15,18 +15,8 @@ v2.*) module=github.com/sigstore/cosign/v2 ;;
 v3.*) module=github.com/sigstore/cosign/v3 ;;
 *) echo "cosign-bin.sh: unsupported COSIGN_VERSION $version (v2.x or v3.x)" >&2; exit 2 ;;
 esac
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/portieris/cosign-$version
-bin=$cache/cosign
-if [[ ! -x $bin ]]; then
-	mkdir -p "$cache"
-	# Built into a scratch GOBIN and moved, so an interrupted build never leaves a binary
-	# that the check above would take for a finished one.
-	tmp=$(mktemp -d "$cache/build.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	GOBIN=$tmp GOTOOLCHAIN=local GOFLAGS=-mod=mod nice -n 10 \
-		go install "$module/cmd/cosign@$version" >&2
-	mv "$tmp/cosign" "$bin"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-install.sh"
+bin=$(go_install_cached cosign "$version" "$module/cmd/cosign" cosign)
 if [[ $# -eq 0 ]]; then
 	echo "$bin"
 else

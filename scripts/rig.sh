@@ -98,77 +98,16 @@ report_failure() {
 # ---------------------------------------------------------------------------------------
 # packages
 
-ensure_packages() {
-	local missing=() bin pkg
-	local -A want=(
-		[notary]=notary [notary-server]=notary [notary-signer]=notary
-		[docker-registry]=docker-registry [skopeo]=skopeo [gpg]=gnupg
-		[openssl]=openssl [curl]=curl [python3]=python3
-	)
-	for bin in "${!want[@]}"; do
-		command -v "$bin" >/dev/null 2>&1 || missing+=("${want[$bin]}")
-	done
-	((${#missing[@]})) || return 0
-	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-	[[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}) and not root: apt-get install -y ${missing[*]}"
-	log "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >"$STATE/logs/apt.log" 2>&1
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >>"$STATE/logs/apt.log" 2>&1
-	for pkg in "${missing[@]}"; do
-		# The docker-registry package starts a system registry on :5000 where systemd runs.
-		if [[ $pkg == docker-registry ]] && command -v systemctl >/dev/null 2>&1; then
-			systemctl stop docker-registry >/dev/null 2>&1 || true
-			systemctl disable docker-registry >/dev/null 2>&1 || true
-		fi
-	done
+install_packages() {
+	ensure_packages notary=notary notary-server=notary notary-signer=notary \
+		docker-registry=docker-registry skopeo=skopeo gpg=gnupg openssl=openssl curl=curl python3=python3
 }
 
 # ---------------------------------------------------------------------------------------
 # processes
 
-pidfile() { echo "$STATE/run/$1.pid"; }
-
-# alive NAME: pid file exists and the process is one we started (cmdline mentions STATE).
-alive() {
-	local f pid
-	f=$(pidfile "$1")
-	[[ -f $f ]] || return 1
-	pid=$(<"$f")
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	[[ -r /proc/$pid/cmdline ]] || return 1
-	local cmdline
-	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-	[[ $cmdline == *"$STATE/"* ]]
-}
-
-stop_service() {
-	local name=$1 f pid i
-	f=$(pidfile "$name")
-	if alive "$name"; then
-		pid=$(<"$f")
-		kill "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			[[ -e /proc/$pid ]] || break
-			# A zombie (not reaped yet) counts as stopped.
-			[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && break
-			sleep 0.1
-		done
-		if [[ -e /proc/$pid ]] && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
-			kill -9 "$pid" 2>/dev/null || true
-		fi
-		log "stopped $name (pid $pid)"
-	fi
-	rm -f "$f"
-}
-
-# launch NAME CMD...: start in its own session, log to logs/NAME.log, record the pid.
-launch() {
-	local name=$1
-	shift
-	setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
-	echo $! >"$(pidfile "$name")"
-}
+# pidfile, alive, stop_service, launch, port_in_use
+source "$HERE/lib/services.sh"
 
 port_owner() { # prints "pid cmdline" of the listener on 127.0.0.1:PORT or 0.0.0.0/[::]:PORT, if any
 	local port=$1 line pid
@@ -181,11 +120,6 @@ port_owner() { # prints "pid cmdline" of the listener on 127.0.0.1:PORT or 0.0.0
 	else
 		printf '? %s\n' "$line"
 	fi
-}
-
-port_in_use() {
-	# bash's /dev/tcp: a successful connect means something listens.
-	(exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
 ensure_port_free() {
@@ -671,11 +605,7 @@ write_env() {
 # commands
 
 cmd_stop() {
-	local i
-	[[ -d $STATE/run ]] || { log "nothing running in $STATE"; return 0; }
-	for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-		stop_service "${SERVICES[$i]}"
-	done
+	stop_all || return 0
 	rm -f "$STATE/rig.env" "$STATE/rig.json"
 }
 
@@ -697,7 +627,7 @@ cmd_start() {
 	save_ports
 	rm -f "$STATE"/logs/*.log
 	step "checking packages"
-	ensure_packages
+	install_packages
 	step "building the referrers registry (once per machine; see scripts/referrers-registry-bin.sh)"
 	REFERRERS_REGISTRY_BIN=$(bash "$HERE/referrers-registry-bin.sh" 2>>"$STATE/logs/go-build.log")
 	step "making TLS certificates"

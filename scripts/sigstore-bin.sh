@@ -29,19 +29,8 @@ tesseract) version=${TESSERACT_VERSION:-v0.1.1} pkg=github.com/transparency-dev/
 timestamp-server) version=${TSA_VERSION:-v2.1.3} pkg=github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server built=timestamp-server ;;
 *) echo "sigstore-bin.sh: unknown tool $tool" >&2; exit 2 ;;
 esac
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/portieris/$tool-$version
-bin=$cache/$tool
-if [[ ! -x $bin ]]; then
-	mkdir -p "$cache"
-	# Built into a scratch GOBIN and moved, so an interrupted build never leaves a binary
-	# that the check above would take for a finished one.
-	tmp=$(mktemp -d "$cache/build.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	echo "sigstore-bin.sh: building $pkg@$version (several minutes the first time)" >&2
-	GOBIN=$tmp GOTOOLCHAIN=local GOFLAGS=-mod=mod nice -n 10 \
-		go install "$pkg@$version" >&2
-	mv "$tmp/$built" "$bin"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-install.sh"
+bin=$(go_install_cached "$tool" "$version" "$pkg" "$built")
 if [[ $# -eq 0 ]]; then
 	echo "$bin"
 else

@@ -86,28 +86,9 @@ report_failure() {
 # ---------------------------------------------------------------------------------------
 # packages and binaries
 
-ensure_packages() {
-	local missing=() bin pkg
-	local -A want=(
-		[docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [curl]=curl
-		[python3]=python3 [jq]=jq [ip]=iproute2 [unshare]=util-linux [nsenter]=util-linux
-	)
-	for bin in "${!want[@]}"; do
-		command -v "$bin" >/dev/null 2>&1 || missing+=("${want[$bin]}")
-	done
-	((${#missing[@]})) || return 0
-	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-	[[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}) and not root: apt-get install -y ${missing[*]}"
-	log "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >"$STATE/logs/apt.log" 2>&1
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >>"$STATE/logs/apt.log" 2>&1
-	for pkg in "${missing[@]}"; do
-		if [[ $pkg == docker-registry ]] && command -v systemctl >/dev/null 2>&1; then
-			systemctl stop docker-registry >/dev/null 2>&1 || true
-			systemctl disable docker-registry >/dev/null 2>&1 || true
-		fi
-	done
+install_packages() {
+	ensure_packages docker-registry=docker-registry skopeo=skopeo openssl=openssl curl=curl \
+		python3=python3 jq=jq ip=iproute2 unshare=util-linux nsenter=util-linux
 }
 
 ensure_binaries() {
@@ -122,52 +103,8 @@ declare -A BIN
 # ---------------------------------------------------------------------------------------
 # processes (the conventions of scripts/rig.sh)
 
-pidfile() { echo "$STATE/run/$1.pid"; }
-
-# alive NAME: pid file exists and the process is one we started (cmdline mentions STATE).
-alive() {
-	local f pid cmdline
-	f=$(pidfile "$1")
-	[[ -f $f ]] || return 1
-	pid=$(<"$f")
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	[[ -r /proc/$pid/cmdline ]] || return 1
-	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-	[[ $cmdline == *"$STATE/"* ]]
-}
-
-stop_service() {
-	local name=$1 f pid i
-	f=$(pidfile "$name")
-	if alive "$name"; then
-		pid=$(<"$f")
-		kill "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do
-			[[ -e /proc/$pid ]] || break
-			[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && break
-			sleep 0.1
-		done
-		if [[ -e /proc/$pid ]] && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
-			kill -9 "$pid" 2>/dev/null || true
-		fi
-		log "stopped $name (pid $pid)"
-	fi
-	rm -f "$f"
-}
-
-# launch NAME CMD...: start in its own session, log to logs/NAME.log, record the pid.
-launch() {
-	local name=$1
-	shift
-	setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
-	echo $! >"$(pidfile "$name")"
-	# Until the child has exec'd, its command line is this script's: wait for that (2 s).
-	local i
-	for ((i = 0; i < 40; i++)); do
-		alive "$name" && return 0
-		sleep 0.05
-	done
-}
+# pidfile, alive, stop_service, launch, port_in_use
+source "$HERE/lib/services.sh"
 
 # launch_ns NAME CMD...: the same, inside the namespace (nsenter execs, so the pid is CMD's).
 launch_ns() {
@@ -178,8 +115,6 @@ launch_ns() {
 
 # in_ns CMD...: run a command in the namespace (health checks of unforwarded services).
 in_ns() { nsenter --net="/proc/$(<"$(pidfile netns)")/ns/net" -- "$@"; }
-
-port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 ensure_port_free() {
 	local port=$1 what=$2 owner=""
@@ -451,11 +386,7 @@ write_env() {
 # commands
 
 cmd_stop() {
-	local i
-	[[ -d $STATE/run ]] || { log "nothing running in $STATE"; return 0; }
-	for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-		stop_service "${SERVICES[$i]}"
-	done
+	stop_all || return 0
 	rm -f "$STATE/sigstore.env" "$STATE/run/fulcio-legacy.sock"
 }
 
@@ -476,7 +407,7 @@ cmd_start() {
 	save_ports
 	rm -f "$STATE"/logs/*.log
 	step "checking packages"
-	ensure_packages
+	install_packages
 	step "building or finding the Go tools (scripts/sigstore-bin.sh, scripts/cosign-bin.sh)"
 	ensure_binaries
 	step "making keys and CA certificates"

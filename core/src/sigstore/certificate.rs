@@ -50,7 +50,6 @@ pub struct VerifiedCertificate {
 
 impl VerifiedCertificate {
     /// The leaf's public key.
-    #[allow(dead_code)] // For `bundle`'s signature check, being written beside this.
     pub(crate) fn verifier(&self) -> &Verifier {
         &self.verifier
     }

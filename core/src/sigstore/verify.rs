@@ -1,8 +1,8 @@
-//! One bundle verified for one artifact, in the order Sigstore's clients verify: the content
-//! is signed by the signer's key; each log entry records it and is vouched for by a log of the
-//! trusted root; each RFC 3161 timestamp is over its signature; then, for a keyless bundle,
-//! the certificate chains to a Fulcio CA with a valid SCT at every verified signing time, and
-//! names one of the expected identities.
+//! One bundle verified for one artifact, in the order Sigstore's clients verify: each log entry
+//! records the bundle and is vouched for by a log of the trusted root; each RFC 3161 timestamp
+//! is over its signature; for a keyless bundle, the certificate chains to a Fulcio CA with a
+//! valid SCT at every verified signing time; the content is signed by the key (the policy's,
+//! or the certificate's); the certificate names one of the expected identities.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -13,7 +13,6 @@ use super::identity::{self, IdentityError, IdentityPolicy};
 use super::timestamp::{self, TimestampError};
 use super::tlog::{self, Claim, Signer, TlogError};
 use super::trusted_root::TrustedRoot;
-use crate::crypto::keys::{Verifier, verifier_from_spki};
 use crate::crypto::{KeyProblem, pem_key};
 use crate::time::{Rfc3339, UnixTime};
 
@@ -168,7 +167,6 @@ fn keyless(
             "the bundle is signed with a key, where a Fulcio certificate is expected",
         ));
     };
-    check_content(bundle, artifact_sha256, &leaf_key(leaf)?).map_err(VerifyError::Content)?;
     let claim = Claim {
         bundle,
         artifact_sha256,
@@ -182,22 +180,12 @@ fn keyless(
         verified = Some(certificate);
     }
     let certificate = verified.ok_or(VerifyError::NoSigningTime)?;
+    check_content(bundle, artifact_sha256, certificate.verifier()).map_err(VerifyError::Content)?;
     identity::check(&certificate.identity, identities).map_err(VerifyError::Identity)?;
     Ok(Verified {
         signed_at,
         identity: Some(certificate.identity),
     })
-}
-
-/// The certificate's key, read before its chain is (the chain is checked at times the log and
-/// timestamps prove, which need the signature first).
-fn leaf_key(leaf: &[u8]) -> Result<Verifier, VerifyError> {
-    use der::Decode as _;
-    let cert = x509_cert::Certificate::from_der(leaf).map_err(|_| VerifyError::Certificate {
-        at: UnixTime(0),
-        error: CertificateError::Malformed(certificate::Role::Leaf),
-    })?;
-    verifier_from_spki(&cert.tbs_certificate.subject_public_key_info).map_err(VerifyError::Key)
 }
 
 /// Every verified signing time: each log entry must vouch for the bundle (at least one entry),
