@@ -34,6 +34,7 @@ dict_for() {
     reference | pattern) echo fuzz/dict/reference.dict ;;
     www_authenticate) echo fuzz/dict/www_authenticate.dict ;;
     openpgp) echo fuzz/dict/openpgp.dict ;;
+    checkpoint) echo fuzz/dict/checkpoint.dict ;;
     *) echo fuzz/dict/json.dict ;;
   esac
 }

@@ -22,4 +22,5 @@ pub mod policy;
 pub mod reference;
 pub mod referrers;
 pub mod registry;
+pub mod sigstore;
 pub mod simple;
