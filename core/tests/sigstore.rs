@@ -194,7 +194,7 @@ fn the_public_good_root_does_not_vouch_for_a_private_sigstore() {
     let need = SigstoreNeed {
         signers: vec![Signer::Keyless(KeylessSigner {
             identities: vec![signed_as("keyless")],
-            root: RootSource::PublicGood,
+            root: RootSource::Default { json: None },
         })],
         repository: None,
     };

@@ -119,7 +119,12 @@ impl Keyless {
     fn load(signer: &KeylessSigner) -> Result<Self, Reason> {
         let identities = identities(&signer.identities).map_err(Reason::policy)?;
         let (json, root_name): (&[u8], String) = match &signer.root {
-            RootSource::PublicGood => (super::PUBLIC_GOOD_ROOT, "Sigstore public-good root".into()),
+            RootSource::Default { json: None } => {
+                (super::PUBLIC_GOOD_ROOT, "Sigstore public-good root".into())
+            }
+            RootSource::Default { json: Some(json) } => {
+                (json, "default trusted root (refreshed from TUF)".into())
+            }
             RootSource::Secret { name, json } => (json, format!("trusted root Secret \"{name}\"")),
         };
         let root =
