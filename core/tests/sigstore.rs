@@ -202,6 +202,27 @@ fn the_public_good_root_does_not_vouch_for_a_private_sigstore() {
 }
 
 #[test]
+fn the_frontends_default_root_stands_in_for_the_snapshot() {
+    let case = case("keyless");
+    let with_default = |json: &[u8]| SigstoreNeed {
+        signers: vec![Signer::Keyless(KeylessSigner {
+            identities: vec![signed_as("keyless")],
+            root: RootSource::Default {
+                json: Some(Arc::from(json)),
+            },
+        })],
+        repository: None,
+    };
+    assert_eq!(
+        judge(&with_default(&read("trusted_root.json")), &case),
+        Ok(case.digest.clone())
+    );
+    let why = judge(&with_default(b"{}"), &case).expect_err("not a root");
+    assert_eq!(why.class, Class::Policy, "{}", why.text);
+    assert!(why.text.contains("default trusted root"), "{}", why.text);
+}
+
+#[test]
 fn trusted_root_material_expired_before_the_signing_time_is_refused() {
     let case = case("keyless");
     // Each authority trusted only at the instant it was created, before the signing.

@@ -109,6 +109,13 @@ impl Refresher {
             crate::fetch::parse_url(&text).map_err(|e| RefreshError::Setup(e.to_string()))
         };
         let metadata = parse(format!("{base}/"))?;
+        // TUF repositories are public: credentials in the URL would only end up in the logs.
+        if !metadata.username().is_empty() || metadata.password().is_some() {
+            return Err(RefreshError::Setup(format!(
+                "the TUF repository URL {} has user info; none is sent",
+                crate::fetch::redact(&metadata)
+            )));
+        }
         let targets = parse(format!("{base}/targets/"))?;
         let transport = HttpTransport::new(source.timeout, source.ca_file.as_deref())?;
         Ok(Self {
@@ -350,7 +357,14 @@ mod tests {
             timeout: Duration::from_secs(1),
             ca_file: None,
         };
-        let why = Refresher::new(source, DefaultRoot::default()).expect_err("refused");
+        let why = Refresher::new(source.clone(), DefaultRoot::default()).expect_err("refused");
         assert!(why.to_string().contains("only http and https"), "{why}");
+        let secret = TufSource {
+            url: "https://user:hunter2@tuf.example.com".into(),
+            ..source
+        };
+        let why = Refresher::new(secret, DefaultRoot::default()).expect_err("refused");
+        assert!(why.to_string().contains("user info"), "{why}");
+        assert!(!why.to_string().contains("hunter2"), "{why}");
     }
 }
