@@ -10,8 +10,9 @@
 
 ARG RUST_VERSION=1.95
 FROM docker.io/library/rust:${RUST_VERSION}-alpine AS build
-# ring (rustls' crypto) compiles C and assembly.
-RUN apk add --no-cache build-base
+# ring (rustls' crypto) and aws-lc-sys (the crypto of tough, the TUF client that refreshes the
+# Sigstore root) compile C and assembly; cmake is aws-lc-sys' builder where its own is not.
+RUN apk add --no-cache build-base cmake
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -143,7 +143,7 @@ start_portieris() { # start_portieris POLICY_FILE LOG
 	PORTIERIS_LOG=${PORTIERIS_LOG:-info} "$BIN/portieris" serve --policy-dir "$dir" \
 		--tls-cert "$CERT" --tls-key "$KEY" --ca-file "$PORTIERIS_RIG_CA" \
 		--listen "127.0.0.1:$PORT" --metrics-listen "127.0.0.1:$METRICS_PORT" \
-		--log-format json >"$2" 2>&1 &
+		--sigstore-tuf-url none --log-format json >"$2" 2>&1 &
 	SERVER=$!
 	wait_ready "https://127.0.0.1:$PORT/health/readiness"
 }

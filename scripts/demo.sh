@@ -18,7 +18,7 @@ bin=target/debug/portieris
 "$bin" validate --policy-dir examples/demo/policies
 
 "$bin" serve --policy-dir examples/demo/policies --self-signed --ca-file "$PORTIERIS_RIG_CA" \
-  --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$metrics" &
+  --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$metrics" --sigstore-tuf-url none &
 server=$!
 [ "$keep" = "--keep" ] || trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 

@@ -5,7 +5,8 @@
 # Kubernetes API server with etcd and the controller-manager, and cosign (built from the Go
 # module proxy once per machine, cached under ~/.cache/portieris), a loopback Sigstore (Fulcio,
 # TesseraCT, rekor-tiles, the timestamp authority, an OIDC issuer, and cosign v3, all built
-# from the Go module proxy once per machine); then the Python binding's pytest suite.
+# from the Go module proxy once per machine), python-tuf (from PyPI, once per machine); then
+# the Python binding's pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/rig.sh start
@@ -15,6 +16,10 @@ bash scripts/sigstore.sh start
 # webhook/tests/cosign.rs signs with the real cosign (built once per machine and version).
 PORTIERIS_COSIGN=$(bash scripts/cosign-bin.sh)
 export PORTIERIS_COSIGN
+# webhook/tests/sigstore_tuf.rs writes TUF repositories with python-tuf (installed from PyPI
+# once per machine into a virtualenv under ~/.cache/portieris; seconds).
+PORTIERIS_TUF_PYTHON=$(bash scripts/tuf-py.sh)
+export PORTIERIS_TUF_PYTHON
 eval "$(bash scripts/rig.sh env)"
 export PORTIERIS_RIG_DIR
 cargo test --workspace --all-targets

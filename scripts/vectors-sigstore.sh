@@ -17,4 +17,6 @@ pip download --quiet --no-deps sigstore==4.5.1 -d "$tmp/wheel"
 unzip -q "$tmp"/wheel/sigstore-*.whl 'sigstore/_store/*' -d "$tmp/wheel"
 store=$tmp/wheel/sigstore/_store
 cp "$store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json" "$out/../../../src/sigstore/public-good.trusted_root.json"
+# The TUF root `portieris serve` starts from to refresh the default trusted root.
+cp "$store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/root.json" "$out/../../../../webhook/src/sigstore-tuf.root.json"
 cp "$store/https%3A%2F%2Ftuf-repo-cdn.sigstage.dev/trusted_root.json" "$out/staging-trusted_root.json"

@@ -8,6 +8,7 @@ pub mod patch;
 mod prune;
 
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -45,6 +46,11 @@ pub struct Options {
     /// (and the no-matching-policy deny) warn, for a dry run of new policies. Invalid
     /// policies and unreadable images still deny.
     pub enforcement: Enforcement,
+    /// The trusted root (`trusted_root.json` bytes) of keyless cosign requirements that name
+    /// no `trustedRootSecret`; `None`: the Sigstore public-good snapshot compiled in
+    /// ([`crate::sigstore::PUBLIC_GOOD_ROOT`]). `serve` sets it to the root it last fetched
+    /// from Sigstore's TUF repository, parsed before it is handed in.
+    pub sigstore_root: Option<Arc<[u8]>>,
 }
 
 /// Where portieris runs when nothing says otherwise: the Helm chart's namespace.
@@ -59,6 +65,7 @@ impl Default for Options {
             namespace: String::from(DEFAULT_NAMESPACE),
             cluster_secrets_in_workload_namespace: false,
             enforcement: Enforcement::Enforce,
+            sigstore_root: None,
         }
     }
 }

@@ -84,11 +84,13 @@ pub enum Material {
 
 /// What `policy` needs checked, in a fixed order (simple signing, cosign, Sigstore, Notary), and every
 /// reason to deny without evidence: a requirement that rejects, or a need that cannot be built
-/// (a missing Secret, a key that is not one; the policy's to fix).
+/// (a missing Secret, a key that is not one; the policy's to fix). `sigstore_root` is the
+/// frontend's default Sigstore trusted root ([`crate::Options::sigstore_root`]).
 pub fn needs(
     policy: &Policy,
     secrets: SecretScope<'_>,
     policies: &PolicySet,
+    sigstore_root: Option<&Arc<[u8]>>,
 ) -> (Vec<Need>, Vec<Reason>) {
     let mut needs = Vec::new();
     let mut reasons = Vec::new();
@@ -98,7 +100,7 @@ pub fn needs(
     };
     add(simple::need(policy, secrets, policies).map(|n| n.map(Need::Simple)));
     add(cosign::need(policy, secrets, policies).map(|n| n.map(Need::Cosign)));
-    add(sigstore::need(policy, secrets, policies).map(|n| n.map(Need::Sigstore)));
+    add(sigstore::need(policy, secrets, policies, sigstore_root).map(|n| n.map(Need::Sigstore)));
     add(notary::need(policy, secrets, policies).map(|n| n.map(Need::Trust)));
     (needs, reasons)
 }

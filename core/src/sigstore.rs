@@ -22,6 +22,7 @@ pub use verify::{Expect, Verified, VerifyError, verify};
 
 /// The Sigstore public-good instance's trusted root as sigstore-python 4.5.1 ships it
 /// (`scripts/vectors-sigstore.sh` refreshes it): the root of a keyless requirement that names
-/// no `trustedRootSecret`. It is a snapshot; its keys rotate, so clusters should give their
-/// own root (a Secret refreshed from Sigstore's TUF repository) once it is stale.
+/// no `trustedRootSecret` when the frontend has no newer one. It is a snapshot; its keys
+/// rotate, so `portieris serve` refreshes the default root from Sigstore's TUF repository
+/// ([`crate::Options::sigstore_root`]).
 pub const PUBLIC_GOOD_ROOT: &[u8] = include_bytes!("sigstore/public-good.trusted_root.json");

@@ -331,7 +331,8 @@ fn requirements(
     let policy: &Policy = matched.policy;
     let secrets = secret_scope(matched, namespace, options);
     let mut reasons = static_denials(policy);
-    let (mut needs, unbuilt) = evidence::needs(policy, secrets, policies);
+    let (mut needs, unbuilt) =
+        evidence::needs(policy, secrets, policies, options.sigstore_root.as_ref());
     reasons.extend(unbuilt);
     for need in &mut needs {
         if let Need::Trust(trust) = need {

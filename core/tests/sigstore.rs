@@ -194,11 +194,32 @@ fn the_public_good_root_does_not_vouch_for_a_private_sigstore() {
     let need = SigstoreNeed {
         signers: vec![Signer::Keyless(KeylessSigner {
             identities: vec![signed_as("keyless")],
-            root: RootSource::PublicGood,
+            root: RootSource::Default { json: None },
         })],
         repository: None,
     };
     refused(&need, &case);
+}
+
+#[test]
+fn the_frontends_default_root_stands_in_for_the_snapshot() {
+    let case = case("keyless");
+    let with_default = |json: &[u8]| SigstoreNeed {
+        signers: vec![Signer::Keyless(KeylessSigner {
+            identities: vec![signed_as("keyless")],
+            root: RootSource::Default {
+                json: Some(Arc::from(json)),
+            },
+        })],
+        repository: None,
+    };
+    assert_eq!(
+        judge(&with_default(&read("trusted_root.json")), &case),
+        Ok(case.digest.clone())
+    );
+    let why = judge(&with_default(b"{}"), &case).expect_err("not a root");
+    assert_eq!(why.class, Class::Policy, "{}", why.text);
+    assert!(why.text.contains("default trusted root"), "{}", why.text);
 }
 
 #[test]
@@ -294,6 +315,9 @@ fn a_verdict_remembered_for_one_identity_admits_no_other() {
     assert!(judge(&keyless(vec![signed_as("keyless")]), &case).is_ok());
     let issuer = text("keyless/issuer");
     // The same bundle, right after it was admitted for its signer: still refused for another.
-    refused(&keyless(vec![identity(&issuer, "mallory@portieris.test")]), &case);
+    refused(
+        &keyless(vec![identity(&issuer, "mallory@portieris.test")]),
+        &case,
+    );
     assert!(judge(&keyless(vec![signed_as("keyless")]), &case).is_ok());
 }

@@ -15,6 +15,7 @@ use portieris_core::{Decision, Options, Plan, PolicySet, finish, plan};
 use serde_json::Value;
 
 use crate::policies::PolicyStore;
+use crate::sigstore_root::DefaultRoot;
 
 /// Images × rules resolved inline: at most about a microsecond each (patterns are bounded and
 /// matched in linear time), so a plan this size takes well under a millisecond. Larger ones go
@@ -91,6 +92,8 @@ pub struct Admitter {
     gather: Box<dyn Gather>,
     cluster: Option<Box<dyn ClusterLookup>>,
     options: Options,
+    /// The default Sigstore trusted root `serve` refreshes; `None`: `options`' own.
+    sigstore_root: Option<DefaultRoot>,
     deadline: Duration,
 }
 
@@ -108,6 +111,7 @@ impl Admitter {
             gather,
             cluster: None,
             options,
+            sigstore_root: None,
             deadline,
         }
     }
@@ -117,6 +121,24 @@ impl Admitter {
     pub fn with_cluster(mut self, cluster: Box<dyn ClusterLookup>) -> Self {
         self.cluster = Some(cluster);
         self
+    }
+
+    /// Reads the default Sigstore trusted root from `root` at each request (see
+    /// [`portieris_core::Options::sigstore_root`]); until one is installed, `options`' stays.
+    pub fn with_sigstore_root(mut self, root: DefaultRoot) -> Self {
+        self.sigstore_root = Some(root);
+        self
+    }
+
+    /// The options of one request: the default Sigstore root as it is now.
+    fn options(&self) -> Cow<'_, Options> {
+        match self.sigstore_root.as_ref().and_then(DefaultRoot::current) {
+            Some(root) => Cow::Owned(Options {
+                sigstore_root: Some(root),
+                ..self.options.clone()
+            }),
+            None => Cow::Borrowed(&self.options),
+        }
     }
 
     /// Ready once the first policy snapshot is loaded.
@@ -175,11 +197,12 @@ impl Admitter {
             .sites
             .len()
             .saturating_mul(policies.rules_in_scope(&request.namespace));
+        let options = self.options();
         if work <= INLINE_PLAN_WORK {
-            return plan(request, policies, &self.options);
+            return plan(request, policies, &options);
         }
         let (request, policies, options) =
-            (request.clone(), Arc::clone(policies), self.options.clone());
+            (request.clone(), Arc::clone(policies), options.into_owned());
         tokio::task::spawn_blocking(move || plan(&request, &policies, &options))
             .await
             .unwrap_or_else(|e| {

@@ -231,6 +231,18 @@ pub struct ServeArgs {
         env = "PORTIERIS_MAX_CONCURRENT_ADMISSIONS"
     )]
     pub max_concurrent_admissions: u32,
+    /// Standard TUF repository the default Sigstore trusted root (of keyless requirements
+    /// without trustedRootSecret) is refreshed from, target trusted_root.json; '' or `none`
+    /// keeps the snapshot compiled in.
+    #[arg(long, default_value = crate::sigstore_root::DEFAULT_TUF_URL, env = "PORTIERIS_SIGSTORE_TUF_URL")]
+    pub sigstore_tuf_url: String,
+    /// Initial TUF root.json of --sigstore-tuf-url [default: Sigstore's production root,
+    /// compiled in].
+    #[arg(long, env = "PORTIERIS_SIGSTORE_TUF_ROOT")]
+    pub sigstore_tuf_root: Option<PathBuf>,
+    /// How often the default Sigstore trusted root is refreshed (give or take a tenth).
+    #[arg(long, default_value = "24h", value_parser = parse_duration, env = "PORTIERIS_SIGSTORE_TUF_REFRESH")]
+    pub sigstore_tuf_refresh: Duration,
     #[command(flatten)]
     pub fetch: FetchArgs,
     #[command(flatten)]
@@ -301,6 +313,14 @@ impl From<&ServeArgs> for config::Serve {
             },
             fetch: (&args.fetch).into(),
             engine: args.engine.options(),
+            sigstore_tuf: match args.sigstore_tuf_url.trim() {
+                "" | "none" => None,
+                url => Some(config::SigstoreTuf {
+                    url: url.to_string(),
+                    root: args.sigstore_tuf_root.clone(),
+                    refresh: args.sigstore_tuf_refresh,
+                }),
+            },
         }
     }
 }
@@ -328,8 +348,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{text}`: unit must be ms, s or m")),
+        "m" | "h" => {
+            let per = if unit == "m" { 60 } else { 3600 };
+            n.checked_mul(per)
+                .map(Duration::from_secs)
+                .ok_or_else(|| format!("`{text}` is too long"))
+        }
+        _ => Err(format!("`{text}`: unit must be ms, s, m or h")),
     }
 }
 
@@ -342,7 +367,8 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("3h").is_err());
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("3d").is_err());
         assert!(parse_duration("s").is_err());
     }
 
@@ -369,6 +395,30 @@ mod tests {
         assert_eq!(config.requests.timeout, Duration::from_secs(9));
         assert_eq!(config.requests.max_concurrent, 64);
         assert_eq!(config.fetch.max_bytes_in_flight, 64 * 1024 * 1024);
+        assert_eq!(
+            config.sigstore_tuf,
+            Some(config::SigstoreTuf {
+                url: crate::sigstore_root::DEFAULT_TUF_URL.into(),
+                root: None,
+                refresh: Duration::from_secs(86_400),
+            })
+        );
+        for off in ["none", ""] {
+            assert_eq!(serve(&["--sigstore-tuf-url", off]).sigstore_tuf, None);
+        }
+        let private = serve(&[
+            "--sigstore-tuf-url=https://tuf.example.com",
+            "--sigstore-tuf-root=root.json",
+            "--sigstore-tuf-refresh=90m",
+        ]);
+        assert_eq!(
+            private.sigstore_tuf,
+            Some(config::SigstoreTuf {
+                url: "https://tuf.example.com".into(),
+                root: Some("root.json".into()),
+                refresh: Duration::from_secs(5400),
+            })
+        );
         let config = serve(&[
             "--self-signed",
             "--policy-dir=policies",

@@ -39,6 +39,19 @@ pub struct Serve {
     pub fetch: Fetch,
     /// The core's options for every decision.
     pub engine: portieris_core::Options,
+    /// Where the default Sigstore trusted root is refreshed from; `None`: never (the snapshot
+    /// compiled into the core stays).
+    pub sigstore_tuf: Option<SigstoreTuf>,
+}
+
+/// The TUF repository of the default Sigstore trusted root (see `sigstore_root.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigstoreTuf {
+    pub url: String,
+    /// The initial TUF `root.json`; `None`: Sigstore's production root, compiled in.
+    pub root: Option<PathBuf>,
+    /// How often the root is refreshed.
+    pub refresh: Duration,
 }
 
 /// The source of policies and Secrets.

@@ -404,7 +404,7 @@ pub fn parse_url(text: &str) -> Result<Url, FetchError> {
 
 /// System roots plus the extra CA file, with the process-wide crypto provider (ring unless
 /// `main` installed another), falling back to ring so that building never panics.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, SetupError> {
+pub(crate) fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, SetupError> {
     let mut roots = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for error in &native.errors {

@@ -14,5 +14,6 @@ pub mod policy_dir;
 pub mod review;
 pub mod server;
 pub mod sigstore_cli;
+pub mod sigstore_root;
 pub mod tls;
 pub mod trust;

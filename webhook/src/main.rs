@@ -10,6 +10,7 @@ use portieris_webhook::admit::Admitter;
 use portieris_webhook::cli::{Cli, Command, LogFormat, SigstoreCommand};
 use portieris_webhook::evidence::Gatherer;
 use portieris_webhook::policies::PolicyStore;
+use portieris_webhook::sigstore_root::{DefaultRoot, Refresher, SIGSTORE_TUF_ROOT, TufSource};
 use portieris_webhook::{cluster, config, policy_dir, review, server, sigstore_cli};
 
 fn main() -> ExitCode {
@@ -98,5 +99,29 @@ async fn serve(config: config::Serve) -> anyhow::Result<()> {
     if let Some(cluster) = cluster {
         admitter = admitter.with_cluster(cluster);
     }
+    if let Some(tuf) = &config.sigstore_tuf {
+        let root = DefaultRoot::default();
+        let refresher = Refresher::new(tuf_source(tuf, &config.fetch)?, root.clone())?;
+        tokio::spawn(refresher.run(tuf.refresh));
+        admitter = admitter.with_sigstore_root(root);
+    }
     server::run(&config, Arc::new(admitter)).await
+}
+
+/// The TUF repository to refresh from, its initial root read now (a missing file stops
+/// `serve`: it is a setup error, not a network one).
+fn tuf_source(tuf: &config::SigstoreTuf, fetch: &config::Fetch) -> anyhow::Result<TufSource> {
+    use anyhow::Context as _;
+    let root = match &tuf.root {
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("reading --sigstore-tuf-root {}", path.display()))?,
+        None => SIGSTORE_TUF_ROOT.to_vec(),
+    };
+    let fetch = portieris_webhook::fetch::FetchConfig::new(fetch.timeout, fetch.ca_file.clone());
+    Ok(TufSource {
+        url: tuf.url.clone(),
+        root,
+        timeout: fetch.timeout,
+        ca_file: fetch.ca_file,
+    })
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 use portieris_core::reason::Class;
@@ -41,6 +41,12 @@ pub struct Metrics {
     /// `portieris_cache_bytes{cache}`: what the weighed caches hold by their weigh functions
     /// (every named cache is weighed), set at each scrape.
     cache_bytes: IntGaugeVec,
+    /// `portieris_sigstore_root_refresh_total{result}`: refreshes of the default Sigstore
+    /// trusted root from TUF (`ok`, `error`), brought up to date at each scrape.
+    root_refresh: IntCounterVec,
+    /// `portieris_sigstore_root_last_refresh_timestamp_seconds`: when a refresh last
+    /// installed a root (0: never, the compiled-in snapshot is in force).
+    root_refreshed: IntGauge,
 }
 
 impl Metrics {
@@ -87,6 +93,22 @@ impl Metrics {
             &["cache"],
         )?;
         registry.register(Box::new(cache_bytes.clone()))?;
+        let root_refresh = IntCounterVec::new(
+            Opts::new(
+                "portieris_sigstore_root_refresh_total",
+                "Refreshes of the default Sigstore trusted root from its TUF repository, by result (ok: installed; error: the last good root stayed)",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(root_refresh.clone()))?;
+        for result in ["ok", "error"] {
+            root_refresh.with_label_values(&[result]);
+        }
+        let root_refreshed = IntGauge::with_opts(Opts::new(
+            "portieris_sigstore_root_last_refresh_timestamp_seconds",
+            "Unix time a TUF refresh last installed the default Sigstore trusted root (0: never; the snapshot compiled in is in force)",
+        ))?;
+        registry.register(Box::new(root_refreshed.clone()))?;
         Ok(Self {
             registry,
             allow,
@@ -95,6 +117,8 @@ impl Metrics {
             duration,
             cache,
             cache_bytes,
+            root_refresh,
+            root_refreshed,
         })
     }
 
@@ -116,7 +140,17 @@ impl Metrics {
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> Result<String, prometheus::Error> {
         self.update_caches();
+        self.update_root_refresh();
         prometheus::TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+
+    fn update_root_refresh(&self) {
+        let counts = &crate::sigstore_root::COUNTS;
+        for (result, total) in [("ok", counts.ok()), ("error", counts.errors())] {
+            let counter = self.root_refresh.with_label_values(&[result]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        self.root_refreshed.set(counts.last_success());
     }
 
     /// Counters only go up: each series is raised by what its cache counted since. The
@@ -274,6 +308,22 @@ mod tests {
             !text.contains(r#"portieris_cache_bytes{cache="metrics_unweighed_test"}"#),
             "an unweighed cache has no byte series: {text}"
         );
+    }
+
+    #[test]
+    fn sigstore_root_refreshes_have_series_from_the_start() {
+        // No unit test refreshes: the counts are the process's, all zero.
+        let text = rendered(&[]);
+        for line in [
+            r#"portieris_sigstore_root_refresh_total{result="ok"} 0"#,
+            r#"portieris_sigstore_root_refresh_total{result="error"} 0"#,
+            "portieris_sigstore_root_last_refresh_timestamp_seconds 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 
     #[test]

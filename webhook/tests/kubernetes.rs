@@ -1453,6 +1453,48 @@ async fn the_enforcement_value_sets_the_server_flag_and_only_takes_enforce_or_wa
 }
 
 #[tokio::test]
+async fn the_sigstore_values_set_the_tuf_refresh_of_the_default_root() {
+    let fx = fixture().await.read().await;
+    let env = |args: &[&str], name: &str| {
+        let objects = render(&fx, RELEASE_NAMESPACE, args);
+        let container =
+            &find(&objects, "Deployment", "portieris")["spec"]["template"]["spec"]["containers"][0];
+        let env = container["env"].as_array().expect("env").clone();
+        env.into_iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(
+        env(&[], "PORTIERIS_SIGSTORE_TUF_URL"),
+        Some(json!("https://tuf-repo-cdn.sigstore.dev"))
+    );
+    assert_eq!(
+        env(&[], "PORTIERIS_SIGSTORE_TUF_REFRESH"),
+        Some(json!("24h"))
+    );
+    let off = [
+        "--set",
+        "sigstore.tufUrl=none",
+        "--set",
+        "sigstore.tufRefresh=6h",
+    ];
+    assert_eq!(env(&off, "PORTIERIS_SIGSTORE_TUF_URL"), Some(json!("none")));
+    assert_eq!(
+        env(&off, "PORTIERIS_SIGSTORE_TUF_REFRESH"),
+        Some(json!("6h"))
+    );
+    let refused = fx
+        .chart
+        .template(
+            &fx.cluster,
+            RELEASE_NAMESPACE,
+            &["--set", "sigstore.tufRefresh=daily"],
+        )
+        .expect_err("the schema refuses other durations");
+    assert!(refused.contains("tufRefresh"), "{refused}");
+}
+
+#[tokio::test]
 async fn the_default_objects_follow_the_portieris_admission_contract() {
     let fx = fixture().await.read().await;
     let objects = render(&fx, RELEASE_NAMESPACE, &[]);

@@ -406,6 +406,8 @@ impl Server {
             .args(["--ca-file", &path(&args.ca)?])
             .args(["--listen", &address.to_string()])
             .args(["--metrics-listen", &metrics.to_string()])
+            // Loopback only: no refresh of the default Sigstore root from the Internet.
+            .args(["--sigstore-tuf-url", "none"])
             .args(&args.serve_flag)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)

@@ -130,7 +130,12 @@ impl Who {
 /// The trusted root's bytes and its name in messages.
 fn root(source: &RootSource) -> (&[u8], String) {
     match source {
-        RootSource::PublicGood => (super::PUBLIC_GOOD_ROOT, "Sigstore public-good root".into()),
+        RootSource::Default { json: None } => {
+            (super::PUBLIC_GOOD_ROOT, "Sigstore public-good root".into())
+        }
+        RootSource::Default { json: Some(json) } => {
+            (json, "default trusted root (refreshed from TUF)".into())
+        }
         RootSource::Secret { name, json } => (json, format!("trusted root Secret \"{name}\"")),
     }
 }

@@ -47,18 +47,23 @@ pub struct KeylessSigner {
 /// Where a keyless requirement's trusted root comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RootSource {
-    /// The Sigstore public-good instance (the root portieris ships).
-    PublicGood,
+    /// The default root, for a requirement that names no `trustedRootSecret`: the frontend's
+    /// current one ([`Options::sigstore_root`](crate::Options::sigstore_root), which `serve`
+    /// refreshes from Sigstore's TUF repository), or `None` for the public-good snapshot
+    /// compiled in ([`PUBLIC_GOOD_ROOT`](super::PUBLIC_GOOD_ROOT)).
+    Default { json: Option<Arc<[u8]>> },
     /// A Secret's `trusted_root.json`: `namespace/name` and its bytes.
     Secret { name: String, json: Arc<[u8]> },
 }
 
 /// `None` unless the policy reads bundles; otherwise the need, or every reason it cannot be
-/// built (each a deny, the policy's to fix).
+/// built (each a deny, the policy's to fix). `default_root` is the trusted root of keyless
+/// requirements that name no Secret (`None`: the compiled-in snapshot).
 pub fn need(
     policy: &Policy,
     secrets: SecretScope<'_>,
     policies: &PolicySet,
+    default_root: Option<&Arc<[u8]>>,
 ) -> Result<Option<SigstoreNeed>, Vec<Reason>> {
     let Some(cosign) = &policy.cosign else {
         return Ok(None);
@@ -70,7 +75,7 @@ pub fn need(
     let mut reasons = Vec::new();
     let mut signers = Vec::new();
     for requirement in &cosign.requirements {
-        match signer(requirement, secrets, policies) {
+        match signer(requirement, secrets, policies, default_root) {
             Ok(signer) => signers.push(signer),
             Err(why) => reasons.push(why),
         }
@@ -93,12 +98,13 @@ fn signer(
     requirement: &CosignRequirement,
     secrets: SecretScope<'_>,
     policies: &PolicySet,
+    default_root: Option<&Arc<[u8]>>,
 ) -> Result<Signer, String> {
     match &requirement.keyless {
         None => key(requirement, secrets, policies).map(Signer::Key),
         Some(keyless) => Ok(Signer::Keyless(KeylessSigner {
             identities: keyless.identities.clone(),
-            root: root(keyless, secrets, policies)?,
+            root: root(keyless, secrets, policies, default_root)?,
         })),
     }
 }
@@ -107,9 +113,12 @@ fn root(
     keyless: &Keyless,
     secrets: SecretScope<'_>,
     policies: &PolicySet,
+    default_root: Option<&Arc<[u8]>>,
 ) -> Result<RootSource, String> {
     if keyless.trusted_root_secret.is_empty() {
-        return Ok(RootSource::PublicGood);
+        return Ok(RootSource::Default {
+            json: default_root.cloned(),
+        });
     }
     let asked = &keyless.trusted_root_secret_namespace;
     let namespace = key_namespace(asked, secrets, "keyless trustedRootSecret")?;

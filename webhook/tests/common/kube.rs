@@ -651,6 +651,8 @@ impl Portieris {
             .arg(certs.join("tls.key"))
             .arg("--ca-file")
             .arg(ca_file)
+            // Loopback only: no refresh of the default Sigstore root from the Internet.
+            .args(["--sigstore-tuf-url", "none"])
             .env("KUBECONFIG", kubeconfig)
             .env_remove("PORTIERIS_POLICY_DIR")
             .env_remove("KUBERNETES_SERVICE_HOST")

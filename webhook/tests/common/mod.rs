@@ -221,6 +221,8 @@ impl Server {
             .arg("--tls-key")
             .arg(dir.path().join("tls.key"))
             .args(["--reload-interval", "1s"])
+            // Loopback only: no refresh of the default Sigstore root from the Internet.
+            .args(["--sigstore-tuf-url", "none"])
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
