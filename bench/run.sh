@@ -234,7 +234,7 @@ sigstore_scenarios() {
 	issuer=$(sed -n 's/^PORTIERIS_SIGSTORE_OIDC_ISSUER=//p' <<<"$env")
 	token_url=$(sed -n 's/^PORTIERIS_SIGSTORE_TOKEN_URL=//p' <<<"$env")
 	local repo=$PORTIERIS_RIG_REGISTRY_REFERRERS/bench/keyless-$(date +%s)
-	local certs=$PORTIERIS_RIG_DIR/tls
+	local certs=$PORTIERIS_RIG_CERT_DIR
 	skopeo copy -q --src-cert-dir "$certs" --dest-cert-dir "$certs" \
 		"docker://$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"]["signed_v1"]["image"])' "$PORTIERIS_RIG_DIR/rig.json")" \
 		"docker://$repo:v1"

@@ -146,6 +146,18 @@ pub fn verify<'a>(
     }
 }
 
+/// Whether verifying `gathered` for `need` costs signature checks: not for a failure, Notary's
+/// outcome or a tag's digest, nor for Sigstore bundles whose verdicts are remembered.
+pub fn costly(need: &Need, gathered: &Gathered) -> bool {
+    match (need, gathered) {
+        (_, Err(_) | Ok(Material::Trust(_) | Material::TagDigest(_))) => false,
+        (Need::Sigstore(need), Ok(Material::Sigstore { digest, bundles })) => {
+            !sigstore::remembered(need, digest, bundles)
+        }
+        _ => true,
+    }
+}
+
 /// Names the format in a fetch failure where the URL alone would not.
 fn prefix(need: &Need) -> &'static str {
     match need {

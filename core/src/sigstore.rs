@@ -15,7 +15,7 @@ pub mod tlog;
 pub mod trusted_root;
 pub mod verify;
 
-pub use evaluate::evaluate;
+pub use evaluate::{evaluate, remembered};
 pub use need::need;
 pub use trusted_root::TrustedRoot;
 pub use verify::{Expect, Verified, VerifyError, verify};

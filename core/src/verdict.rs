@@ -152,8 +152,7 @@ pub fn plan(request: &Request, policies: &PolicySet, options: &Options) -> Plan 
 
 /// Decides once the evidence is in: `gathered[i][j]` answers `images[i]`'s need `j`, and is
 /// verified here (at `now`). Verifying signatures costs: a frontend with async workers calls
-/// this off them when [`Plan`] had any [`Need::Simple`], [`Need::Cosign`] or
-/// [`Need::Sigstore`].
+/// this off them when [`costly`] says so.
 pub fn finish(
     request: &Request,
     images: &[ImagePlan],
@@ -171,6 +170,20 @@ pub fn finish(
             .collect();
         conclude(requirements, &verified)
     })
+}
+
+/// Whether [`finish`] will verify signatures (milliseconds: RSA, OpenPGP, ECDSA P-384), rather
+/// than only look at digests Notary's exchange or a tag lookup already gave, or Sigstore
+/// verdicts it remembers.
+pub fn costly(images: &[ImagePlan], gathered: &[Vec<Gathered>]) -> bool {
+    images
+        .iter()
+        .zip(gathered)
+        .any(|(image, gathered)| match &image.assessment {
+            Assessment::Needs(requirements) => (requirements.needs.iter().zip(gathered))
+                .any(|(need, gathered)| evidence::costly(need, gathered)),
+            Assessment::Decided(_) => false,
+        })
 }
 
 /// [`finish`] with every answer already verified: `verified[i][j]` is what `images[i]`'s need

@@ -321,3 +321,35 @@ fn a_verdict_remembered_for_one_identity_admits_no_other() {
     );
     assert!(judge(&keyless(vec![signed_as("keyless")]), &case).is_ok());
 }
+
+#[test]
+fn a_remembered_verdict_is_not_costly_and_a_new_one_is() {
+    use portieris_core::evidence::{Material, Need, costly};
+    let case = case("github");
+    let need = keyless(vec![signed_as("github")]);
+    let gathered = Ok(Material::Sigstore {
+        digest: case.digest.clone(),
+        bundles: case.bundles.clone().into(),
+    });
+    let need = Need::Sigstore(need);
+    // Another test may have verified this bundle already in this process: judge a copy of
+    // the need for an identity no test uses first.
+    let mut fresh = signed_as("github");
+    fresh
+        .extensions
+        .insert("githubWorkflowTrigger".into(), "push".into());
+    let fresh = Need::Sigstore(keyless(vec![fresh]));
+    assert!(costly(&fresh, &gathered), "never verified: costly");
+    let Need::Sigstore(inner) = &fresh else {
+        unreachable!()
+    };
+    assert!(judge(inner, &case).is_ok());
+    assert!(!costly(&fresh, &gathered), "remembered: not costly");
+    assert!(!costly(
+        &need,
+        &Err(portieris_core::evidence::FetchFailure::new(
+            portieris_core::evidence::Cause::NotFound,
+            "gone",
+        ))
+    ));
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
 use portieris_core::admission::{Invalid, Kind, OwnerRef, Request};
-use portieris_core::evidence::{Cause, FetchFailure, Gathered, Material};
+use portieris_core::evidence::{Cause, FetchFailure, Gathered};
 use portieris_core::reason::{Class, Reason};
 use portieris_core::response;
 use portieris_core::verdict::{Assessment, ImagePlan, Requirements};
@@ -287,21 +287,17 @@ fn timed_out(assessment: &Assessment, why: &str) -> Vec<Gathered> {
     }
 }
 
-/// Verifies what was gathered and decides. Signature checks (RSA, OpenPGP) take up to
-/// milliseconds each, so when there are any they run on a blocking thread, not on the async
-/// workers every other request needs; Notary's were done by its exchange, and tag digests
-/// cost nothing.
+/// Verifies what was gathered and decides. Signature checks (RSA, OpenPGP, ECDSA P-384) take
+/// up to milliseconds each, so when the core says there are any they run on a blocking
+/// thread, not on the async workers every other request needs; Notary's were done by its
+/// exchange, tag digests and remembered Sigstore verdicts cost nothing.
 async fn conclude(
     request: &Request,
     images: Vec<ImagePlan>,
     gathered: Vec<Vec<Gathered>>,
 ) -> Decision {
     let now = crate::clock::now();
-    // Any format but these two (and any format added later) verifies signatures here.
-    let costly = gathered.iter().flatten().any(|g| {
-        g.as_ref()
-            .is_ok_and(|m| !matches!(m, Material::Trust(_) | Material::TagDigest(_)))
-    });
+    let costly = portieris_core::verdict::costly(&images, &gathered);
     if !costly {
         return finish(request, &images, &gathered, now);
     }
@@ -409,6 +405,7 @@ mod tests {
     use super::testing::Fixed;
     use super::*;
     use portieris_core::PolicySet;
+    use portieris_core::evidence::Material;
     use serde_json::json;
 
     const PINNED: &str =

@@ -72,10 +72,7 @@ fn signer_holds(
     now: UnixTime,
 ) -> Result<(), Reason> {
     let who = Who::of(signer);
-    let keys: Vec<[u8; 32]> = bundles
-        .iter()
-        .map(|bytes| memo::key(&[bytes, sha256, &who.identity]))
-        .collect();
+    let keys = who.keys(sha256, bundles);
     if keys.iter().any(memo::known) {
         return Ok(());
     }
@@ -102,29 +99,68 @@ fn signer_holds(
     )))
 }
 
-/// A signer as messages name it, and as the memo tells it apart (every input of its checks).
+/// A signer as messages name it, and as the memo tells it apart: a digest of every input of
+/// its checks (the key PEM, or the root's bytes and each identity's fields).
 struct Who {
     name: String,
-    identity: Vec<u8>,
+    identity: [u8; 32],
 }
 
 impl Who {
     fn of(signer: &Signer) -> Self {
-        match signer {
-            Signer::Key(key) => Self {
-                name: format!("the key in Secret \"{}\"", key.key_secret),
-                identity: [b"key\n", key.public_key_pem.as_bytes()].concat(),
-            },
+        let mut key = memo::Key::default();
+        let name = match signer {
+            Signer::Key(pem) => {
+                key.part(b"key").part(pem.public_key_pem.as_bytes());
+                format!("the key in Secret \"{}\"", pem.key_secret)
+            }
             Signer::Keyless(keyless) => {
                 let (root, name) = root(&keyless.root);
-                let identities = format!("{:?}", keyless.identities);
-                Self {
-                    name: format!("a keyless identity ({name})"),
-                    identity: [b"keyless\n", root, b"\n", identities.as_bytes()].concat(),
+                key.part(b"keyless").part(root);
+                for identity in &keyless.identities {
+                    let fields = [&identity.issuer, &identity.issuer_regexp];
+                    let fields = fields
+                        .into_iter()
+                        .chain([&identity.subject, &identity.subject_regexp]);
+                    for field in fields {
+                        key.part(field.as_bytes());
+                    }
+                    for (name, value) in &identity.extensions {
+                        key.part(name.as_bytes()).part(value.as_bytes());
+                    }
+                    key.part(b"end of identity");
                 }
+                format!("a keyless identity ({name})")
             }
+        };
+        Self {
+            name,
+            identity: key.finish(),
         }
     }
+
+    /// The memo's key for each bundle of the image.
+    fn keys(&self, sha256: &[u8; 32], bundles: &[Vec<u8>]) -> Vec<[u8; 32]> {
+        bundles
+            .iter()
+            .map(|bytes| memo::key(&[&self.identity, sha256, bytes]))
+            .collect()
+    }
+}
+
+/// Whether every signer of `need` has a bundle among `bundles` remembered as verified for the
+/// image: then [`evaluate`] costs hashing only, and a frontend need not move it off its
+/// async workers.
+pub fn remembered(need: &SigstoreNeed, digest: &Digest, bundles: &[Vec<u8>]) -> bool {
+    let Some(sha256) = sha256(digest) else {
+        return false;
+    };
+    need.signers.iter().all(|signer| {
+        Who::of(signer)
+            .keys(&sha256, bundles)
+            .iter()
+            .any(memo::known)
+    })
 }
 
 /// The trusted root's bytes and its name in messages.

@@ -21,12 +21,33 @@ static VERIFIED: Mutex<BTreeSet<[u8; 32]>> = Mutex::new(BTreeSet::new());
 
 /// The key of one verdict: SHA-256 over each part, each prefixed by its length.
 pub(super) fn key(parts: &[&[u8]]) -> [u8; 32] {
-    let mut hash = Sha256::new_with_prefix(b"portieris sigstore verdict v1");
+    let mut key = Key::default();
     for part in parts {
-        hash.update((part.len() as u64).to_be_bytes());
-        hash.update(part);
+        key.part(part);
     }
-    hash.finalize().into()
+    key.finish()
+}
+
+/// A key built part by part (each prefixed by its length, so no two splits of the same bytes
+/// collide).
+pub(super) struct Key(Sha256);
+
+impl Default for Key {
+    fn default() -> Self {
+        Self(Sha256::new_with_prefix(b"portieris sigstore verdict v1"))
+    }
+}
+
+impl Key {
+    pub(super) fn part(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.update((bytes.len() as u64).to_be_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    pub(super) fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
 }
 
 pub(super) fn known(key: &[u8; 32]) -> bool {
