@@ -67,6 +67,14 @@ impl Pattern {
             return Err(PatternError::RegistryOnly { name: name.into() });
         }
         let (host, path) = split_host(name);
+        // A host has one port at most: `r.io:443:443` is no image's host, and dropping `:443`
+        // from it once would leave a pattern that normalises differently a second time.
+        if let Some(host) = host.filter(|h| h.matches(':').count() > 1) {
+            return Err(PatternError::InvalidCharacter {
+                part: "host",
+                text: host.into(),
+            });
+        }
         if let Some(host) = host.filter(|h| h.contains('*') && h.ends_with(":443")) {
             return Err(PatternError::HttpsPort { host: host.into() });
         }

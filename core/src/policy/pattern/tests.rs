@@ -329,3 +329,20 @@ fn a_docker_hub_host_in_another_case_is_matched_by_its_own_name() {
         assert!(matches("nginx", text), "{text}");
     }
 }
+
+#[test]
+fn a_host_with_two_ports_is_refused_not_half_normalised() {
+    for text in ["dock.r.io:443:443/x", "r.io:5000:443/x", "*.r.io:1:2/x"] {
+        assert!(
+            matches!(
+                Pattern::parse(text),
+                Err(PatternError::InvalidCharacter { part: "host", .. })
+            ),
+            "{text}"
+        );
+    }
+    // One port is a host's own, and `:443` is dropped exactly once.
+    let once = Pattern::parse("dock.r.io:443/x").expect("one port");
+    let again = Pattern::parse(&once.to_string()).expect("its normal form");
+    assert_eq!(once, again);
+}
