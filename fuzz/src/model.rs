@@ -195,8 +195,8 @@ pub struct PatternModel {
 /// `localhost` or is `*`; hosts are lower-cased, without `:443`, and Docker Hub's other hosts
 /// are `docker.io`; no host is Docker Hub, where a one-segment path other than `*` gets
 /// `library/`. Empty names, names over 512 bytes, digests (`@`), a name without `/` that is a
-/// host, a host with `*` and `:443`, and characters no image can have there (upper case in a
-/// path) are errors. `**` is `*`.
+/// host, a host with `*` and `:443` or with two ports, and characters no image can have there
+/// (upper case in a path) are errors. `**` is `*`.
 pub fn pattern(text: &str) -> Option<PatternModel> {
     if text.len() > 512 {
         return None;
@@ -241,6 +241,10 @@ pub fn pattern(text: &str) -> Option<PatternModel> {
         .as_deref()
         .is_some_and(|h| h.contains('*') && h.ends_with(":443"))
     {
+        return None;
+    }
+    // One port at most.
+    if host.as_deref().is_some_and(|h| h.matches(':').count() > 1) {
         return None;
     }
     let host = match host.as_deref() {
