@@ -3,7 +3,7 @@
 //! [`FetchFailure`]), and the one place material is verified ([`verify`]).
 //!
 //! Each format owns its need (built from the policy), its payload and its verification, in
-//! its own folder (`notary/`, `simple/`, `cosign/`, `sigstore/`); this module only lists them,
+//! its own folder (`notary/`, `simple/`, `cosign/`, `sigstore/`, `attestation/`); this module only lists them,
 //! so adding a format touches it in four places: [`Need`], [`Material`], [`needs`] and
 //! [`verify`].
 
@@ -18,8 +18,9 @@ use crate::policy::{Policy, PolicySet};
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
 use crate::time::UnixTime;
-use crate::{cosign, notary, sigstore, simple};
+use crate::{attestation, cosign, notary, sigstore, simple};
 
+pub use crate::attestation::AttestationNeed;
 pub use crate::cosign::{CosignKey, CosignNeed};
 pub use crate::notary::TrustNeed;
 pub use crate::registry::Credential;
@@ -43,6 +44,9 @@ pub enum Need {
     /// Sigstore bundles (cosign 3) stored as OCI referrers of the image's manifest digest, one
     /// meeting each signer: a key or a keyless identity under a trusted root.
     Sigstore(SigstoreNeed),
+    /// in-toto attestations of the image's manifest digest (Sigstore bundles among its
+    /// referrers, DSSE envelopes of its `.att` tag), one meeting each requirement.
+    Attestation(AttestationNeed),
     /// The digest the image's tag has on its registry now: what ties `name:tag@digest` to its
     /// tag when the rule that matched names the tag and the policy checks no signature.
     TagDigest,
@@ -78,11 +82,19 @@ pub enum Material {
         digest: Digest,
         bundles: Arc<[Vec<u8>]>,
     },
+    /// Attestations: the image's manifest digest, the bundles its referrers hold and the
+    /// layers (DSSE envelopes) of its `sha256-<hex>.att` tag, as bytes.
+    Attestation {
+        digest: Digest,
+        bundles: Arc<[Vec<u8>]>,
+        envelopes: Arc<[Vec<u8>]>,
+    },
     /// The digest the image's tag has on its registry now.
     TagDigest(Digest),
 }
 
-/// What `policy` needs checked, in a fixed order (simple signing, cosign, Sigstore, Notary), and every
+/// What `policy` needs checked, in a fixed order (simple signing, cosign, Sigstore,
+/// attestations, Notary), and every
 /// reason to deny without evidence: a requirement that rejects, or a need that cannot be built
 /// (a missing Secret, a key that is not one; the policy's to fix). `sigstore_root` is the
 /// frontend's default Sigstore trusted root ([`crate::Options::sigstore_root`]).
@@ -101,6 +113,8 @@ pub fn needs(
     add(simple::need(policy, secrets, policies).map(|n| n.map(Need::Simple)));
     add(cosign::need(policy, secrets, policies).map(|n| n.map(Need::Cosign)));
     add(sigstore::need(policy, secrets, policies, sigstore_root).map(|n| n.map(Need::Sigstore)));
+    let attestations = attestation::need(policy, secrets, policies, sigstore_root);
+    add(attestations.map(|n| n.map(Need::Attestation)));
     add(notary::need(policy, secrets, policies).map(|n| n.map(Need::Trust)));
     (needs, reasons)
 }
@@ -108,7 +122,10 @@ pub fn needs(
 /// Whether the policy's own text is wrong for some format (an unknown requirement, one without
 /// its key Secret): no warn mode softens that.
 pub fn broken(policy: &Policy) -> bool {
-    simple::broken(policy) || cosign::broken(policy) || sigstore::need::broken(policy)
+    simple::broken(policy)
+        || cosign::broken(policy)
+        || sigstore::need::broken(policy)
+        || attestation::broken(policy)
 }
 
 /// Verifies what was gathered for `need`: the digest it vouches for (the material's own), or
@@ -139,6 +156,9 @@ pub fn verify<'a>(
         (Need::Sigstore(need), Material::Sigstore { digest, bundles }) => {
             sigstore::evaluate(need, image, digest, bundles, now).map(|_| digest)
         }
+        (Need::Attestation(need), Material::Attestation { digest, bundles, envelopes }) => {
+            attestation::evaluate(need, image, digest, bundles, envelopes, now).map(|_| digest)
+        }
         (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest),
         _ => Err(Reason::unverifiable(
             "the evidence gathered is not the evidence the policy needs",
@@ -154,6 +174,9 @@ pub fn costly(need: &Need, gathered: &Gathered) -> bool {
         (Need::Sigstore(need), Ok(Material::Sigstore { digest, bundles })) => {
             !sigstore::remembered(need, digest, bundles)
         }
+        (Need::Attestation(need), Ok(Material::Attestation { digest, bundles, envelopes })) => {
+            !attestation::remembered(need, digest, bundles, envelopes)
+        }
         _ => true,
     }
 }
@@ -164,6 +187,7 @@ fn prefix(need: &Need) -> &'static str {
         Need::Simple(_) => "simple signing: ",
         Need::Cosign(_) => "cosign: ",
         Need::Sigstore(_) => "sigstore: ",
+        Need::Attestation(_) => "attestations: ",
         Need::Trust(_) | Need::TagDigest => "",
     }
 }

@@ -101,10 +101,10 @@ pub const MAX_REFERRER_INDEX_ENTRIES: usize = 1024;
 pub const MAX_REFERRERS: usize = 32;
 /// Layers of one referrer: cosign's bundles and Notation's signatures have one.
 pub const MAX_REFERRER_LAYERS: usize = 8;
-/// Default bound on one referrer blob. A Sigstore bundle with a certificate chain, a
-/// transparency log entry and its inclusion proof is under 16 KiB; a Notation COSE or JWS
-/// envelope with its chain a few KiB.
-pub const MAX_REFERRER_BLOB_BYTES: usize = 256 * 1024;
+/// Default bound on one referrer blob: a whole Sigstore bundle ([`MAX_BUNDLE_BYTES`]). A
+/// signature bundle is under 16 KiB and a Notation envelope a few KiB, but an attestation
+/// bundle carries its statement, and an SBOM of a large image runs to MiBs.
+pub const MAX_REFERRER_BLOB_BYTES: usize = MAX_BUNDLE_BYTES;
 
 // Admission responses.
 
@@ -149,3 +149,6 @@ pub const MAX_TIMESTAMP_BYTES: usize = 64 * 1024;
 pub const MAX_IDENTITY_PATTERN: usize = 1024;
 /// Most identities in one policy entry's list: each is tried in turn.
 pub const MAX_IDENTITIES: usize = 100;
+
+/// Conditions of one `attestations` entry.
+pub const MAX_CONDITIONS: usize = 64;

@@ -21,7 +21,7 @@ use core::fmt;
 pub use pattern::{Pattern, PatternError};
 pub use resource::{Resource, ResourceError, Secret};
 pub use types::{
-    Cosign, CosignFormat, CosignRequirement, Iccrva, Keyless, KeylessIdentity, Policy, PolicySpec,
+    Attestation, Cosign, CosignFormat, CosignRequirement, Iccrva, Keyless, KeylessIdentity, Policy, PolicySpec,
     RemapIdentity, Repository, Requirement, SignedIdentity, SignerSecret, Simple, Trust,
     Vulnerability,
 };

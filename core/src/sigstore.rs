@@ -6,9 +6,9 @@
 
 pub mod bundle;
 pub mod certificate;
-mod evaluate;
+pub(crate) mod evaluate;
 pub mod identity;
-mod memo;
+pub(crate) mod memo;
 pub mod need;
 pub mod timestamp;
 pub mod tlog;

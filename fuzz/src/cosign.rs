@@ -38,7 +38,7 @@ pub fn run(data: &[u8]) {
             assert_eq!(artifact::parse(&rebuilt).as_ref(), Ok(layers));
         }
         Err(ArtifactError::TooManyLayers(count)) => assert!(*count > MAX_SIGNATURES),
-        Err(ArtifactError::LayerTooLarge { layer, size }) => {
+        Err(ArtifactError::LayerTooLarge { layer, size, .. }) => {
             assert!(*layer >= 1 && usize::try_from(*size).map_or(true, |s| s > MAX_PAYLOAD));
         }
         Err(ArtifactError::BadDigest { layer, digest }) => {

@@ -1,6 +1,6 @@
 //! Gathers the material images need from the upstreams their policies name, with the
 //! credentials of the pod's pull Secrets: one fetcher per format (`trust`, `simple`,
-//! `cosign`, `sigstore`), each bringing back bytes or a typed failure. Nothing here judges a signature:
+//! `cosign`, `sigstore`, `attestation`), each bringing back bytes or a typed failure. Nothing here judges a signature:
 //! the core does, in `finish`.
 
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use crate::fetch::trust_server::{TrustServerError, TrustServers};
 use crate::fetch::{FetchConfig, Fetcher, SetupError};
 use crate::trust::Trust;
 
+pub mod attestation;
 pub mod cosign;
 pub(crate) mod failure;
 pub mod sigstore;
@@ -88,6 +89,12 @@ impl Gatherer {
                     store_credentials(need.repository.as_ref(), image, credentials, secrets);
                 let (registry, referrers) = (&self.registry, &self.referrers);
                 sigstore::gather(registry, referrers, need, image, credentials, &store).await
+            }
+            Need::Attestation(need) => {
+                let store =
+                    store_credentials(need.repository.as_ref(), image, credentials, secrets);
+                let (registry, referrers) = (&self.registry, &self.referrers);
+                attestation::gather(registry, referrers, need, image, credentials, &store).await
             }
             _ => Err(FetchFailure::new(
                 Cause::Unavailable,

@@ -31,7 +31,11 @@ pub struct Layer {
 pub enum ArtifactError {
     Malformed(String),
     TooManyLayers(usize),
-    LayerTooLarge { layer: usize, size: u64 },
+    LayerTooLarge {
+        layer: usize,
+        size: u64,
+        limit: usize,
+    },
     BadDigest { layer: usize, digest: String },
 }
 
@@ -43,9 +47,9 @@ impl fmt::Display for ArtifactError {
                 f,
                 "the signature manifest has {n} layers, more than the {MAX_SIGNATURES} accepted"
             ),
-            Self::LayerTooLarge { layer, size } => write!(
+            Self::LayerTooLarge { layer, size, limit } => write!(
                 f,
-                "signature {layer}: payload of {size} bytes, more than {MAX_PAYLOAD}"
+                "layer {layer}: {size} bytes, more than {limit}"
             ),
             Self::BadDigest { layer, digest } => {
                 write!(
@@ -76,6 +80,12 @@ struct Descriptor {
 /// The layers of a signature manifest: at most [`MAX_SIGNATURES`] (more is an error, not a
 /// silent cut), each at most [`MAX_PAYLOAD`] bytes by its descriptor.
 pub fn parse(manifest: &[u8]) -> Result<Vec<Layer>, ArtifactError> {
+    layers(manifest, MAX_PAYLOAD)
+}
+
+/// The layers of a cosign artifact (`.sig`, or `.att` whose layers are DSSE envelopes): at
+/// most [`MAX_SIGNATURES`], each at most `max_layer` bytes by its descriptor.
+pub fn layers(manifest: &[u8], max_layer: usize) -> Result<Vec<Layer>, ArtifactError> {
     let Object(parsed): Object<Manifest> =
         serde_json::from_slice(manifest).map_err(|e| ArtifactError::Malformed(format!("{e}")))?;
     if parsed.layers.len() > MAX_SIGNATURES {
@@ -89,10 +99,11 @@ pub fn parse(manifest: &[u8]) -> Result<Vec<Layer>, ArtifactError> {
             let layer = n + 1;
             let size = usize::try_from(descriptor.size)
                 .ok()
-                .filter(|s| *s <= MAX_PAYLOAD)
+                .filter(|s| *s <= max_layer)
                 .ok_or(ArtifactError::LayerTooLarge {
                     layer,
                     size: descriptor.size,
+                    limit: max_layer,
                 })?;
             let digest =
                 Digest::parse(&descriptor.digest).map_err(|_| ArtifactError::BadDigest {

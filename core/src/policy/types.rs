@@ -5,7 +5,11 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+
+use crate::attestation::Condition;
+use crate::limits::MAX_CONDITIONS;
 
 /// `spec` of an `ImagePolicy` or a `ClusterImagePolicy`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -37,6 +41,10 @@ pub struct Policy {
     /// cosign signatures, key-based or keyless (not in Portieris; absent means no cosign
     /// check).
     pub cosign: Option<Cosign>,
+    /// in-toto attestations (not in Portieris): each must be met by a statement about the
+    /// image's digest of its predicate type, by its signer, on which its conditions hold.
+    #[serde(default)]
+    pub attestations: Vec<Attestation>,
     /// Rewrite the image to its verified digest (default true).
     pub mutate_image: Option<bool>,
     /// How `mutateImage` rewrites (not in Portieris; default `digest`, Portieris' form).
@@ -236,6 +244,39 @@ pub struct KeylessIdentity {
     pub subject_regexp: String,
     #[serde(default)]
     pub extensions: BTreeMap<String, String>,
+}
+
+/// One `attestations` entry: a predicate type (a URI, or a short name of `cosign attest
+/// --type`), who must have signed (a key or keyless identities, as a cosign requirement), and
+/// CEL conditions over the statement, compiled with the policy (an expression that does not
+/// compile makes the policy object invalid, its position said).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Attestation {
+    pub predicate_type: String,
+    pub signer: CosignRequirement,
+    #[serde(default, deserialize_with = "conditions")]
+    pub conditions: Vec<Condition>,
+}
+
+/// Compiles each condition as it is read; an error names the condition (from 1) and where in
+/// it the problem is.
+fn conditions<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Condition>, D::Error> {
+    let sources = Vec::<String>::deserialize(deserializer)?;
+    if sources.len() > MAX_CONDITIONS {
+        return Err(D::Error::custom(format_args!(
+            "{} conditions, more than {MAX_CONDITIONS}",
+            sources.len()
+        )));
+    }
+    sources
+        .iter()
+        .enumerate()
+        .map(|(n, source)| {
+            Condition::compile(source)
+                .map_err(|e| D::Error::custom(format_args!("condition {}: {e}", n + 1)))
+        })
+        .collect()
 }
 
 /// IBM Cloud Vulnerability Advisor settings (parsed for compatibility only).

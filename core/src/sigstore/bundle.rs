@@ -229,6 +229,31 @@ impl fmt::Display for BundleError {
 
 impl core::error::Error for BundleError {}
 
+impl Envelope {
+    /// Reads a DSSE envelope on its own (as cosign's legacy `.att` tags store attestations),
+    /// within [`MAX_BUNDLE_BYTES`], with exactly one signature as in a bundle.
+    pub fn parse(json: &[u8]) -> Result<Self, BundleError> {
+        if json.len() > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge {
+                bytes: json.len(),
+                limit: MAX_BUNDLE_BYTES,
+            });
+        }
+        let envelope = serde_json::from_slice::<Object<wire::Envelope>>(json)
+            .map_err(|error| BundleError::Json(alloc::format!("{error}")))?;
+        match read_content(None, Some(envelope))? {
+            Content::Dsse(envelope) => Ok(envelope),
+            Content::MessageSignature(_) => Err(BundleError::Content),
+        }
+    }
+
+    /// Checks that the envelope holds an in-toto statement naming the artifact whose SHA-256
+    /// digest is `artifact_sha256`, signed by `key` over its PAE (as [`check_content`]).
+    pub(crate) fn check(&self, artifact_sha256: &[u8; 32], key: &Verifier) -> Result<(), ContentError> {
+        content::check_envelope(self, artifact_sha256, key)
+    }
+}
+
 impl Bundle {
     /// Reads a bundle from its JSON, within [`MAX_BUNDLE_BYTES`] and the other bundle bounds.
     pub fn parse(json: &[u8]) -> Result<Self, BundleError> {

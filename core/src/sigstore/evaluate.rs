@@ -101,13 +101,13 @@ fn signer_holds(
 
 /// A signer as messages name it, and as the memo tells it apart: a digest of every input of
 /// its checks (the key PEM, or the root's bytes and each identity's fields).
-struct Who {
-    name: String,
-    identity: [u8; 32],
+pub(crate) struct Who {
+    pub(crate) name: String,
+    pub(crate) identity: [u8; 32],
 }
 
 impl Who {
-    fn of(signer: &Signer) -> Self {
+    pub(crate) fn of(signer: &Signer) -> Self {
         let mut key = memo::Key::default();
         let name = match signer {
             Signer::Key(pem) => {
@@ -177,14 +177,14 @@ fn root(source: &RootSource) -> (&[u8], String) {
 }
 
 /// A signer made ready to verify: its key checked, or its identities compiled and root read.
-struct Ready<'a> {
+pub(crate) struct Ready<'a> {
     key: Option<&'a str>,
     identities: Vec<IdentityPolicy>,
-    root: Option<TrustedRoot>,
+    pub(crate) root: Option<TrustedRoot>,
 }
 
 impl<'a> Ready<'a> {
-    fn load(signer: &'a Signer) -> Result<Self, Reason> {
+    pub(crate) fn load(signer: &'a Signer) -> Result<Self, Reason> {
         match signer {
             Signer::Key(key) => {
                 usable_key(&key.public_key_pem).map_err(|e| {
@@ -211,7 +211,12 @@ impl<'a> Ready<'a> {
         })
     }
 
-    fn expect(&self) -> Expect<'_> {
+    /// The signer's key PEM, for a key signer.
+    pub(crate) fn key(&self) -> Option<&'a str> {
+        self.key
+    }
+
+    pub(crate) fn expect(&self) -> Expect<'_> {
         match self.key {
             Some(pem) => Expect::Key(pem),
             None => Expect::Keyless(&self.identities),
@@ -230,7 +235,7 @@ fn usable_key(pem: &str) -> Result<(), String> {
 }
 
 /// A `sha256:` digest's 32 bytes.
-fn sha256(digest: &Digest) -> Option<[u8; 32]> {
+pub(crate) fn sha256(digest: &Digest) -> Option<[u8; 32]> {
     if digest.algorithm() != "sha256" {
         return None;
     }

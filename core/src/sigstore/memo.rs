@@ -20,7 +20,7 @@ const MAX_REMEMBERED: usize = 4096;
 static VERIFIED: Mutex<BTreeSet<[u8; 32]>> = Mutex::new(BTreeSet::new());
 
 /// The key of one verdict: SHA-256 over each part, each prefixed by its length.
-pub(super) fn key(parts: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn key(parts: &[&[u8]]) -> [u8; 32] {
     let mut key = Key::default();
     for part in parts {
         key.part(part);
@@ -30,7 +30,7 @@ pub(super) fn key(parts: &[&[u8]]) -> [u8; 32] {
 
 /// A key built part by part (each prefixed by its length, so no two splits of the same bytes
 /// collide).
-pub(super) struct Key(Sha256);
+pub(crate) struct Key(Sha256);
 
 impl Default for Key {
     fn default() -> Self {
@@ -39,22 +39,22 @@ impl Default for Key {
 }
 
 impl Key {
-    pub(super) fn part(&mut self, bytes: &[u8]) -> &mut Self {
+    pub(crate) fn part(&mut self, bytes: &[u8]) -> &mut Self {
         self.0.update((bytes.len() as u64).to_be_bytes());
         self.0.update(bytes);
         self
     }
 
-    pub(super) fn finish(self) -> [u8; 32] {
+    pub(crate) fn finish(self) -> [u8; 32] {
         self.0.finalize().into()
     }
 }
 
-pub(super) fn known(key: &[u8; 32]) -> bool {
+pub(crate) fn known(key: &[u8; 32]) -> bool {
     VERIFIED.lock().contains(key)
 }
 
-pub(super) fn remember(key: [u8; 32]) {
+pub(crate) fn remember(key: [u8; 32]) {
     let mut verified = VERIFIED.lock();
     if verified.len() >= MAX_REMEMBERED {
         verified.clear();

@@ -94,7 +94,8 @@ pub fn need(
     }
 }
 
-fn signer(
+/// One requirement's signer: its key Secret read, or its keyless identities with their root.
+pub(crate) fn signer(
     requirement: &CosignRequirement,
     secrets: SecretScope<'_>,
     policies: &PolicySet,

@@ -68,8 +68,7 @@ pub async fn signatures(
     registry.cosign_signatures().get_or_fetch(key, fetch).await
 }
 
-/// [`signatures`] uncached: the `.sig` manifest, then its layers' payload blobs, all at once
-/// (at most [`portieris_core::cosign::MAX_SIGNATURES`]: the manifest parser refuses more).
+/// [`signatures`] uncached: the `.sig` artifact's layers with their payloads.
 async fn fetch_signatures(
     registry: &Registry,
     store: &ImageRef,
@@ -77,27 +76,43 @@ async fn fetch_signatures(
     credentials: &[Credential],
 ) -> Result<Vec<Signature>, FetchFailure> {
     let tag = signature_tag(digest);
+    let layers = layers(registry, store, &tag, credentials, payload::MAX_PAYLOAD).await?;
+    let signatures = layers.into_iter().map(|(layer, payload)| Signature {
+        payload,
+        signature: layer.signature,
+    });
+    Ok(signatures.collect())
+}
+
+/// The layers of the cosign artifact at `tag` in `store` (`.sig`, `.att`), each with its
+/// blob (at most `max_layer` bytes), in layer order; none when the tag does not exist (404).
+/// The manifest, then every blob at once (at most [`portieris_core::cosign::MAX_SIGNATURES`]:
+/// the manifest parser refuses more).
+pub(super) async fn layers(
+    registry: &Registry,
+    store: &ImageRef,
+    tag: &str,
+    credentials: &[Credential],
+    max_layer: usize,
+) -> Result<Vec<(artifact::Layer, Vec<u8>)>, FetchFailure> {
     let manifest = registry
-        .manifest(store, &tag, credentials)
+        .manifest(store, tag, credentials)
         .await
         .map_err(|e| failure::registry(&e))?;
     let Some(manifest) = manifest else {
         return Ok(Vec::new());
     };
     // The artifact's layers say which blobs to fetch.
-    let layers = artifact::parse(&manifest).map_err(|e| {
+    let layers = artifact::layers(&manifest, max_layer).map_err(|e| {
         FetchFailure::new(Cause::Unreadable, format!("{}:{tag}: {e}", store.name()))
     })?;
     // try_join_all keeps the layers' order, and stops at the first failure.
     try_join_all(layers.into_iter().map(|layer| async move {
-        let payload = registry
-            .blob(store, &layer.digest, credentials, payload::MAX_PAYLOAD)
+        let blob = registry
+            .blob(store, &layer.digest, credentials, max_layer)
             .await
             .map_err(|e| failure::registry(&e))?;
-        Ok(Signature {
-            payload,
-            signature: layer.signature,
-        })
+        Ok((layer, blob))
     }))
     .await
 }

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use portieris_core::ImageRef;
-use portieris_core::evidence::{Gathered, Material, SigstoreNeed};
+use portieris_core::evidence::{FetchFailure, Gathered, Material, SigstoreNeed};
+use portieris_core::{Digest, ImageRef};
 
 use super::failure;
 use crate::fetch::docker_config::Credential;
@@ -32,14 +32,25 @@ pub async fn gather(
         .await
         .map_err(|e| failure::registry(&e))?;
     let store = need.repository.as_ref().unwrap_or(image);
+    let bundles = bundles(referrers, store, &digest, store_credentials).await?;
+    Ok(Material::Sigstore { digest, bundles })
+}
+
+/// The Sigstore bundles among the referrers of `digest` in `store` (each referrer's bundle
+/// layers, in the referrers' order).
+pub async fn bundles(
+    referrers: &Referrers,
+    store: &ImageRef,
+    digest: &Digest,
+    credentials: &[Credential],
+) -> Result<Arc<[Vec<u8>]>, FetchFailure> {
     let found = referrers
-        .fetch(store, &digest, BUNDLE_ARTIFACT_TYPE, store_credentials)
+        .fetch(store, digest, BUNDLE_ARTIFACT_TYPE, credentials)
         .await?;
-    let bundles: Arc<[Vec<u8>]> = found
+    Ok(found
         .iter()
         .flat_map(|referrer| &referrer.blobs)
         .filter(|blob| blob.media_type == BUNDLE_ARTIFACT_TYPE)
         .map(|blob| blob.bytes.clone())
-        .collect();
-    Ok(Material::Sigstore { digest, bundles })
+        .collect())
 }

@@ -47,8 +47,9 @@ use super::signature_sets::{self, SET_BYTES, SET_ENTRIES};
 use super::{Credential, FetchError, Reply};
 use crate::evidence::failure;
 
-/// Default of [`Bounds::max_total_bytes`]: the blobs of one read, all together.
-pub const MAX_TOTAL_BYTES: usize = 4 * 1024 * 1024;
+/// Default of [`Bounds::max_total_bytes`]: the blobs of one read, all together (a few
+/// attestation bundles with SBOMs).
+pub const MAX_TOTAL_BYTES: usize = 16 * 1024 * 1024;
 
 /// How much one read may fetch. Past any bound the read fails with [`Cause::TooLarge`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

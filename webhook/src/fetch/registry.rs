@@ -85,6 +85,7 @@ pub struct Registry {
     digests: Arc<Coalescer<Key, Result<Digest, RegistryError>>>,
     simple_signatures: Arc<SignatureSets<Vec<u8>>>,
     cosign_signatures: Arc<SignatureSets<portieris_core::cosign::Signature>>,
+    cosign_attestations: Arc<SignatureSets<Vec<u8>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,6 +108,7 @@ impl Registry {
             cosign_signatures: Arc::new(SignatureSets::named("cosign_signatures", |s| {
                 s.payload.len() + s.signature.as_ref().map_or(0, String::len)
             })),
+            cosign_attestations: Arc::new(SignatureSets::named("cosign_attestations", Vec::len)),
         }
     }
 
@@ -124,6 +126,12 @@ impl Registry {
     /// Cosign's signature sets, by registry, repository, digest and credentials.
     pub fn cosign_signatures(&self) -> &SignatureSets<portieris_core::cosign::Signature> {
         &self.cosign_signatures
+    }
+
+    /// Cosign's legacy attestation sets (the `.att` tag's DSSE envelopes), keyed as
+    /// [`Registry::cosign_signatures`].
+    pub fn cosign_attestations(&self) -> &SignatureSets<Vec<u8>> {
+        &self.cosign_attestations
     }
 
     /// The manifest digest of `image`: the one it names, else the one its tag (`latest` if
