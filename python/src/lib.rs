@@ -8,6 +8,7 @@
 //! verifying and while waiting on the network; all network work runs on one shared tokio
 //! runtime ([`review`]).
 
+mod attestations;
 mod cosign;
 mod errors;
 mod notary;
@@ -48,5 +49,10 @@ fn _portieris(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<sigstore::PySigstoreIdentity>(),
     )?;
     m.add_function(wrap_pyfunction!(sigstore::sigstore_verify_bundle, m)?)?;
+    m.add(
+        "AttestationStatement",
+        m.py().get_type::<attestations::PyStatement>(),
+    )?;
+    m.add_function(wrap_pyfunction!(attestations::attestations_verify, m)?)?;
     Ok(())
 }

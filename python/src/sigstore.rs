@@ -60,7 +60,7 @@ pub(crate) struct PySigstoreIdentity {
 }
 
 impl PySigstoreIdentity {
-    fn new(identity: CertIdentity) -> Self {
+    pub(crate) fn new(identity: CertIdentity) -> Self {
         Self {
             subject: identity.subject,
             subject_kind: match identity.subject_kind {
@@ -103,12 +103,33 @@ impl PySigstoreIdentity {
 }
 
 /// Why a bundle was refused, and which exception says so.
-struct Failure(Kind, String);
+pub(crate) struct Failure(pub(crate) Kind, pub(crate) String);
 
 /// Who must have signed, before it is compiled.
-enum Signer {
+pub(crate) enum Signer {
     Key(String),
     Keyless(String),
+}
+
+impl Signer {
+    /// `identities` (keyless) or `key`: exactly one.
+    pub(crate) fn given(identities: Option<String>, key: Option<String>) -> Result<Self, &'static str> {
+        match (identities, key) {
+            (Some(identities), None) => Ok(Self::Keyless(identities)),
+            (None, Some(key)) => Ok(Self::Key(key)),
+            (None, None) => {
+                Err("give identities (keyless) or key; with neither, any signer would do")
+            }
+            (Some(_), Some(_)) => Err("give identities (keyless) or key, not both"),
+        }
+    }
+}
+
+/// The 32 bytes of a `sha256:` digest argument.
+pub(crate) fn artifact(py: Python<'_>, digest: &str) -> PyResult<[u8; 32]> {
+    let digest = reference::parse_digest(py, digest)?;
+    sha256_bytes(digest.hex())
+        .ok_or_else(|| error(py, Kind::Reference, format!("\"{digest}\": not a SHA-256")))
 }
 
 /// Verifies one Sigstore bundle; see `portieris.sigstore.verify_bundle`. `identities` is the
@@ -125,27 +146,9 @@ pub(crate) fn sigstore_verify_bundle(
     key: Option<String>,
     now: u64,
 ) -> PyResult<PySigstoreVerified> {
-    let digest = reference::parse_digest(py, digest)?;
-    let artifact = sha256_bytes(digest.hex())
-        .ok_or_else(|| error(py, Kind::Reference, format!("\"{digest}\": not a SHA-256")))?;
-    let signer = match (identities, key) {
-        (Some(identities), None) => Signer::Keyless(identities),
-        (None, Some(key)) => Signer::Key(key),
-        (None, None) => {
-            return Err(error(
-                py,
-                Kind::Policy,
-                "sigstore: give identities (keyless) or key; with neither, any signer would do",
-            ));
-        }
-        (Some(_), Some(_)) => {
-            return Err(error(
-                py,
-                Kind::Policy,
-                "sigstore: give identities (keyless) or key, not both",
-            ));
-        }
-    };
+    let artifact = artifact(py, digest)?;
+    let signer = Signer::given(identities, key)
+        .map_err(|message| error(py, Kind::Policy, format!("sigstore: {message}")))?;
     let bundle = bundle.as_bytes().to_vec();
     let root = trusted_root.map(|root| root.as_bytes().to_vec());
     let outcome =
@@ -162,7 +165,7 @@ pub(crate) fn sigstore_verify_bundle(
 }
 
 /// The 32 bytes of a SHA-256 digest's 64 hex digits.
-fn sha256_bytes(hex: &str) -> Option<[u8; 32]> {
+pub(crate) fn sha256_bytes(hex: &str) -> Option<[u8; 32]> {
     let mut bytes = [0; 32];
     if hex.len() != 64 {
         return None;
@@ -171,6 +174,26 @@ fn sha256_bytes(hex: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(bytes)
+}
+
+/// The identity dicts' JSON (as `portieris.sigstore` writes it), read as a policy's
+/// `keyless.identities`: at least one, at most [`MAX_IDENTITIES`].
+pub(crate) fn written_identities(json: &str) -> Result<Vec<KeylessIdentity>, Failure> {
+    let policy = |message: String| Failure(Kind::Policy, message);
+    let written: Vec<KeylessIdentity> =
+        serde_json::from_str(json).map_err(|e| policy(format!("identities: {e}")))?;
+    if written.is_empty() {
+        return Err(policy(
+            "identities: an empty list, which no signer can meet".into(),
+        ));
+    }
+    if written.len() > MAX_IDENTITIES {
+        return Err(policy(format!(
+            "identities: {} of them, more than {MAX_IDENTITIES}",
+            written.len()
+        )));
+    }
+    Ok(written)
 }
 
 /// The public-good root, read once.
@@ -196,19 +219,7 @@ fn check(
     let (expect, root) = match signer {
         Signer::Key(pem) => (Expect::Key(pem), given.as_ref()),
         Signer::Keyless(json) => {
-            let written: Vec<KeylessIdentity> =
-                serde_json::from_str(json).map_err(|e| policy(format!("identities: {e}")))?;
-            if written.is_empty() {
-                return Err(policy(
-                    "identities: an empty list, which no signer can meet".into(),
-                ));
-            }
-            if written.len() > MAX_IDENTITIES {
-                return Err(policy(format!(
-                    "identities: {} of them, more than {MAX_IDENTITIES}",
-                    written.len()
-                )));
-            }
+            let written = written_identities(json)?;
             compiled = need::identities(&written).map_err(policy)?;
             let root = match &given {
                 Some(root) => root,

@@ -1,7 +1,7 @@
 """portieris: admit only trusted container images.
 
 Python binding of portieris (a Rust implementation of IBM Portieris): parse image references,
-verify Notary v1 trust data, simple signatures, cosign signatures and Sigstore bundles, match
+verify Notary v1 trust data, simple signatures, cosign signatures, Sigstore bundles and attestations, match
 image policies, and evaluate Kubernetes AdmissionReviews with the same engine as the webhook.
 """
 
@@ -12,7 +12,7 @@ import json as _json
 import os as _os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
-from . import _portieris, cosign, notary, sigstore, simple
+from . import _portieris, attestations, cosign, notary, sigstore, simple
 from ._errors import Error, PolicyError, ReferenceError, VerificationError
 
 __version__: str = _portieris.__version__
@@ -37,6 +37,7 @@ __all__ = [
     "simple",
     "cosign",
     "sigstore",
+    "attestations",
 ]
 
 PathLike = Union[str, "_os.PathLike[str]"]

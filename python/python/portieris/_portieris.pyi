@@ -131,3 +131,27 @@ def sigstore_verify_bundle(
     key: Optional[str],
     now: int,
 ) -> SigstoreVerified: ...
+
+class AttestationStatement:
+    """A statement that met the requirement (``portieris.attestations.Statement``)."""
+
+    @property
+    def statement(self) -> bytes: ...
+    @property
+    def predicate_type(self) -> str: ...
+    @property
+    def identity(self) -> Optional[SigstoreIdentity]: ...
+    @property
+    def signed_at(self) -> List[int]: ...
+
+def attestations_verify(
+    digest: str,
+    predicate_type: str,
+    bundles: List[bytes],
+    envelopes: List[bytes],
+    trusted_root: Optional[bytes],
+    identities: Optional[str],
+    key: Optional[str],
+    conditions: List[str],
+    now: int,
+) -> List[AttestationStatement]: ...
