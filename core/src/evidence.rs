@@ -156,9 +156,14 @@ pub fn verify<'a>(
         (Need::Sigstore(need), Material::Sigstore { digest, bundles }) => {
             sigstore::evaluate(need, image, digest, bundles, now).map(|_| digest)
         }
-        (Need::Attestation(need), Material::Attestation { digest, bundles, envelopes }) => {
-            attestation::evaluate(need, image, digest, bundles, envelopes, now).map(|_| digest)
-        }
+        (
+            Need::Attestation(need),
+            Material::Attestation {
+                digest,
+                bundles,
+                envelopes,
+            },
+        ) => attestation::evaluate(need, image, digest, bundles, envelopes, now).map(|_| digest),
         (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest),
         _ => Err(Reason::unverifiable(
             "the evidence gathered is not the evidence the policy needs",
@@ -174,9 +179,14 @@ pub fn costly(need: &Need, gathered: &Gathered) -> bool {
         (Need::Sigstore(need), Ok(Material::Sigstore { digest, bundles })) => {
             !sigstore::remembered(need, digest, bundles)
         }
-        (Need::Attestation(need), Ok(Material::Attestation { digest, bundles, envelopes })) => {
-            !attestation::remembered(need, digest, bundles, envelopes)
-        }
+        (
+            Need::Attestation(need),
+            Ok(Material::Attestation {
+                digest,
+                bundles,
+                envelopes,
+            }),
+        ) => !attestation::remembered(need, digest, bundles, envelopes),
         _ => true,
     }
 }

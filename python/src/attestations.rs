@@ -73,16 +73,24 @@ pub(crate) fn attestations_verify(
 ) -> PyResult<Vec<PyStatement>> {
     let artifact = artifact(py, digest)?;
     let policy = |message: String| error(py, Kind::Policy, message);
-    let signer = Signer::given(identities, key).map_err(|m| policy(format!("attestations: {m}")))?;
+    let signer =
+        Signer::given(identities, key).map_err(|m| policy(format!("attestations: {m}")))?;
     let required = required(predicate_type, signer, trusted_root, &conditions)
         .map_err(|Failure(kind, message)| error(py, kind, message))?;
     let outcome = py.allow_threads(move || {
         attestation::verify(&required, &artifact, &bundles, &envelopes, UnixTime(now))
     });
     let attested = outcome.map_err(|reasons| {
-        error(py, Kind::Verification, format!("no attestation passes: {}", reasons.join("; ")))
+        error(
+            py,
+            Kind::Verification,
+            format!("no attestation passes: {}", reasons.join("; ")),
+        )
     })?;
-    attested.into_iter().map(|a| PyStatement::new(py, a)).collect()
+    attested
+        .into_iter()
+        .map(|a| PyStatement::new(py, a))
+        .collect()
 }
 
 /// The requirement, as a policy entry with these fields would be.
@@ -94,10 +102,15 @@ fn required(
 ) -> Result<Required, Failure> {
     let policy = |message: String| Failure(Kind::Policy, message);
     let resolved = predicate::resolve(predicate_type).ok_or_else(|| {
-        policy(format!("predicate_type {predicate_type:?} is neither a URI nor a short name"))
+        policy(format!(
+            "predicate_type {predicate_type:?} is neither a URI nor a short name"
+        ))
     })?;
     if conditions.len() > MAX_CONDITIONS {
-        return Err(policy(format!("{} conditions, more than {MAX_CONDITIONS}", conditions.len())));
+        return Err(policy(format!(
+            "{} conditions, more than {MAX_CONDITIONS}",
+            conditions.len()
+        )));
     }
     let conditions = conditions
         .iter()

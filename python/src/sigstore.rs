@@ -113,7 +113,10 @@ pub(crate) enum Signer {
 
 impl Signer {
     /// `identities` (keyless) or `key`: exactly one.
-    pub(crate) fn given(identities: Option<String>, key: Option<String>) -> Result<Self, &'static str> {
+    pub(crate) fn given(
+        identities: Option<String>,
+        key: Option<String>,
+    ) -> Result<Self, &'static str> {
         match (identities, key) {
             (Some(identities), None) => Ok(Self::Keyless(identities)),
             (None, Some(key)) => Ok(Self::Key(key)),

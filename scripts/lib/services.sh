@@ -42,9 +42,10 @@ launch() {
 	shift
 	setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
 	echo $! >"$(pidfile "$name")"
-	# Until the child has exec'd, its command line is this script's: wait for that (2 s).
+	# Until the child has exec'd, its command line is this script's: wait for that (10 s: a
+	# machine busy compiling has been seen to take over 2 s to start a Python relay).
 	local i
-	for ((i = 0; i < 40; i++)); do
+	for ((i = 0; i < 200; i++)); do
 		alive "$name" && return 0
 		sleep 0.05
 	done

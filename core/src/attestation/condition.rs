@@ -14,7 +14,11 @@ pub struct CompileError {
 }
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 #[derive(Debug)]
@@ -34,7 +38,9 @@ impl Bindings {
 }
 impl Condition {
     pub fn compile(source: &str) -> Result<Self, CompileError> {
-        Ok(Self { source: source.into() })
+        Ok(Self {
+            source: source.into(),
+        })
     }
     pub fn source(&self) -> &str {
         &self.source

@@ -131,7 +131,9 @@ fn holds(
     envelopes: &[Vec<u8>],
     now: UnixTime,
 ) -> Result<(), Reason> {
-    let memo_keys: Vec<_> = Memo::of(required, sha256).keys(bundles, envelopes).collect();
+    let memo_keys: Vec<_> = Memo::of(required, sha256)
+        .keys(bundles, envelopes)
+        .collect();
     if memo_keys.iter().any(|(_, _, key)| memo::known(key)) {
         return Ok(());
     }
@@ -241,7 +243,11 @@ fn envelope(
     };
     let checked = pem_key(pem)
         .map_err(|e| format!("the signer's key: {e}"))
-        .and_then(|(_, key)| envelope.check(sha256, &key.verifier).map_err(|e| e.to_string()));
+        .and_then(|(_, key)| {
+            envelope
+                .check(sha256, &key.verifier)
+                .map_err(|e| e.to_string())
+        });
     Some(checked.map(|()| Attested {
         statement: envelope.payload,
         predicate_type,
@@ -260,8 +266,8 @@ fn conditions(conditions: &[Condition], statement: &[u8]) -> Result<(), String> 
     if conditions.is_empty() {
         return Ok(());
     }
-    let value: serde_json::Value = serde_json::from_slice(statement)
-        .map_err(|e| format!("the statement is not JSON: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(statement).map_err(|e| format!("the statement is not JSON: {e}"))?;
     let bindings = Bindings::new(&value);
     for (n, condition) in conditions.iter().enumerate() {
         let n = n + 1;

@@ -102,7 +102,9 @@ fn shape(policy: &Policy) -> Vec<String> {
         }
         let signer = &attestation.signer;
         match (signer.key_secret.is_empty(), &signer.keyless) {
-            (true, None) => reasons.push(format!("{name}: signer has neither keySecret nor keyless")),
+            (true, None) => {
+                reasons.push(format!("{name}: signer has neither keySecret nor keyless"))
+            }
             (false, Some(_)) => reasons.push(format!(
                 "{name}: signer has both keySecret and keyless; write one"
             )),

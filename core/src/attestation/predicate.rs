@@ -36,7 +36,10 @@ mod tests {
 
     #[test]
     fn short_names_resolve_to_cosign_uris() {
-        assert_eq!(resolve("slsaprovenance1"), Some("https://slsa.dev/provenance/v1"));
+        assert_eq!(
+            resolve("slsaprovenance1"),
+            Some("https://slsa.dev/provenance/v1")
+        );
         assert_eq!(resolve("spdxjson"), Some("https://spdx.dev/Document"));
         assert_eq!(
             resolve("vuln"),
@@ -46,13 +49,23 @@ mod tests {
 
     #[test]
     fn any_uri_is_its_own_type() {
-        assert_eq!(resolve("https://example.com/p/v1"), Some("https://example.com/p/v1"));
+        assert_eq!(
+            resolve("https://example.com/p/v1"),
+            Some("https://example.com/p/v1")
+        );
         assert_eq!(resolve("urn:example:p"), Some("urn:example:p"));
     }
 
     #[test]
     fn anything_else_is_refused() {
-        for bad in ["slsa", "", "SLSAProvenance", "https:", "1http://x", "https://a b"] {
+        for bad in [
+            "slsa",
+            "",
+            "SLSAProvenance",
+            "https:",
+            "1http://x",
+            "https://a b",
+        ] {
             assert_eq!(resolve(bad), None, "{bad:?}");
         }
     }

@@ -36,7 +36,10 @@ pub enum ArtifactError {
         size: u64,
         limit: usize,
     },
-    BadDigest { layer: usize, digest: String },
+    BadDigest {
+        layer: usize,
+        digest: String,
+    },
 }
 
 impl fmt::Display for ArtifactError {
@@ -47,10 +50,9 @@ impl fmt::Display for ArtifactError {
                 f,
                 "the signature manifest has {n} layers, more than the {MAX_SIGNATURES} accepted"
             ),
-            Self::LayerTooLarge { layer, size, limit } => write!(
-                f,
-                "layer {layer}: {size} bytes, more than {limit}"
-            ),
+            Self::LayerTooLarge { layer, size, limit } => {
+                write!(f, "layer {layer}: {size} bytes, more than {limit}")
+            }
             Self::BadDigest { layer, digest } => {
                 write!(
                     f,

@@ -249,7 +249,11 @@ impl Envelope {
 
     /// Checks that the envelope holds an in-toto statement naming the artifact whose SHA-256
     /// digest is `artifact_sha256`, signed by `key` over its PAE (as [`check_content`]).
-    pub(crate) fn check(&self, artifact_sha256: &[u8; 32], key: &Verifier) -> Result<(), ContentError> {
+    pub(crate) fn check(
+        &self,
+        artifact_sha256: &[u8; 32],
+        key: &Verifier,
+    ) -> Result<(), ContentError> {
         content::check_envelope(self, artifact_sha256, key)
     }
 }

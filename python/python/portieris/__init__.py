@@ -1,8 +1,9 @@
 """portieris: admit only trusted container images.
 
 Python binding of portieris (a Rust implementation of IBM Portieris): parse image references,
-verify Notary v1 trust data, simple signatures, cosign signatures, Sigstore bundles and attestations, match
-image policies, and evaluate Kubernetes AdmissionReviews with the same engine as the webhook.
+verify Notary v1 trust data, simple signatures, cosign signatures, Sigstore bundles and
+attestations, match image policies, and evaluate Kubernetes AdmissionReviews with the same
+engine as the webhook.
 """
 
 from __future__ import annotations

@@ -70,5 +70,8 @@ async fn envelopes(
             cosign::layers(&registry, &store, &tag, &credentials, MAX_BUNDLE_BYTES).await?;
         Ok(layers.into_iter().map(|(_, blob)| blob).collect())
     };
-    registry.cosign_attestations().get_or_fetch(key, fetch).await
+    registry
+        .cosign_attestations()
+        .get_or_fetch(key, fetch)
+        .await
 }

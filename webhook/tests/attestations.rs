@@ -1,0 +1,310 @@
+//! Attestations end to end: images pushed to the rig's registries, attested by the real
+//! cosign v3 (`cosign attest`, keyless or with a key, into bundles among the referrers or the
+//! legacy `.att` tag) against the loopback Sigstore, with SLSA provenance written as a CI
+//! builder writes it, an SBOM made by the real syft and a vulnerability report; judged by
+//! `portieris review` under `attestations` policies with CEL conditions. The tests fail, never
+//! skip, without the rig, the loopback Sigstore or syft (`scripts/test.sh` provides them).
+
+#[allow(dead_code)] // shared with other test files
+#[path = "common/review.rs"]
+mod review;
+#[allow(dead_code)] // shared with other test files
+#[path = "common/rig.rs"]
+mod rig;
+#[allow(dead_code)] // shared with other test files
+#[path = "common/sigstore.rs"]
+mod sigstore;
+#[allow(dead_code)] // shared with other test files
+#[path = "common/simple.rs"]
+mod tools;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use review::{Folder, Reviewed, image_policy, secret};
+use serde_json::{Value, json};
+use sigstore::{Cosign, Registry, SIGNER, Signer, by_digest};
+
+/// The builder our CI's provenance names, and what the policies require.
+const OUR_CI: &str =
+    "https://github.com/portieris-test/ci/.github/workflows/build.yml@refs/heads/main";
+const OUR_REPOSITORY: &str = "https://github.com/portieris-test/app";
+
+fn world() -> &'static Cosign {
+    static WORLD: OnceLock<Cosign> = OnceLock::new();
+    WORLD.get_or_init(|| Cosign::new(format!("attestations/run-{}", std::process::id())))
+}
+
+/// SLSA provenance v1 as a CI builder writes it (the predicate; cosign wraps the statement).
+fn provenance(builder: &str, repository: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "buildDefinition": {
+            "buildType": "https://github.com/portieris-test/ci/container@v1",
+            "externalParameters": {"source": {"repository": repository, "ref": "refs/heads/main"}},
+            "internalParameters": {"runner": "linux-amd64"},
+            "resolvedDependencies": [{
+                "uri": format!("git+{repository}@refs/heads/main"),
+                "digest": {"gitCommit": "6f1ad1e1c6a2c8a3ef0e32a10dd54b21c1c0b6c1"}
+            }]
+        },
+        "runDetails": {
+            "builder": {"id": builder},
+            "metadata": {"invocationId": "https://github.com/portieris-test/app/actions/runs/42/attempts/1",
+                         "startedOn": "2026-12-06T09:00:00Z", "finishedOn": "2026-12-06T09:04:00Z"}
+        }
+    }))
+    .expect("JSON")
+}
+
+/// A cosign vulnerability report (`--type vuln`), as a scanner step writes it.
+fn vulnerability_report(severities: &[&str]) -> Vec<u8> {
+    let results: Vec<Value> = severities
+        .iter()
+        .enumerate()
+        .map(|(n, severity)| {
+            json!({"id": format!("CVE-2026-{:04}", 1000 + n), "severity": severity,
+            "package": "openssl", "installedVersion": "3.0.1", "fixedVersion": "3.0.9"})
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "invocation": {"parameters": null, "uri": "https://github.com/portieris-test/app/actions/runs/42",
+                       "event_id": "42", "builder.id": OUR_CI},
+        "scanner": {"uri": "pkg:github/aquasecurity/trivy@0.58.0", "version": "0.58.0",
+                    "db": {"uri": "", "version": ""}, "result": {"Results": [{"Vulnerabilities": results}]}},
+        "metadata": {"scanStartedOn": "2026-12-06T09:05:00Z", "scanFinishedOn": "2026-12-06T09:06:00Z"}
+    }))
+    .expect("JSON")
+}
+
+/// An `attestations` entry.
+fn attestation(kind: &str, signer: Value, conditions: &[&str]) -> Value {
+    json!({"predicateType": kind, "signer": signer, "conditions": conditions})
+}
+
+/// The SLSA rule the policies hold images to: built by our CI from our repository.
+fn from_our_ci(world: &Cosign) -> Value {
+    attestation(
+        "slsaprovenance1",
+        world.keyless(SIGNER),
+        &[
+            &format!("predicate.runDetails.builder.id == '{OUR_CI}'"),
+            &format!(
+                "predicate.buildDefinition.externalParameters.source.repository == '{OUR_REPOSITORY}'"
+            ),
+        ],
+    )
+}
+
+/// `portieris review` of a Pod running `image` under `attestations` for the whole registry,
+/// with the loopback root and the release key as Secrets.
+fn review(world: &Cosign, image: &str, attestations: Value) -> Reviewed {
+    let host = image.split('/').next().expect("a registry");
+    let rule = json!([{"name": format!("{host}/*"), "policy": {"attestations": attestations}}]);
+    let folder = Folder::new(&[
+        image_policy(rule),
+        secret(
+            "sigstore-root",
+            json!({"trusted_root.json": world.sigstore.trusted_root()}),
+        ),
+        secret("release-key", json!({"cosign.pub": world.public_key()})),
+    ]);
+    review::review(folder.path(), &world.rig.ca(), image, None, &[])
+}
+
+fn attest_provenance(world: &Cosign, image: &str, digest: &str, builder: &str, signer: Signer) {
+    let name = format!("provenance-{}.json", digest.trim_start_matches("sha256:"));
+    let predicate = world.file(&name, &provenance(builder, OUR_REPOSITORY));
+    world.attest(image, digest, "slsaprovenance1", &predicate, signer);
+}
+
+#[test]
+fn provenance_from_our_ci_is_admitted_and_pinned_and_another_builder_is_denied_by_name() {
+    let world = world();
+    let (ours, ours_digest) = world.push(Registry::Referrers, "built-by-us");
+    attest_provenance(world, &ours, &ours_digest, OUR_CI, Signer::Keyless(SIGNER));
+    let reviewed = review(world, &ours, json!([from_our_ci(world)]));
+    reviewed.assert_allowed("provenance from our CI");
+    assert_eq!(reviewed.pinned(), Some(by_digest(&ours, &ours_digest)));
+
+    let elsewhere = "https://ci.example.com/builders/other@v1";
+    let (theirs, theirs_digest) = world.push(Registry::Referrers, "built-elsewhere");
+    attest_provenance(
+        world,
+        &theirs,
+        &theirs_digest,
+        elsewhere,
+        Signer::Keyless(SIGNER),
+    );
+    let denied = review(world, &theirs, json!([from_our_ci(world)]));
+    denied.assert_denied(
+        "another builder",
+        "condition 1 is false: predicate.runDetails.builder.id",
+    );
+}
+
+#[test]
+fn provenance_through_the_tag_fallback_and_signed_by_a_key_is_read_the_same() {
+    let world = world();
+    let (image, digest) = world.push(Registry::Fallback, "keyed-provenance");
+    attest_provenance(world, &image, &digest, OUR_CI, Signer::Key);
+    let keyed = |conditions: &[&str]| {
+        json!([attestation(
+            "slsaprovenance1",
+            json!({"keySecret": "release-key"}),
+            conditions
+        )])
+    };
+    let ours = format!("predicate.runDetails.builder.id == '{OUR_CI}'");
+    review(world, &image, keyed(&[&ours])).assert_allowed("a key-signed bundle");
+    // The same statement judged for the keyless identity: not its signer.
+    review(world, &image, json!([from_our_ci(world)])).assert_denied(
+        "signed by a key, not the identity",
+        "no attestation signed by a keyless identity",
+    );
+}
+
+#[test]
+fn a_missing_predicate_type_a_wrong_identity_and_an_erroring_condition_are_denied_saying_why() {
+    let world = world();
+    let (image, digest) = world.push(Registry::Referrers, "denials");
+    attest_provenance(world, &image, &digest, OUR_CI, Signer::Keyless(SIGNER));
+    let sbom = attestation("spdxjson", world.keyless(SIGNER), &[]);
+    review(world, &image, json!([sbom])).assert_denied(
+        "no SBOM",
+        "no attestation of type \"https://spdx.dev/Document\"",
+    );
+    let stranger = attestation(
+        "slsaprovenance1",
+        world.keyless("mallory@portieris.test"),
+        &[],
+    );
+    review(world, &image, json!([stranger]))
+        .assert_denied("another identity", "does not match any expected identity");
+    let errs = attestation(
+        "slsaprovenance1",
+        world.keyless(SIGNER),
+        &["predicate.noSuchField == 'x'"],
+    );
+    review(world, &image, json!([errs]))
+        .assert_denied("a condition that errors", "condition 1 failed (");
+}
+
+#[test]
+fn a_legacy_att_for_another_digest_is_refused_for_its_subject() {
+    let world = world();
+    let (image, digest) = world.push(Registry::Referrers, "subject-a");
+    let (other, other_digest) = world.push(Registry::Referrers, "subject-b");
+    attest_provenance(world, &other, &other_digest, OUR_CI, Signer::KeyLegacy);
+    // Copy b's `.att` to the tag of a's digest: a's attestation tag now holds b's statement.
+    let tag = |image: &str, digest: &str| {
+        format!(
+            "{}:sha256-{}.att",
+            image.rsplit_once(':').expect("a tag").0,
+            digest.trim_start_matches("sha256:")
+        )
+    };
+    let ca = world.rig.ca();
+    tools::run(
+        Command::new("skopeo")
+            .args([
+                "copy",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                "--preserve-digests",
+            ])
+            .arg(format!("docker://{}", tag(&other, &other_digest)))
+            .arg(format!("docker://{}", tag(&image, &digest)))
+            .env("SSL_CERT_FILE", ca),
+        None,
+    );
+    let keyed = json!([attestation(
+        "slsaprovenance1",
+        json!({"keySecret": "release-key"}),
+        &[]
+    )]);
+    review(world, &other, keyed.clone()).assert_allowed("b's own .att");
+    review(world, &image, keyed).assert_denied(
+        "b's statement under a's tag",
+        "no subject of the statement has the artifact's digest",
+    );
+}
+
+#[test]
+fn a_vulnerability_report_in_the_legacy_att_tag_is_held_to_its_severity_rule() {
+    let world = world();
+    let (image, digest) = world.push(Registry::Referrers, "scanned");
+    let report = world.file(
+        "vuln.json",
+        &vulnerability_report(&["LOW", "HIGH", "MEDIUM"]),
+    );
+    world.attest(&image, &digest, "vuln", &report, Signer::KeyLegacy);
+    let rule = |banned: &str| {
+        let condition = format!(
+            "predicate.scanner.result.Results.all(r, r.Vulnerabilities.all(v, !(v.severity in {banned})))"
+        );
+        json!([attestation(
+            "vuln",
+            json!({"keySecret": "release-key"}),
+            &[&condition]
+        )])
+    };
+    review(world, &image, rule("['CRITICAL']")).assert_allowed("no critical vulnerability");
+    review(world, &image, rule("['CRITICAL', 'HIGH']"))
+        .assert_denied("a HIGH vulnerability", "condition 1 is false");
+}
+
+#[test]
+fn an_sbom_made_by_syft_is_checked_for_banned_packages() {
+    let world = world();
+    let (image, digest) = world.push(Registry::Referrers, "inventoried");
+    let sbom = syft_sbom(world, &image);
+    let packages: Value = serde_json::from_slice(&sbom).expect("syft writes JSON");
+    let names: Vec<&str> = packages["packages"]
+        .as_array()
+        .expect("an SPDX document lists packages")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        !names.is_empty(),
+        "syft found no package in the image: {names:?}"
+    );
+    let predicate = world.file("sbom.spdx.json", &sbom);
+    world.attest(&image, &digest, "spdxjson", &predicate, Signer::Key);
+    let banning = |name: &str| {
+        let condition = format!("!predicate.packages.exists(p, p.name == '{name}')");
+        json!([attestation(
+            "spdxjson",
+            json!({"keySecret": "release-key"}),
+            &[&condition]
+        )])
+    };
+    review(world, &image, banning("log4j")).assert_allowed("no banned package");
+    review(world, &image, banning(names[0]))
+        .assert_denied("a banned package", "condition 1 is false");
+}
+
+/// `syft <image> -o spdx-json` of the pushed image, read over plain HTTP from the rig.
+fn syft_sbom(world: &Cosign, image: &str) -> Vec<u8> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/syft-bin.sh");
+    let syft = tools::run(Command::new("bash").arg(script), None);
+    let out = Command::new(syft.trim())
+        .args([
+            "scan",
+            &format!("registry:{image}"),
+            "-o",
+            "spdx-json",
+            "-q",
+        ])
+        .env("SYFT_REGISTRY_INSECURE_USE_HTTP", "true")
+        .env("SSL_CERT_FILE", world.rig.ca())
+        .output()
+        .expect("syft runs");
+    assert!(
+        out.status.success(),
+        "syft: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
