@@ -18,6 +18,12 @@ mod cluster;
 #[allow(dead_code)]
 #[path = "common/rig.rs"]
 mod rig;
+#[allow(dead_code)]
+#[path = "common/sigstore.rs"]
+mod sigstore;
+#[allow(dead_code)]
+#[path = "common/simple.rs"]
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,6 +41,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use rig::Rig;
 use serde_json::{Value, json};
+use sigstore::{Cosign, OUR_CI, Registry, SIGNER, Signer, by_digest};
 use tokio::sync::{OnceCell, RwLock};
 
 const RELEASE: &str = "portieris";
@@ -372,6 +379,57 @@ async fn unsigned_images_are_denied_for_every_kind() {
             "{kind:?}: nothing stored"
         );
     }
+}
+
+/// The issue's scenario: a Deployment whose image has SLSA provenance from our CI (attested
+/// keyless by the real cosign v3 against the loopback Sigstore) runs, pinned; the same
+/// Deployment of an image built elsewhere is refused, naming the condition that failed.
+#[tokio::test]
+async fn a_deployment_runs_only_with_slsa_provenance_from_our_ci() {
+    let fx = fixture().await.read().await;
+    let client = fx.cluster.client().await;
+    let prefix = format!("e2e-attestations/run-{}", std::process::id());
+    let cosign = Cosign::new(prefix.clone());
+    let (ours, ours_digest) = cosign.push(Registry::Referrers, "ours");
+    cosign.attest_provenance(&ours, &ours_digest, OUR_CI, Signer::Keyless(SIGNER));
+    let (theirs, theirs_digest) = cosign.push(Registry::Referrers, "theirs");
+    let elsewhere = "https://ci.example.com/builders/other@v1";
+    cosign.attest_provenance(&theirs, &theirs_digest, elsewhere, Signer::Keyless(SIGNER));
+
+    let ns = Namespace::new(&client, "e2e-attested", json!({})).await;
+    let root = json!({"trusted_root.json": cosign.sigstore.trusted_root()});
+    ns.set_secret("sigstore-root", root).await;
+    let host = ours.split('/').next().expect("a registry");
+    let rule = json!([{"name": format!("{host}/{prefix}/*"),
+        "policy": {"attestations": [cosign.from_our_ci()]}}]);
+    ns.set_image_policy("attested", rule).await;
+    ns.wait_for_probe(&theirs, "the attestation policy in force", |o| o.is_err())
+        .await;
+
+    let deployment = Kind::Deployment.object("ours", &ours, Some(1));
+    ns.create(Kind::Deployment, &deployment, false)
+        .await
+        .unwrap_or_else(|e| panic!("provenance from our CI refused: {e}\n{}", fx.log()));
+    let stored = ns.get(Kind::Deployment, "ours").await;
+    let pinned = by_digest(&ours, &ours_digest);
+    assert_eq!(
+        Kind::Deployment.images(&stored),
+        vec![pinned.clone(), pinned]
+    );
+
+    let message = denied(
+        ns.create(
+            Kind::Deployment,
+            &Kind::Deployment.object("theirs", &theirs, Some(1)),
+            false,
+        )
+        .await,
+    );
+    assert!(
+        message.contains(&format!("Deny \"{theirs}\""))
+            && message.contains("condition 1 is false: predicate.runDetails.builder.id"),
+        "the refusal names the image and the failed condition: {message}"
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,10 @@ use crate::tools;
 
 /// What the signer's token says: the certificate's subject.
 pub const SIGNER: &str = "signer@portieris.test";
+/// The builder our CI's SLSA provenance names, and the repository it builds.
+pub const OUR_CI: &str =
+    "https://github.com/portieris-test/ci/.github/workflows/build.yml@refs/heads/main";
+pub const OUR_REPOSITORY: &str = "https://github.com/portieris-test/app";
 /// The password `cosign generate-key-pair` encrypts the key with.
 const PASSWORD: &str = "portieris-test";
 
@@ -177,6 +181,29 @@ impl Cosign {
         self.run(&args);
     }
 
+    /// `cosign attest --type slsaprovenance1` of provenance naming `builder` (and
+    /// [`OUR_REPOSITORY`]) for `image@digest`.
+    pub fn attest_provenance(&self, image: &str, digest: &str, builder: &str, signer: Signer) {
+        let name = format!("provenance-{}.json", digest.trim_start_matches("sha256:"));
+        let predicate = self.file(&name, &provenance(builder, OUR_REPOSITORY));
+        self.attest(image, digest, "slsaprovenance1", &predicate, signer);
+    }
+
+    /// The `attestations` entry policies hold images to: SLSA provenance v1, keyless by
+    /// [`SIGNER`], built by [`OUR_CI`] from [`OUR_REPOSITORY`].
+    pub fn from_our_ci(&self) -> serde_json::Value {
+        serde_json::json!({
+            "predicateType": "slsaprovenance1",
+            "signer": self.keyless(SIGNER),
+            "conditions": [
+                format!("predicate.runDetails.builder.id == '{OUR_CI}'"),
+                format!(
+                    "predicate.buildDefinition.externalParameters.source.repository == '{OUR_REPOSITORY}'"
+                ),
+            ],
+        })
+    }
+
     pub fn public_key(&self) -> String {
         std::fs::read_to_string(self.home.path().join("release.pub")).expect("release.pub")
     }
@@ -192,4 +219,28 @@ impl Cosign {
 /// `name@digest` of the tag reference `name:tag`.
 pub fn by_digest(image: &str, digest: &str) -> String {
     format!("{}@{digest}", image.rsplit_once(':').expect("a tag").0)
+}
+
+/// SLSA provenance v1 as a CI builder writes it (the predicate; cosign wraps the statement).
+pub fn provenance(builder: &str, repository: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "buildDefinition": {
+            "buildType": "https://github.com/portieris-test/ci/container@v1",
+            "externalParameters": {"source": {"repository": repository, "ref": "refs/heads/main"}},
+            "internalParameters": {"runner": "linux-amd64"},
+            "resolvedDependencies": [{
+                "uri": format!("git+{repository}@refs/heads/main"),
+                "digest": {"gitCommit": "6f1ad1e1c6a2c8a3ef0e32a10dd54b21c1c0b6c1"}
+            }]
+        },
+        "runDetails": {
+            "builder": {"id": builder},
+            "metadata": {
+                "invocationId": "https://github.com/portieris-test/app/actions/runs/42/attempts/1",
+                "startedOn": "2026-12-06T09:00:00Z",
+                "finishedOn": "2026-12-06T09:04:00Z"
+            }
+        }
+    }))
+    .expect("JSON")
 }

@@ -405,7 +405,10 @@ fn answer(root: &Path, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     }
     let expected = format!(
         "Basic {}",
-        crate::review::base64(format!("{STORE_USER}:{STORE_PASSWORD}"))
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{STORE_USER}:{STORE_PASSWORD}")
+        )
     );
     let authorized = request
         .headers()
