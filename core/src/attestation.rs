@@ -14,4 +14,4 @@ pub mod predicate;
 
 pub use condition::{Bindings, CompileError, Condition, ConditionError};
 pub use evaluate::{Attested, evaluate, remembered, verify};
-pub use need::{AttestationNeed, Required, broken, need};
+pub use need::{AttestationNeed, Required, broken, need, problems};

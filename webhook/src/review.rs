@@ -162,6 +162,9 @@ fn check_resource(resource: &Resource, secrets: &[(String, String)]) -> Vec<Stri
                 "{field}.policy.mutation: tagAndDigest has no effect with mutateImage: false"
             ));
         }
+        for problem in portieris_core::attestation::problems(policy) {
+            problems.push(format!("{field}.policy.attestations: {problem}"));
+        }
         for (path, secret, secret_namespace) in secret_refs(&repository.policy) {
             // A ClusterImagePolicy's Secrets are read from the namespace of each request, so
             // they can only be checked offline when the policy names a namespace.
@@ -203,6 +206,14 @@ fn secret_refs(policy: &Policy) -> Vec<(String, &str, Option<&str>)> {
             &r.key_secret,
             namespace,
         ));
+    }
+    for (j, attestation) in policy.attestations.iter().enumerate() {
+        let signer = &attestation.signer;
+        if !signer.key_secret.is_empty() {
+            let namespace = Some(signer.key_secret_namespace.as_str()).filter(|n| !n.is_empty());
+            let path = format!("policy.attestations[{j}].signer.keySecret");
+            refs.push((path, &signer.key_secret, namespace));
+        }
     }
     if !policy.simple.store_secret.is_empty() {
         refs.push((

@@ -231,6 +231,44 @@ fn validate_reports_policy_fields_that_cannot_mean_what_they_say() {
 }
 
 #[test]
+fn validate_reports_attestation_problems_with_the_position_of_a_bad_condition() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = r#"apiVersion: portieris.cloud.ibm.com/v1
+kind: ImagePolicy
+metadata: {name: p, namespace: team}
+spec:
+  repositories:
+    - name: "icr.io/*"
+      policy:
+        attestations:
+          - predicateType: slsaprovenance1
+            signer: {keySecret: ci-key}
+            conditions: ["predicate.runDetails.builder.id == 'ci'", "predicate.x ==="]
+---
+apiVersion: portieris.cloud.ibm.com/v1
+kind: ImagePolicy
+metadata: {name: q, namespace: team}
+spec:
+  repositories:
+    - name: "quay.io/*"
+      policy:
+        attestations:
+          - predicateType: slsa
+            signer: {keySecret: absent}
+"#;
+    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
+    let (code, report) = validate(dir.path());
+    assert_eq!(code, Some(1), "{report}");
+    for needle in [
+        "ImagePolicy \"team/p\": spec.repositories[0] (\"icr.io/*\"): condition 2: line 1, column ",
+        "spec.repositories[0].policy.attestations: attestation 1 (slsa): predicateType is neither a URI nor one of slsaprovenance,",
+        "spec.repositories[0].policy.attestations[0].signer.keySecret: Secret \"team/absent\" is not in the folder",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
+#[test]
 fn review_refuses_a_policy_folder_with_problems() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("broken.yaml"), "kind: [unclosed").expect("write");

@@ -46,7 +46,7 @@ pub fn need(
     if policy.attestations.is_empty() {
         return Ok(None);
     }
-    let mut reasons = shape(policy);
+    let mut reasons = problems(policy);
     if !reasons.is_empty() {
         return Err(reasons.into_iter().map(Reason::policy).collect());
     }
@@ -83,13 +83,13 @@ pub fn need(
 
 /// Whether the policy's `attestations` are wrong as written: no warn mode softens that.
 pub fn broken(policy: &Policy) -> bool {
-    !shape(policy).is_empty()
+    !problems(policy).is_empty()
 }
 
 /// What is wrong with the entries as written, whatever the Secrets hold: a predicate type
 /// that is neither a URI nor a short name, a signer that is neither a key nor keyless (or
 /// both), keyless identities that do not compile. (Conditions compile with the policy.)
-fn shape(policy: &Policy) -> Vec<String> {
+pub fn problems(policy: &Policy) -> Vec<String> {
     let mut reasons = Vec::new();
     for (n, attestation) in policy.attestations.iter().enumerate() {
         let name = name(n, attestation);
