@@ -56,8 +56,8 @@ fn attestation(kind: &str, signer: Value, conditions: &[&str]) -> Value {
     json!({"predicateType": kind, "signer": signer, "conditions": conditions})
 }
 
-fn from_our_ci(world: &Cosign) -> Value {
-    world.from_our_ci()
+fn built_by_our_ci(world: &Cosign) -> Value {
+    world.built_by_our_ci()
 }
 
 /// `portieris review` of a Pod running `image` under `attestations` for the whole registry,
@@ -77,18 +77,18 @@ fn review(world: &Cosign, image: &str, attestations: Value) -> Reviewed {
 }
 
 #[test]
-fn provenance_from_our_ci_is_admitted_and_pinned_and_another_builder_is_denied_by_name() {
+fn provenance_built_by_our_ci_is_admitted_and_pinned_and_another_builder_is_denied_by_name() {
     let world = world();
     let (ours, ours_digest) = world.push(Registry::Referrers, "built-by-us");
     world.attest_provenance(&ours, &ours_digest, OUR_CI, Signer::Keyless(SIGNER));
-    let reviewed = review(world, &ours, json!([from_our_ci(world)]));
+    let reviewed = review(world, &ours, json!([built_by_our_ci(world)]));
     reviewed.assert_allowed("provenance from our CI");
     assert_eq!(reviewed.pinned(), Some(by_digest(&ours, &ours_digest)));
 
     let elsewhere = "https://ci.example.com/builders/other@v1";
     let (theirs, theirs_digest) = world.push(Registry::Referrers, "built-elsewhere");
     world.attest_provenance(&theirs, &theirs_digest, elsewhere, Signer::Keyless(SIGNER));
-    let denied = review(world, &theirs, json!([from_our_ci(world)]));
+    let denied = review(world, &theirs, json!([built_by_our_ci(world)]));
     denied.assert_denied(
         "another builder",
         "condition 1 is false: predicate.runDetails.builder.id",
@@ -110,7 +110,7 @@ fn provenance_through_the_tag_fallback_and_signed_by_a_key_is_read_the_same() {
     let ours = format!("predicate.runDetails.builder.id == '{OUR_CI}'");
     review(world, &image, keyed(&[&ours])).assert_allowed("a key-signed bundle");
     // The same statement judged for the keyless identity: not its signer.
-    review(world, &image, json!([from_our_ci(world)])).assert_denied(
+    review(world, &image, json!([built_by_our_ci(world)])).assert_denied(
         "signed by a key, not the identity",
         "no attestation signed by a keyless identity",
     );

@@ -385,7 +385,7 @@ async fn unsigned_images_are_denied_for_every_kind() {
 /// keyless by the real cosign v3 against the loopback Sigstore) runs, pinned; the same
 /// Deployment of an image built elsewhere is refused, naming the condition that failed.
 #[tokio::test]
-async fn a_deployment_runs_only_with_slsa_provenance_from_our_ci() {
+async fn a_deployment_runs_only_with_slsa_provenance_built_by_our_ci() {
     let fx = fixture().await.read().await;
     let client = fx.cluster.client().await;
     let prefix = format!("e2e-attestations/run-{}", std::process::id());
@@ -401,7 +401,7 @@ async fn a_deployment_runs_only_with_slsa_provenance_from_our_ci() {
     ns.set_secret("sigstore-root", root).await;
     let host = ours.split('/').next().expect("a registry");
     let rule = json!([{"name": format!("{host}/{prefix}/*"),
-        "policy": {"attestations": [cosign.from_our_ci()]}}]);
+        "policy": {"attestations": [cosign.built_by_our_ci()]}}]);
     ns.set_image_policy("attested", rule).await;
     ns.wait_for_probe(&theirs, "the attestation policy in force", |o| o.is_err())
         .await;

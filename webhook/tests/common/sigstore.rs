@@ -191,7 +191,7 @@ impl Cosign {
 
     /// The `attestations` entry policies hold images to: SLSA provenance v1, keyless by
     /// [`SIGNER`], built by [`OUR_CI`] from [`OUR_REPOSITORY`].
-    pub fn from_our_ci(&self) -> serde_json::Value {
+    pub fn built_by_our_ci(&self) -> serde_json::Value {
         serde_json::json!({
             "predicateType": "slsaprovenance1",
             "signer": self.keyless(SIGNER),
