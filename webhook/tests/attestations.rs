@@ -31,14 +31,15 @@ fn world() -> &'static Cosign {
     WORLD.get_or_init(|| Cosign::new(format!("attestations/run-{}", std::process::id())))
 }
 
-/// A cosign vulnerability report (`--type vuln`), as a scanner step writes it.
+/// A cosign vulnerability report (`--type vuln`), as a scanner step writes it: trivy's JSON
+/// result (`Results[].Vulnerabilities[]`) under cosign's `scanner.result`.
 fn vulnerability_report(severities: &[&str]) -> Vec<u8> {
     let results: Vec<Value> = severities
         .iter()
         .enumerate()
         .map(|(n, severity)| {
-            json!({"id": format!("CVE-2026-{:04}", 1000 + n), "severity": severity,
-            "package": "openssl", "installedVersion": "3.0.1", "fixedVersion": "3.0.9"})
+            json!({"VulnerabilityID": format!("CVE-2026-{:04}", 1000 + n), "Severity": severity,
+            "PkgName": "openssl", "InstalledVersion": "3.0.1", "FixedVersion": "3.0.9"})
         })
         .collect();
     serde_json::to_vec(&json!({
@@ -193,7 +194,7 @@ fn a_vulnerability_report_in_the_legacy_att_tag_is_held_to_its_severity_rule() {
     world.attest(&image, &digest, "vuln", &report, Signer::KeyLegacy);
     let rule = |banned: &str| {
         let condition = format!(
-            "predicate.scanner.result.Results.all(r, r.Vulnerabilities.all(v, !(v.severity in {banned})))"
+            "predicate.scanner.result.Results.all(r, r.Vulnerabilities.all(v, !(v.Severity in {banned})))"
         );
         json!([attestation(
             "vuln",
