@@ -8,6 +8,7 @@
 //! raw NUL, so the committed seeds stay plain documents.
 
 pub mod admission;
+pub mod attestation;
 pub mod canonical;
 pub mod cosign;
 pub mod decide;
