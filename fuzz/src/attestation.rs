@@ -136,3 +136,13 @@ fn bytes32(hex: &str) -> [u8; 32] {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_statement_with_invalid_utf8_in_a_skipped_field_replays_clean() {
+        super::run(include_bytes!(
+            "../regressions/attestation-invalid-utf8-in-ignored-field"
+        ));
+    }
+}

@@ -84,6 +84,10 @@ struct SubjectDigest {
 /// Checks that `payload` is an in-toto statement with a subject whose `sha256` is
 /// `artifact_sha256` (hex, either case).
 pub fn check_statement(payload: &[u8], artifact_sha256: &[u8; 32]) -> Result<(), StatementError> {
+    // serde_json skips the strings of fields it ignores without checking them; JSON is UTF-8
+    // (RFC 8259), and a signed statement that is not is refused whole, not half read.
+    core::str::from_utf8(payload)
+        .map_err(|_| StatementError::Json(alloc::string::String::from("not UTF-8")))?;
     let Object(statement) = serde_json::from_slice::<Object<Statement>>(payload)
         .map_err(|error| StatementError::Json(alloc::format!("{error}")))?;
     if !STATEMENT_TYPES.contains(&statement.kind.as_str()) {
@@ -193,6 +197,18 @@ mod tests {
             check_statement(&statement(STATEMENT_TYPES[1], &short), &DIGEST),
             Err(StatementError::NoSubject)
         );
+    }
+
+    #[test]
+    fn a_statement_that_is_not_utf8_is_refused_even_in_a_field_not_read() {
+        let hex = "ab".repeat(32);
+        let mut payload = statement(STATEMENT_TYPES[1], &hex);
+        let name = payload.iter().position(|&b| b == b'x').expect("the subject's name");
+        payload[name] = 0xf8;
+        assert!(matches!(
+            check_statement(&payload, &DIGEST),
+            Err(StatementError::Json(_))
+        ));
     }
 
     #[test]
