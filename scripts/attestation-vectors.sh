@@ -59,70 +59,7 @@ gen_token() {
 # Image A: Alpine-like, with an APK database so that the SBOMs list packages (musl, busybox,
 # libcrypto3, libssl3). Image B: scripts/rig/mkimage.py's one-file image.
 make_image_a() {
-	python3 - "$work/layout" a <<-'EOF'
-		import gzip, hashlib, io, json, os, sys, tarfile
-		layout, tag = sys.argv[1:]
-		os.makedirs(f"{layout}/blobs/sha256", exist_ok=True)
-		def blob(data):
-		    d = hashlib.sha256(data).hexdigest()
-		    open(f"{layout}/blobs/sha256/{d}", "wb").write(data)
-		    return "sha256:" + d
-		def apk(name, version, origin, license, desc, url, deps, provides, files):
-		    lines = [f"P:{name}", f"V:{version}", "A:x86_64", "S:100000", "I:200000",
-		             f"T:{desc}", f"U:{url}", f"L:{license}", f"o:{origin}",
-		             "m:Portieris Test <test@portieris.test>", "t:1717000000", f"c:{'ab' * 20}"]
-		    if deps: lines.append("D:" + " ".join(deps))
-		    if provides: lines.append("p:" + " ".join(provides))
-		    for d, fs in files:
-		        lines.append(f"F:{d}")
-		        lines += [f"R:{f}" for f in fs]
-		    return "\n".join(lines) + "\n\n"
-		db = "".join([
-		    apk("musl", "1.2.5-r0", "musl", "MIT", "the musl c library (libc) implementation",
-		        "https://musl.libc.org/", [], ["so:libc.musl-x86_64.so.1=1"], [("lib", ["ld-musl-x86_64.so.1"])]),
-		    apk("busybox", "1.36.1-r29", "busybox", "GPL-2.0-only", "Size optimized toolbox of many common UNIX utilities",
-		        "https://busybox.net/", ["so:libc.musl-x86_64.so.1"], ["cmd:busybox=1.36.1-r29"], [("bin", ["busybox"])]),
-		    apk("libcrypto3", "3.3.0-r2", "openssl", "Apache-2.0", "Crypto library from openssl",
-		        "https://www.openssl.org/", ["so:libc.musl-x86_64.so.1"], ["so:libcrypto.so.3=3"], [("lib", ["libcrypto.so.3"])]),
-		    apk("libssl3", "3.3.0-r2", "openssl", "Apache-2.0", "SSL shared libraries",
-		        "https://www.openssl.org/", ["so:libcrypto.so.3", "so:libc.musl-x86_64.so.1"], ["so:libssl.so.3=3"], [("lib", ["libssl.so.3"])]),
-		])
-		files = {
-		    "etc/os-release": 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.0\nPRETTY_NAME="Alpine Linux v3.20"\nHOME_URL="https://alpinelinux.org/"\n',
-		    "etc/alpine-release": "3.20.0\n",
-		    "lib/apk/db/installed": db,
-		    "portieris-rig.txt": "portieris attestation fixture image a\n",
-		}
-		tar_buf = io.BytesIO()
-		with tarfile.open(fileobj=tar_buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-		    dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
-		    for d in dirs:
-		        info = tarfile.TarInfo(d); info.type = tarfile.DIRTYPE; info.mode = 0o755; info.mtime = 0
-		        tar.addfile(info)
-		    for path in sorted(files):
-		        data = files[path].encode()
-		        info = tarfile.TarInfo(path); info.size = len(data); info.mode = 0o644; info.mtime = 0
-		        info.uid = info.gid = 0; info.uname = info.gname = "root"
-		        tar.addfile(info, io.BytesIO(data))
-		tar_bytes = tar_buf.getvalue()
-		gz_buf = io.BytesIO()
-		with gzip.GzipFile(fileobj=gz_buf, mode="wb", mtime=0, compresslevel=9) as gz:
-		    gz.write(tar_bytes)
-		layer = gz_buf.getvalue()
-		config = {"architecture": "amd64", "os": "linux", "created": "1970-01-01T00:00:00Z",
-		          "config": {"Cmd": ["/bin/sh"], "Labels": {"portieris-rig": tag}},
-		          "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar_bytes).hexdigest()]},
-		          "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "portieris attestation-vectors.sh"}]}
-		cb = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
-		manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-		            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cb), "size": len(cb)},
-		            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(layer), "size": len(layer)}]}
-		mb = json.dumps(manifest, separators=(",", ":")).encode()
-		index = {"schemaVersion": 2, "manifests": [{"mediaType": manifest["mediaType"], "digest": blob(mb), "size": len(mb),
-		         "annotations": {"org.opencontainers.image.ref.name": tag}}]}
-		json.dump(index, open(f"{layout}/index.json", "w"))
-		json.dump({"imageLayoutVersion": "1.0.0"}, open(f"{layout}/oci-layout", "w"))
-	EOF
+	python3 "$root/scripts/rig/mkimage.py" --alpine "$work/layout" a "portieris attestation fixture image a" >/dev/null
 }
 
 # push NAME: copies oci:LAYOUT:NAME to the registry; prints its digest.

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Write a tiny, deterministic OCI image layout without docker.
 
-usage: mkimage.py LAYOUT_DIR TAG CONTENT
+usage: mkimage.py [--alpine] LAYOUT_DIR TAG CONTENT
 
 The image has one gzip layer holding `/portieris-rig.txt` (= CONTENT), an OCI config
 for linux/amd64 and an OCI manifest; `index.json` names it TAG
 (`org.opencontainers.image.ref.name`). Same CONTENT -> same bytes -> same digests.
+With --alpine the layer also holds an Alpine-like `etc/os-release` and APK database
+(`lib/apk/db/installed`: musl, busybox, libcrypto3, libssl3), so SBOM tools list packages.
 Push it with `skopeo copy oci:LAYOUT_DIR:TAG docker://...`.
 """
 
@@ -26,14 +28,69 @@ def blob(layout, data: bytes) -> str:
     return "sha256:" + digest
 
 
+def apk(name, version, origin, license, desc, url, deps, provides, files):
+    """One package's entry in an APK database, as apk writes it."""
+    lines = [f"P:{name}", f"V:{version}", "A:x86_64", "S:100000", "I:200000",
+             f"T:{desc}", f"U:{url}", f"L:{license}", f"o:{origin}",
+             "m:Portieris Test <test@portieris.test>", "t:1717000000", f"c:{'ab' * 20}"]
+    if deps:
+        lines.append("D:" + " ".join(deps))
+    if provides:
+        lines.append("p:" + " ".join(provides))
+    for d, fs in files:
+        lines.append(f"F:{d}")
+        lines += [f"R:{f}" for f in fs]
+    return "\n".join(lines) + "\n\n"
+
+
+def alpine_files():
+    """The files that make an image look like Alpine 3.20 with four packages to syft."""
+    libc = "so:libc.musl-x86_64.so.1"
+    db = "".join([
+        apk("musl", "1.2.5-r0", "musl", "MIT", "the musl c library (libc) implementation",
+            "https://musl.libc.org/", [], [libc + "=1"], [("lib", ["ld-musl-x86_64.so.1"])]),
+        apk("busybox", "1.36.1-r29", "busybox", "GPL-2.0-only",
+            "Size optimized toolbox of many common UNIX utilities",
+            "https://busybox.net/", [libc], ["cmd:busybox=1.36.1-r29"], [("bin", ["busybox"])]),
+        apk("libcrypto3", "3.3.0-r2", "openssl", "Apache-2.0", "Crypto library from openssl",
+            "https://www.openssl.org/", [libc], ["so:libcrypto.so.3=3"], [("lib", ["libcrypto.so.3"])]),
+        apk("libssl3", "3.3.0-r2", "openssl", "Apache-2.0", "SSL shared libraries",
+            "https://www.openssl.org/", ["so:libcrypto.so.3", libc], ["so:libssl.so.3=3"],
+            [("lib", ["libssl.so.3"])]),
+    ])
+    return {
+        "etc/os-release": 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.0\n'
+        'PRETTY_NAME="Alpine Linux v3.20"\nHOME_URL="https://alpinelinux.org/"\n',
+        "etc/alpine-release": "3.20.0\n",
+        "lib/apk/db/installed": db,
+    }
+
+
 def main():
-    if len(sys.argv) != 4:
+    args = sys.argv[1:]
+    alpine = args[:1] == ["--alpine"]
+    if alpine:
+        args = args[1:]
+    if len(args) != 3:
         sys.exit(__doc__)
-    layout, tag, content = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+    layout, tag, content = args[0], args[1], args[2].encode()
+    extra = alpine_files() if alpine else {}
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
 
     tar_buf = io.BytesIO()
     with tarfile.open(fileobj=tar_buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        dirs = sorted({"/".join(p.split("/")[:i]) for p in extra for i in range(1, p.count("/") + 1)})
+        for d in dirs:
+            info = tarfile.TarInfo(d)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+            tar.addfile(info)
+        for path in sorted(extra):
+            data = extra[path].encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            tar.addfile(info, io.BytesIO(data))
         info = tarfile.TarInfo("portieris-rig.txt")
         info.size = len(content)
         info.mtime = 0

@@ -210,7 +210,7 @@ fn a_vulnerability_report_in_the_legacy_att_tag_is_held_to_its_severity_rule() {
 #[test]
 fn an_sbom_made_by_syft_is_checked_for_banned_packages() {
     let world = world();
-    let (image, digest) = world.push(Registry::Referrers, "inventoried");
+    let (image, digest) = world.push_alpine(Registry::Referrers, "inventoried");
     let sbom = syft_sbom(world, &image);
     let packages: Value = serde_json::from_slice(&sbom).expect("syft writes JSON");
     let names: Vec<&str> = packages["packages"]

@@ -130,12 +130,26 @@ impl Cosign {
     /// Pushes a new image `name:v1` (its content its name) to `registry`: the tag reference
     /// and the digest.
     pub fn push(&self, registry: Registry, name: &str) -> (String, String) {
+        self.push_made(registry, name, tools::make_image)
+    }
+
+    /// [`Cosign::push`] of an Alpine-like image (an APK database of four packages).
+    pub fn push_alpine(&self, registry: Registry, name: &str) -> (String, String) {
+        self.push_made(registry, name, tools::make_alpine_image)
+    }
+
+    fn push_made(
+        &self,
+        registry: Registry,
+        name: &str,
+        make: fn(&Path, &str, &str),
+    ) -> (String, String) {
         let host = match registry {
             Registry::Referrers => self.rig.env("PORTIERIS_RIG_REGISTRY_REFERRERS"),
             Registry::Fallback => self.rig.env("PORTIERIS_RIG_REGISTRY"),
         };
         let layout = self.layouts.path().join(name);
-        tools::make_image(&layout, "v1", &format!("{} {name}", self.prefix));
+        make(&layout, "v1", &format!("{} {name}", self.prefix));
         let image = format!("{host}/{}/{name}:v1", self.prefix);
         tools::push(&self.rig, &format!("oci:{}:v1", layout.display()), &image);
         let digest = tools::sha256(&tools::raw_manifest(&self.rig, &image));

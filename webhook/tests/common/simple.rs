@@ -197,10 +197,20 @@ pub fn run(command: &mut Command, stdin: Option<&str>) -> String {
 
 /// An OCI layout with one image tagged `tag` (the rig's `mkimage.py`).
 pub fn make_image(layout: &Path, tag: &str, content: &str) {
+    mkimage(&[], layout, tag, content);
+}
+
+/// The same, Alpine-like: with an APK database of four packages, for SBOM tools to list.
+pub fn make_alpine_image(layout: &Path, tag: &str, content: &str) {
+    mkimage(&["--alpine"], layout, tag, content);
+}
+
+fn mkimage(flags: &[&str], layout: &Path, tag: &str, content: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/rig/mkimage.py");
     run(
         Command::new("python3")
             .arg(script)
+            .args(flags)
             .arg(layout)
             .arg(tag)
             .arg(content),
