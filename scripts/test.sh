@@ -5,10 +5,15 @@
 # Kubernetes API server with etcd and the controller-manager, and cosign (built from the Go
 # module proxy once per machine, cached under ~/.cache/portieris), a loopback Sigstore (Fulcio,
 # TesseraCT, rekor-tiles, the timestamp authority, an OIDC issuer, and cosign v3, all built
-# from the Go module proxy once per machine), python-tuf (from PyPI, once per machine); then
-# the Python binding's pytest suite.
+# from the Go module proxy once per machine), syft (likewise), python-tuf (from PyPI, once per
+# machine); then the Python binding's pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# webhook/tests/attestations.rs makes SBOMs with syft, built from the Go module proxy once per
+# machine (about 8 minutes cold, 2 GB of modules): in the background while the peers start.
+syft_log=$(mktemp)
+bash scripts/syft-bin.sh >"$syft_log" 2>&1 &
+syft_build=$!
 bash scripts/rig.sh start
 bash scripts/kube.sh start
 # webhook/tests/sigstore.rs signs with cosign v3 against it (scripts/sigstore/README.md).
@@ -20,6 +25,12 @@ export PORTIERIS_COSIGN
 # once per machine into a virtualenv under ~/.cache/portieris; seconds).
 PORTIERIS_TUF_PYTHON=$(bash scripts/tuf-py.sh)
 export PORTIERIS_TUF_PYTHON
+if ! wait "$syft_build"; then
+	cat "$syft_log" >&2
+	exit 1
+fi
+PORTIERIS_SYFT=$(tail -n 1 "$syft_log")
+export PORTIERIS_SYFT
 eval "$(bash scripts/rig.sh env)"
 export PORTIERIS_RIG_DIR
 cargo test --workspace --all-targets

@@ -203,7 +203,10 @@ mod tests {
     fn a_statement_that_is_not_utf8_is_refused_even_in_a_field_not_read() {
         let hex = "ab".repeat(32);
         let mut payload = statement(STATEMENT_TYPES[1], &hex);
-        let name = payload.iter().position(|&b| b == b'x').expect("the subject's name");
+        let name = payload
+            .iter()
+            .position(|&b| b == b'x')
+            .expect("the subject's name");
         payload[name] = 0xf8;
         assert!(matches!(
             check_statement(&payload, &DIGEST),
