@@ -6,6 +6,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod admission;
+pub mod attestation;
 pub mod cosign;
 pub mod crypto;
 pub mod evidence;

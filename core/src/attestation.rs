@@ -1,0 +1,3 @@
+//! In-toto attestations: the predicate conditions a policy puts on a verified statement.
+
+pub mod condition;
