@@ -60,6 +60,7 @@ pub(super) fn estimate(
     let mut walk = Walk {
         sizes,
         scopes: Vec::new(),
+        amortized: None,
         patterns,
     };
     walk.expr(expr, 0).map(|est| est.cost)
@@ -69,6 +70,9 @@ struct Walk<'a, 'p> {
     sizes: Sizes,
     /// Comprehension variables in scope, innermost last.
     scopes: Vec<(&'a str, Sizes)>,
+    /// The accumulator of the filter or projection whose step is being walked: its append
+    /// copies parts of distinct elements, charged once for the whole range instead.
+    amortized: Option<&'a str>,
     patterns: &'p mut Patterns,
 }
 
@@ -135,11 +139,27 @@ impl<'a> Walk<'a, '_> {
         }
         Err(fault(
             e,
-            format!("unknown variable '{name}' (conditions read predicate, predicateType and subject)"),
+            format!(
+                "unknown variable '{name}' (conditions read predicate, predicateType and subject)"
+            ),
         ))
     }
 
     fn call(&mut self, e: &'a IdedExpr, call: &'a CallExpr, depth: usize) -> Result<Est, Fault> {
+        if let (Some(accu), operators::ADD, [lhs, list]) = (
+            self.amortized,
+            call.func_name.as_str(),
+            call.args.as_slice(),
+        ) && is_ident(lhs, accu)
+            && let Expr::List(list) = &list.expr
+            && let [item] = list.elements.as_slice()
+        {
+            let item = self.expr(item, depth)?;
+            return Ok(Est {
+                cost: item.cost.saturating_add(3),
+                shape: SCALAR,
+            });
+        }
         let target = match &call.target {
             Some(target) => Some(self.expr(target, depth)?),
             None => None,
@@ -152,7 +172,6 @@ impl<'a> Walk<'a, '_> {
             1,
         ]);
         let operands: Vec<Sizes> = target.iter().chain(&args).map(|a| a.shape).collect();
-        let arity = |n| operands.len() == n;
         let (extra, shape) = match (call.func_name.as_str(), operands.as_slice()) {
             (operators::LOGICAL_AND | operators::LOGICAL_OR, [_, _])
             | (operators::LOGICAL_NOT | operators::NOT_STRICTLY_FALSE, [_]) => (0, SCALAR),
@@ -224,17 +243,20 @@ impl<'a> Walk<'a, '_> {
                     total: v.total.max(3),
                 },
             ),
-            (name, _) if arity(0) || !is_allowed(name) => {
-                return Err(fault(
-                    e,
-                    format!("function '{}' is not allowed in conditions (allowed: {FUNCTIONS})", display(name)),
-                ));
+            (name, _) if is_allowed(name) => {
+                let n = operands.len();
+                let message = format!(
+                    "'{}' is not allowed with {n} operand(s) here",
+                    display(name)
+                );
+                return Err(fault(e, message));
             }
             (name, _) => {
-                return Err(fault(
-                    e,
-                    format!("'{}' is not allowed with {} argument(s) here", display(name), operands.len()),
-                ));
+                let name = display(name);
+                let message = format!(
+                    "function '{name}' is not allowed in conditions (allowed: {FUNCTIONS})"
+                );
+                return Err(fault(e, message));
             }
         };
         Ok(Est {
@@ -249,9 +271,14 @@ impl<'a> Walk<'a, '_> {
             return Err(fault(e, "matches takes one pattern".into()));
         };
         let Expr::Literal(LiteralValue::String(pattern)) = &pattern.expr else {
-            return Err(fault(e, "the pattern of matches must be a string literal".into()));
+            return Err(fault(
+                e,
+                "the pattern of matches must be a string literal".into(),
+            ));
         };
-        self.patterns.add(pattern.inner()).map_err(|message| fault(e, message))
+        self.patterns
+            .add(pattern.inner())
+            .map_err(|message| fault(e, message))
     }
 
     fn comprehension(
@@ -269,9 +296,12 @@ impl<'a> Walk<'a, '_> {
         // int, or (map, filter) a list only appended to.
         self.scopes.push((c.iter_var.as_str(), range.shape));
         self.scopes.push((c.accu_var.as_str(), SCALAR));
+        let amortize = matches!(kind, Kind::Filter | Kind::Projection);
+        self.amortized = amortize.then_some(c.accu_var.as_str());
         let body = self
             .expr(&c.loop_cond, depth)
             .and_then(|cond| Ok((cond, self.expr(&c.loop_step, depth)?)));
+        self.amortized = None;
         let result = self.expr(&c.result, depth);
         self.scopes.truncate(self.scopes.len().saturating_sub(2));
         let (cond, step) = body?;
@@ -279,17 +309,21 @@ impl<'a> Walk<'a, '_> {
         let n = range.shape.len;
         // Each iteration runs the condition and the step, and clones its element: the clones
         // weigh the range's weight at most.
+        // Filter and projection appends copy (twice: into `[f]`, then onto the list) parts of
+        // distinct elements.
+        let copies = if amortize { 3 } else { 1 };
         let cost = add(&[
             range.cost,
             init.cost,
             n.saturating_mul(add(&[cond.cost, step.cost, 1])),
-            range.shape.total,
+            range.shape.total.saturating_mul(copies),
             result.cost,
             1,
         ]);
         let shape = match kind {
             Kind::Fold => SCALAR,
-            Kind::Filter => range.shape,
+            // Parts of distinct elements weigh the range's weight at most.
+            Kind::Filter | Kind::Projection => range.shape,
             // `[f]` appended once an element: the list's bounds, n times its weight.
             Kind::Map => Sizes {
                 len: n.max(step.shape.len),
@@ -307,6 +341,8 @@ enum Kind {
     Fold,
     /// filter: appends its own elements.
     Filter,
+    /// map to a part of each element (`x.name`, `x.a[0]`): no new values.
+    Projection,
     /// map: appends a new value per element.
     Map,
 }
@@ -318,29 +354,56 @@ impl Kind {
         }
         match &c.accu_init.expr {
             Expr::Literal(LiteralValue::Boolean(_) | LiteralValue::Int(_)) => Some(Kind::Fold),
-            Expr::List(list) if list.elements.is_empty() => {
-                Some(if appends_iter_var(c) { Kind::Filter } else { Kind::Map })
-            }
+            Expr::List(list) if list.elements.is_empty() => Some(match appended(c) {
+                Some(item) if is_ident(item, &c.iter_var) && guarded(c) => Kind::Filter,
+                Some(item) if projects(item, &c.iter_var) => Kind::Projection,
+                _ => Kind::Map,
+            }),
             _ => None,
         }
     }
 }
 
-/// Whether the step appends `[iter_var]` (filter's shape) rather than a computed value.
-fn appends_iter_var(c: &ComprehensionExpr) -> bool {
-    let Expr::Call(step) = &c.loop_step.expr else {
-        return false;
+/// The value a map or filter step appends: `f` of `@result + [f]`, guarded or not.
+fn appended(c: &ComprehensionExpr) -> Option<&IdedExpr> {
+    let step = match &c.loop_step.expr {
+        Expr::Call(call) if call.func_name == operators::CONDITIONAL => call.args.get(1)?,
+        _ => &c.loop_step,
     };
-    let append = match (step.func_name.as_str(), step.args.as_slice()) {
-        (operators::CONDITIONAL, [_, append, _]) => append,
-        _ => return false,
+    let Expr::Call(append) = &step.expr else {
+        return None;
     };
-    let Expr::Call(append) = &append.expr else {
-        return false;
-    };
-    matches!(append.args.as_slice(), [_, list] if matches!(&list.expr,
-        Expr::List(l) if matches!(l.elements.as_slice(),
-            [item] if matches!(&item.expr, Expr::Ident(name) if *name == c.iter_var))))
+    match (append.func_name.as_str(), append.args.as_slice()) {
+        (operators::ADD, [_, list]) => match &list.expr {
+            Expr::List(l) => l.elements.first().filter(|_| l.elements.len() == 1),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn guarded(c: &ComprehensionExpr) -> bool {
+    matches!(&c.loop_step.expr, Expr::Call(call) if call.func_name == operators::CONDITIONAL)
+}
+
+fn is_ident(e: &IdedExpr, name: &str) -> bool {
+    matches!(&e.expr, Expr::Ident(n) if n == name)
+}
+
+/// Whether `e` is a part of `var` read in place: fields and indexes by literals.
+fn projects(e: &IdedExpr, var: &str) -> bool {
+    let mut e = e;
+    loop {
+        match &e.expr {
+            Expr::Ident(name) => return name == var,
+            Expr::Select(select) if !select.test => e = &select.operand,
+            Expr::Call(call) if call.func_name == operators::INDEX => match call.args.as_slice() {
+                [container, key] if matches!(key.expr, Expr::Literal(_)) => e = container,
+                _ => return false,
+            },
+            _ => return false,
+        }
+    }
 }
 
 fn is_allowed(name: &str) -> bool {
@@ -355,7 +418,10 @@ fn is_allowed(name: &str) -> bool {
         "uint",
         "double",
     ];
-    NAMES.contains(&name) || name.starts_with('_') || name.ends_with('_') || name == operators::IN
+    NAMES.contains(&name)
+        || name.starts_with('_')
+        || name.ends_with('_')
+        || name == operators::IN
         || name == operators::NOT_STRICTLY_FALSE
 }
 

@@ -41,7 +41,8 @@ impl Patterns {
         }
         let regex = Regex::new(pattern).map_err(|e| invalid(&e))?;
         let states = u64::try_from(states).unwrap_or(u64::MAX);
-        self.0.insert(pattern.to_string(), Compiled { regex, states });
+        self.0
+            .insert(pattern.to_string(), Compiled { regex, states });
         Ok(states)
     }
 
