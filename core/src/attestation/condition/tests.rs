@@ -4,8 +4,9 @@ use alloc::format;
 use alloc::string::{String, ToString as _};
 use alloc::vec;
 use alloc::vec::Vec;
+use core::time::Duration;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -76,12 +77,12 @@ fn the_issue_examples_decide() {
 #[test]
 fn a_missing_key_fails_and_a_string_is_not_a_bool() {
     let s = provenance();
-    let failed = check("predicate.nothing == 1", &s).unwrap_err();
+    let failed = check("predicate.nothing == 1", &s).expect_err("an error");
     assert!(
         matches!(&failed, ConditionError::Failed(m) if m.contains("nothing")),
         "{failed}"
     );
-    let not_bool = check("predicateType", &s).unwrap_err();
+    let not_bool = check("predicateType", &s).expect_err("an error");
     assert_eq!(not_bool, ConditionError::NotBool("string".into()));
     assert!(not_bool.to_string().contains("not a bool"));
     // A statement without a predicate binds null.
@@ -177,7 +178,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
                 })
                 .collect::<Vec<bool>>()
         })
-        .unwrap()
+        .expect("no error")
         .join()
         .expect("no stack overflow");
     // Parentheses, brackets and braces nest the parser; chains nest the tree.
@@ -187,9 +188,9 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 
 #[test]
 fn one_scan_of_a_predicate_list_is_accepted_and_a_nested_scan_is_not() {
-    Condition::compile(r#"predicate.matches.all(m, m.vulnerability.severity != "Critical" && m.fix.state != "not-fixed")"#).unwrap();
+    Condition::compile(r#"predicate.matches.all(m, m.vulnerability.severity != "Critical" && m.fix.state != "not-fixed")"#).expect("no error");
     Condition::compile(r#"predicate.a.map(x, x.name).filter(n, n.startsWith("a")).size() < 10"#)
-        .unwrap();
+        .expect("no error");
     let e = compile_error("predicate.a.all(x, predicate.b.exists(y, x == y))");
     assert!(e.message.contains("estimated cost"), "{e}");
     assert_eq!((e.line, e.column), (1, 16), "{e}");
@@ -200,12 +201,12 @@ fn one_scan_of_a_predicate_list_is_accepted_and_a_nested_scan_is_not() {
 
 #[test]
 fn a_check_over_the_runtime_limit_is_not_evaluated() {
-    let condition = Condition::compile("predicate.a.all(x, x == 0)").unwrap();
+    let condition = Condition::compile("predicate.a.all(x, x == 0)").expect("no error");
     let small = Bindings::new(&json!({"predicate": {"a": [0, 0, 0]}}));
     assert_eq!(condition.check(&small), Ok(true));
-    let n = usize::try_from(CONDITION_RUNTIME_COST).unwrap();
+    let n = usize::try_from(CONDITION_RUNTIME_COST).expect("no error");
     let large = Bindings::new(&json!({"predicate": {"a": vec![0; n / 4]}}));
-    let over = condition.check(&large).unwrap_err();
+    let over = condition.check(&large).expect_err("an error");
     assert!(
         matches!(over, ConditionError::OverCost { estimated, limit }
         if estimated > limit && limit == CONDITION_RUNTIME_COST),
@@ -289,10 +290,10 @@ fn largest_under_limit(condition: &Condition) -> (Bindings, u64) {
 
 #[test]
 fn conditions_compare_and_print_by_source() {
-    let a = Condition::compile("predicate.a == 1").unwrap();
-    let b = Condition::compile("predicate.a == 1").unwrap();
+    let a = Condition::compile("predicate.a == 1").expect("no error");
+    let b = Condition::compile("predicate.a == 1").expect("no error");
     assert_eq!(a, b.clone());
-    assert_ne!(a, Condition::compile("predicate.a == 2").unwrap());
+    assert_ne!(a, Condition::compile("predicate.a == 2").expect("no error"));
     assert_eq!(format!("{a:?}"), "Condition(\"predicate.a == 1\")");
     assert_eq!(a.source(), "predicate.a == 1");
     fn shared<T: Send + Sync>() {}
