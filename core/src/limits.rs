@@ -150,5 +150,32 @@ pub const MAX_IDENTITY_PATTERN: usize = 1024;
 /// Most identities in one policy entry's list: each is tried in turn.
 pub const MAX_IDENTITIES: usize = 100;
 
+// Attestations and their CEL conditions.
+
 /// Conditions of one `attestations` entry.
 pub const MAX_CONDITIONS: usize = 64;
+
+/// Most bytes of one in-toto statement whose predicate conditions are checked (the envelope's
+/// payload, decoded). SLSA provenance is a few KiB; an SBOM or a vulnerability scan of a large
+/// image reaches a few MiB. Conditions are validated against the worst statement of this size:
+/// any list or map in it may hold this many entries and any string this many bytes.
+pub const ATTESTATION_STATEMENT_MAX: usize = 4 * 1024 * 1024;
+/// Most bytes of one condition's source: conditions are single predicates, not programs.
+pub const MAX_CONDITION_SOURCE: usize = 4 * 1024;
+/// Deepest expression tree of one condition. The interpreter recurses once a level; CEL's
+/// parser refuses more than 96 nested expressions, but chains (`a.b.c…`, `1+1+1…`) nest
+/// without limit, so the tree is measured too.
+pub const MAX_CONDITION_DEPTH: usize = 64;
+/// Most states of the automaton compiled from one `matches` pattern: matching costs this many
+/// steps a byte at worst (a Pike VM), and `a{1000}{1000}` is refused rather than built.
+pub const MAX_CONDITION_REGEX_STATES: usize = 4096;
+/// Cost (see `attestation::condition`) above which a condition is refused when a policy is
+/// validated, estimated for the worst statement of [`ATTESTATION_STATEMENT_MAX`] bytes. One
+/// scan of a predicate list of 4 Mi entries with a body of a few hundred units passes (about
+/// 2^30 units); a scan nested in a scan (2^44 and up) does not.
+pub const CONDITION_STATIC_COST: u64 = 1 << 32;
+/// Cost above which one condition is not evaluated on a given statement (estimated with the
+/// statement's own sizes, before evaluating). A unit measured 40–55 ns at worst (release, 2
+/// cores; `core/benches/conditions.rs`: a scan of numbers, deep equality, `matches`), so one
+/// check takes about 30 ms at most; Kubernetes allows 1e6 of its units a call.
+pub const CONDITION_RUNTIME_COST: u64 = 500_000;
