@@ -67,11 +67,11 @@ impl fmt::Display for ConditionError {
         match self {
             Self::OverCost { estimated, limit } => write!(
                 f,
-                "condition not evaluated: its estimated cost on this statement is {estimated}, \
-                 over the limit of {limit}"
+                "not evaluated: its estimated cost on this statement is {estimated}, over the \
+                 limit of {limit}"
             ),
-            Self::Failed(message) => write!(f, "condition failed: {message}"),
-            Self::NotBool(kind) => write!(f, "condition gave a {kind}, not a bool"),
+            Self::Failed(message) => f.write_str(message),
+            Self::NotBool(kind) => write!(f, "it gave a {kind}, not a bool"),
         }
     }
 }
