@@ -12,7 +12,7 @@ use super::need::{AttestationNeed, Required};
 use crate::crypto::pem_key;
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
-use crate::sigstore::bundle::{Bundle, Content, Envelope, dsse};
+use crate::sigstore::bundle::{Bundle, Content, ContentError, Envelope, dsse};
 use crate::sigstore::certificate::CertIdentity;
 use crate::sigstore::evaluate::{Ready, Who, sha256};
 use crate::sigstore::memo;
@@ -246,7 +246,7 @@ fn envelope(
         .and_then(|(_, key)| {
             envelope
                 .check(sha256, &key.verifier)
-                .map_err(|e| e.to_string())
+                .map_err(envelope_error)
         });
     Some(checked.map(|()| Attested {
         statement: envelope.payload,
@@ -254,6 +254,14 @@ fn envelope(
         identity: None,
         signed_at: Vec::new(),
     }))
+}
+
+/// A layer's check failure, in the words of a layer rather than a bundle.
+fn envelope_error(error: ContentError) -> String {
+    match error {
+        ContentError::Signature => "the envelope's signature does not verify with the key".into(),
+        other => other.to_string(),
+    }
 }
 
 /// The statement's predicate type, when it is the required one.
