@@ -76,21 +76,12 @@ push() {
 save_new() {
 	local name=$1 digest=$2 case=$3
 	mkdir -p "$out/$case"
-	python3 - "$PORTIERIS_SIGSTORE_REGISTRY" "$repo/$name" "$digest" "$out/$case" "$work/seen-$name" <<-'EOF'
+	PYTHONPATH="$root/scripts/lib" python3 - "$PORTIERIS_SIGSTORE_REGISTRY" "$repo/$name" "$digest" "$out/$case" "$work/seen-$name" <<-'EOF'
 		import base64, hashlib, json, os, sys, urllib.request
 		registry, repo, digest, d, seen_path = sys.argv[1:]
 		OCI = ["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"]
-		def get(path, accept=None):
-		    req = urllib.request.Request(f"http://{registry}/v2/{repo}/{path}")
-		    if accept:
-		        req.add_header("Accept", ", ".join(accept))
-		    try:
-		        with urllib.request.urlopen(req) as r:
-		            return r.read()
-		    except urllib.error.HTTPError as e:
-		        if e.code == 404:
-		            return None
-		        raise
+		from oci_registry import reader
+		get = reader(registry, repo)
 		def check(raw, want):
 		    got = "sha256:" + hashlib.sha256(raw).hexdigest()
 		    assert got == want, f"{got} != {want}"

@@ -48,22 +48,13 @@ save() {
 	cp "$work/$name.manifest.json" "$d/image.manifest.json"
 	echo "$digest" >"$d/digest"
 	echo "$base/$name@$digest" >"$d/image"
-	python3 - "$PORTIERIS_SIGSTORE_REGISTRY" "fixtures/sigstore-$run/$name" "$digest" "$d" <<-'EOF'
+	PYTHONPATH="$root/scripts/lib" python3 - "$PORTIERIS_SIGSTORE_REGISTRY" "fixtures/sigstore-$run/$name" "$digest" "$d" <<-'EOF'
 		import hashlib, json, sys, urllib.request
 		registry, repo, digest, d = sys.argv[1:]
 		OCI = ["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
 		       "application/vnd.docker.distribution.manifest.v2+json"]
-		def get(path, accept=None):
-		    req = urllib.request.Request(f"http://{registry}/v2/{repo}/{path}")
-		    if accept:
-		        req.add_header("Accept", ", ".join(accept))
-		    try:
-		        with urllib.request.urlopen(req) as r:
-		            return r.read()
-		    except urllib.error.HTTPError as e:
-		        if e.code == 404:
-		            return None
-		        raise
+		from oci_registry import reader
+		get = reader(registry, repo)
 		hexd = digest.split(":", 1)[1]
 		found = []
 		# New bundle format: an OCI index under the referrers fallback tag sha256-<hex>.

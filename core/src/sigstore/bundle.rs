@@ -233,12 +233,7 @@ impl Envelope {
     /// Reads a DSSE envelope on its own (as cosign's legacy `.att` tags store attestations),
     /// within [`MAX_BUNDLE_BYTES`], with exactly one signature as in a bundle.
     pub fn parse(json: &[u8]) -> Result<Self, BundleError> {
-        if json.len() > MAX_BUNDLE_BYTES {
-            return Err(BundleError::TooLarge {
-                bytes: json.len(),
-                limit: MAX_BUNDLE_BYTES,
-            });
-        }
+        within_bounds(json)?;
         let envelope = serde_json::from_slice::<Object<wire::Envelope>>(json)
             .map_err(|error| BundleError::Json(alloc::format!("{error}")))?;
         match read_content(None, Some(envelope))? {
@@ -261,12 +256,7 @@ impl Envelope {
 impl Bundle {
     /// Reads a bundle from its JSON, within [`MAX_BUNDLE_BYTES`] and the other bundle bounds.
     pub fn parse(json: &[u8]) -> Result<Self, BundleError> {
-        if json.len() > MAX_BUNDLE_BYTES {
-            return Err(BundleError::TooLarge {
-                bytes: json.len(),
-                limit: MAX_BUNDLE_BYTES,
-            });
-        }
+        within_bounds(json)?;
         let Object(raw) = serde_json::from_slice::<Object<wire::Bundle>>(json)
             .map_err(|error| BundleError::Json(alloc::format!("{error}")))?;
         let version = Version::from_media_type(&raw.media_type)
@@ -328,6 +318,17 @@ pub(crate) fn check_content(
         Content::MessageSignature(message) => content::check_message(message, artifact_sha256, key),
         Content::Dsse(envelope) => content::check_envelope(envelope, artifact_sha256, key),
     }
+}
+
+/// [`MAX_BUNDLE_BYTES`], for a bundle or an envelope alone.
+fn within_bounds(json: &[u8]) -> Result<(), BundleError> {
+    if json.len() > MAX_BUNDLE_BYTES {
+        return Err(BundleError::TooLarge {
+            bytes: json.len(),
+            limit: MAX_BUNDLE_BYTES,
+        });
+    }
+    Ok(())
 }
 
 fn read_content(

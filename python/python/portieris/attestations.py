@@ -20,6 +20,7 @@ from typing import Any, Iterable, List, Mapping, Optional
 from . import _portieris
 from ._errors import PolicyError
 from .notary import Bytes, Now, _as_bytes, _unix_seconds
+from .sigstore import _signer
 
 Statement = _portieris.AttestationStatement
 
@@ -56,19 +57,9 @@ def verify(
     predicate type; neither or both of ``identities`` and ``key``) or ``ReferenceError``
     (``digest``). The GIL is released while verifying.
     """
-    if identities is not None:
-        if isinstance(identities, Mapping) or isinstance(identities, (str, bytes)):
-            raise PolicyError("identities must be a list of identity dicts")
-        try:
-            written = _json.dumps([dict(identity) for identity in identities])
-        except (TypeError, ValueError) as e:
-            raise PolicyError(f"identities: {e}") from None
-    else:
-        written = None
+    written, pem, root = _signer(identities, key, trusted_root)
     if isinstance(conditions, str):
         raise PolicyError("conditions must be a list of CEL expressions, not one string")
-    pem = _as_bytes(key, "key must be a PEM str or bytes").decode("utf-8", "replace") if key is not None else None
-    root = _as_bytes(trusted_root, "trusted_root must be bytes or str") if trusted_root is not None else None
     return _portieris.attestations_verify(
         digest,
         predicate_type,

@@ -14,7 +14,7 @@ and ``portieris sigstore verify-bundle``; identities are read as a policy's
 from __future__ import annotations
 
 import json as _json
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Tuple
 
 from . import _portieris
 from ._errors import PolicyError
@@ -60,17 +60,7 @@ def verify_bundle(
     compiled, an unusable key, a trusted root that does not parse) or ``ReferenceError``
     (``digest`` does not parse). The GIL is released while verifying.
     """
-    if identities is not None:
-        if isinstance(identities, Mapping) or isinstance(identities, (str, bytes)):
-            raise PolicyError("identities must be a list of identity dicts")
-        try:
-            written = _json.dumps([dict(identity) for identity in identities])
-        except (TypeError, ValueError) as e:
-            raise PolicyError(f"identities: {e}") from None
-    else:
-        written = None
-    pem = _as_bytes(key, "key must be a PEM str or bytes").decode("utf-8", "replace") if key is not None else None
-    root = _as_bytes(trusted_root, "trusted_root must be bytes or str") if trusted_root is not None else None
+    written, pem, root = _signer(identities, key, trusted_root)
     return _portieris.sigstore_verify_bundle(
         _as_bytes(bundle, "bundle must be bytes or str"),
         digest,
@@ -79,3 +69,23 @@ def verify_bundle(
         pem,
         _unix_seconds(now),
     )
+
+
+def _signer(
+    identities: Optional[Iterable[Mapping[str, Any]]],
+    key: Optional[Bytes],
+    trusted_root: Optional[Bytes],
+) -> Tuple[Optional[str], Optional[str], Optional[bytes]]:
+    """The identities as JSON, the key as PEM text and the root as bytes, for the native side
+    (shared with ``portieris.attestations``)."""
+    written = None
+    if identities is not None:
+        if isinstance(identities, Mapping) or isinstance(identities, (str, bytes)):
+            raise PolicyError("identities must be a list of identity dicts")
+        try:
+            written = _json.dumps([dict(identity) for identity in identities])
+        except (TypeError, ValueError) as e:
+            raise PolicyError(f"identities: {e}") from None
+    pem = _as_bytes(key, "key must be a PEM str or bytes").decode("utf-8", "replace") if key is not None else None
+    root = _as_bytes(trusted_root, "trusted_root must be bytes or str") if trusted_root is not None else None
+    return written, pem, root

@@ -31,10 +31,7 @@ pub async fn gather(
     credentials: &[Credential],
     store_credentials: &[Credential],
 ) -> Gathered {
-    let digest = registry
-        .digest(image, credentials)
-        .await
-        .map_err(|e| failure::registry(&e))?;
+    let digest = failure::digest(registry, image, credentials).await?;
     let store = need.repository.as_ref().unwrap_or(image);
     let signatures = signatures(registry, store, &digest, store_credentials).await?;
     Ok(Material::Cosign { digest, signatures })

@@ -3,9 +3,23 @@
 
 use portieris_core::evidence::{Cause, FetchFailure};
 use portieris_core::registry::manifest::ManifestError;
+use portieris_core::{Digest, ImageRef};
 
-use crate::fetch::FetchError;
-use crate::fetch::registry::RegistryError;
+use crate::fetch::registry::{Registry, RegistryError};
+use crate::fetch::{Credential, FetchError};
+
+/// The manifest digest of `image` (the one it names, else its tag's on the registry), as every
+/// registry-stored format starts.
+pub(crate) async fn digest(
+    registry: &Registry,
+    image: &ImageRef,
+    credentials: &[Credential],
+) -> Result<Digest, FetchFailure> {
+    registry
+        .digest(image, credentials)
+        .await
+        .map_err(|e| self::registry(&e))
+}
 
 pub(crate) fn cause(error: &FetchError) -> Cause {
     match error {

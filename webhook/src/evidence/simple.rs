@@ -31,10 +31,7 @@ pub async fn gather(
     image: &ImageRef,
     credentials: &[Credential],
 ) -> Gathered {
-    let digest = registry
-        .digest(image, credentials)
-        .await
-        .map_err(|e| failure::registry(&e))?;
+    let digest = failure::digest(registry, image, credentials).await?;
     let signatures = signatures(registry, fetcher, need, image, &digest, credentials).await?;
     Ok(Material::Simple { digest, signatures })
 }
