@@ -9,6 +9,7 @@
 
 pub mod admission;
 pub mod canonical;
+pub mod condition;
 pub mod cosign;
 pub mod decide;
 pub mod freshness;
