@@ -105,6 +105,9 @@ impl<'a> Walk<'a, '_> {
             Expr::Literal(literal) => Ok(leaf(literal_shape(literal))),
             Expr::Ident(name) => self.ident(e, name),
             Expr::Select(select) => {
+                if let Some(name) = qualified(e) {
+                    return self.qualified(e, &name, select.test, depth);
+                }
                 let operand = self.expr(&select.operand, depth)?;
                 let shape = if select.test { SCALAR } else { operand.shape };
                 // A hash lookup of the field name.
@@ -140,12 +143,53 @@ impl<'a> Walk<'a, '_> {
         exprs.iter().map(|e| self.expr(e, depth)).collect()
     }
 
+    /// A dotted name (`predicate.runDetails.builder`): cel joins it, then looks every prefix
+    /// up in every scope (one a comprehension) before selecting the remaining fields.
+    fn qualified(
+        &self,
+        e: &IdedExpr,
+        name: &Qualified<'a>,
+        test: bool,
+        depth: usize,
+    ) -> Result<Est, Fault> {
+        if depth.saturating_add(name.segments) > MAX_CONDITION_DEPTH {
+            return Err(fault(
+                e,
+                format!("expression nested deeper than {MAX_CONDITION_DEPTH}"),
+            ));
+        }
+        let root = self.ident(name.root, name.root_name)?;
+        let scopes = len(self.scopes.len() / 2).saturating_add(1);
+        let segments = len(name.segments);
+        let lookups = scopes.saturating_mul(segments);
+        Ok(Est {
+            cost: add(&[
+                root.cost,
+                bytes(name.bytes),
+                lookups.saturating_mul(1 + bytes(name.bytes)),
+            ]),
+            k: 0,
+            shape: if test { SCALAR } else { root.shape },
+        })
+    }
+
     fn ident(&self, e: &IdedExpr, name: &str) -> Result<Est, Fault> {
+        // Looked up scope by scope, innermost first.
+        let lookups = len(self.scopes.len() / 2).saturating_add(1);
+        let cost = lookups.saturating_mul(1 + bytes(len(name.len())));
         if let Some((_, shape)) = self.scopes.iter().rev().find(|(n, _)| *n == name) {
-            return Ok(leaf(*shape));
+            return Ok(Est {
+                cost,
+                k: 0,
+                shape: *shape,
+            });
         }
         if VARIABLES.contains(&name) {
-            return Ok(leaf(self.sizes));
+            return Ok(Est {
+                cost,
+                k: 0,
+                shape: self.sizes,
+            });
         }
         Err(fault(
             e,
@@ -437,6 +481,38 @@ fn guarded(c: &ComprehensionExpr) -> bool {
 
 fn is_ident(e: &IdedExpr, name: &str) -> bool {
     matches!(&e.expr, Expr::Ident(n) if n == name)
+}
+
+/// A dotted name read at once by cel: its root identifier, segments and bytes joined.
+struct Qualified<'a> {
+    root: &'a IdedExpr,
+    root_name: &'a str,
+    segments: usize,
+    bytes: u64,
+}
+
+/// `e` as a dotted name (fields selected on an identifier, the last one maybe a `has()`).
+fn qualified(e: &IdedExpr) -> Option<Qualified<'_>> {
+    let (mut segments, mut bytes) = (1usize, 0u64);
+    let mut node = e;
+    loop {
+        match &node.expr {
+            Expr::Select(select) if !select.test || core::ptr::eq(node, e) => {
+                segments = segments.saturating_add(1);
+                bytes = bytes.saturating_add(len(select.field.len()).saturating_add(1));
+                node = &select.operand;
+            }
+            Expr::Ident(name) => {
+                return Some(Qualified {
+                    root: node,
+                    root_name: name,
+                    segments,
+                    bytes: bytes.saturating_add(len(name.len())),
+                });
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// The weight bound of the innermost element if `e` is a part of it read in place.

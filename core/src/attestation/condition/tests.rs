@@ -259,7 +259,14 @@ fn estimates_bound_adversarial_shapes() {
         "predicate.t.map(x, x + x).exists(y, y.contains(\"zz\"))",
         "predicate.t.filter(x, string(x) == \"\").exists(y, [y, y].exists(z, z.contains(\"a\")))",
     ];
-    for source in cases {
+    // A dotted name is resolved prefix by prefix in every scope.
+    let chain = format!(
+        "a{}",
+        ".abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz".repeat(40)
+    );
+    let chain =
+        format!("predicate.l.exists(a, predicate.l.exists(b, [1].exists(c, {chain} == 1)))");
+    for source in cases.iter().copied().chain([chain.as_str()]) {
         let condition =
             Condition::compile_within(source, u64::MAX).unwrap_or_else(|e| panic!("{source}: {e}"));
         let (statement, estimated) = largest_under_limit(&condition);
