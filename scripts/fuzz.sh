@@ -35,6 +35,7 @@ dict_for() {
     www_authenticate) echo fuzz/dict/www_authenticate.dict ;;
     openpgp) echo fuzz/dict/openpgp.dict ;;
     checkpoint) echo fuzz/dict/checkpoint.dict ;;
+    condition) echo fuzz/dict/condition.dict ;;
     *) echo fuzz/dict/json.dict ;;
   esac
 }

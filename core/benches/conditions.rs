@@ -37,6 +37,14 @@ const WORST: &[(&str, &str)] = &[
     ),
     ("matches", "predicate.s.matches(\"(a|b|c|d|e|f|g|h)*x\")"),
     ("in_list", "1 in predicate.l.map(x, x)"),
+    (
+        "scan_contains",
+        "predicate.t.exists(x, x.contains(\"zz\") || size(x) == 0)",
+    ),
+    (
+        "scan_matches",
+        "predicate.t.exists(x, x.matches(\"(a|b|c|d|e|f|g|h)*x\"))",
+    ),
 ];
 
 fn statement(n: usize) -> Value {
@@ -47,6 +55,7 @@ fn statement(n: usize) -> Value {
         "l": vec![0; n],
         "m": maps,
         "s": "ab".repeat(n / 2),
+        "t": vec!["ab".repeat(32); n / 64],
     }})
 }
 

@@ -10,6 +10,7 @@
 pub mod admission;
 pub mod attestation;
 pub mod canonical;
+pub mod condition;
 pub mod cosign;
 pub mod decide;
 pub mod freshness;

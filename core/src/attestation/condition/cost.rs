@@ -31,9 +31,15 @@ pub(crate) struct Sizes {
 }
 
 /// The estimate for one node: cost of evaluating it, and bounds of what it yields.
+///
+/// Of `cost`, `k` times the weight bound of the innermost comprehension's element is work on
+/// parts of that element (a string function on `x.name`), so over the loop it sums to `k` times
+/// the range's weight, not `k` times the element bound once an element: a scan applying
+/// `contains` to every name is linear in the statement. Dropping `k` is always sound.
 #[derive(Debug, Clone, Copy, Default)]
 struct Est {
     cost: u64,
+    k: u64,
     shape: Sizes,
 }
 
@@ -61,6 +67,7 @@ pub(super) fn estimate(
         sizes,
         scopes: Vec::new(),
         amortized: None,
+        innermost: None,
         patterns,
     };
     walk.expr(expr, 0).map(|est| est.cost)
@@ -73,6 +80,8 @@ struct Walk<'a, 'p> {
     /// The accumulator of the filter or projection whose step is being walked: its append
     /// copies parts of distinct elements, charged once for the whole range instead.
     amortized: Option<&'a str>,
+    /// The innermost comprehension's element and its weight bound.
+    innermost: Option<(&'a str, u64)>,
     patterns: &'p mut Patterns,
 }
 
@@ -96,11 +105,15 @@ impl<'a> Walk<'a, '_> {
             Expr::Literal(literal) => Ok(leaf(literal_shape(literal))),
             Expr::Ident(name) => self.ident(e, name),
             Expr::Select(select) => {
+                if let Some(name) = qualified(e) {
+                    return self.qualified(e, &name, select.test, depth);
+                }
                 let operand = self.expr(&select.operand, depth)?;
                 let shape = if select.test { SCALAR } else { operand.shape };
                 // A hash lookup of the field name.
                 Ok(Est {
                     cost: add(&[operand.cost, 1, bytes(len(select.field.len()))]),
+                    k: operand.k,
                     shape,
                 })
             }
@@ -130,12 +143,53 @@ impl<'a> Walk<'a, '_> {
         exprs.iter().map(|e| self.expr(e, depth)).collect()
     }
 
+    /// A dotted name (`predicate.runDetails.builder`): cel joins it, then looks every prefix
+    /// up in every scope (one a comprehension) before selecting the remaining fields.
+    fn qualified(
+        &self,
+        e: &IdedExpr,
+        name: &Qualified<'a>,
+        test: bool,
+        depth: usize,
+    ) -> Result<Est, Fault> {
+        if depth.saturating_add(name.segments) > MAX_CONDITION_DEPTH {
+            return Err(fault(
+                e,
+                format!("expression nested deeper than {MAX_CONDITION_DEPTH}"),
+            ));
+        }
+        let root = self.ident(name.root, name.root_name)?;
+        let scopes = len(self.scopes.len() / 2).saturating_add(1);
+        let segments = len(name.segments);
+        let lookups = scopes.saturating_mul(segments);
+        Ok(Est {
+            cost: add(&[
+                root.cost,
+                bytes(name.bytes),
+                lookups.saturating_mul(1 + bytes(name.bytes)),
+            ]),
+            k: 0,
+            shape: if test { SCALAR } else { root.shape },
+        })
+    }
+
     fn ident(&self, e: &IdedExpr, name: &str) -> Result<Est, Fault> {
+        // Looked up scope by scope, innermost first.
+        let lookups = len(self.scopes.len() / 2).saturating_add(1);
+        let cost = lookups.saturating_mul(1 + bytes(len(name.len())));
         if let Some((_, shape)) = self.scopes.iter().rev().find(|(n, _)| *n == name) {
-            return Ok(leaf(*shape));
+            return Ok(Est {
+                cost,
+                k: 0,
+                shape: *shape,
+            });
         }
         if VARIABLES.contains(&name) {
-            return Ok(leaf(self.sizes));
+            return Ok(Est {
+                cost,
+                k: 0,
+                shape: self.sizes,
+            });
         }
         Err(fault(
             e,
@@ -157,6 +211,7 @@ impl<'a> Walk<'a, '_> {
             let item = self.expr(item, depth)?;
             return Ok(Est {
                 cost: item.cost.saturating_add(3),
+                k: item.k,
                 shape: SCALAR,
             });
         }
@@ -171,16 +226,37 @@ impl<'a> Walk<'a, '_> {
             args.iter().fold(0, |sum, a| sum.saturating_add(a.cost)),
             1,
         ]);
+        let k = target
+            .iter()
+            .chain(&args)
+            .fold(0, |sum: u64, a| sum.saturating_add(a.k));
         let operands: Vec<Sizes> = target.iter().chain(&args).map(|a| a.shape).collect();
+        let nodes: Vec<&IdedExpr> = call
+            .target
+            .as_deref()
+            .into_iter()
+            .chain(&call.args)
+            .collect();
+        // Length-bound work on strings: per 16 bytes, or per unit of the element's weight
+        // when the string is a part of the innermost element (see `Est`).
+        let innermost = self.innermost;
+        let by_length = |units_per_16: u64, i: usize| -> (u64, u64) {
+            match part_of_element(innermost, nodes[i]) {
+                Some(bound) => (units_per_16.saturating_mul(bound), units_per_16),
+                None => (units_per_16.saturating_mul(bytes(operands[i].bytes)), 0),
+            }
+        };
         let (extra, shape) = match (call.func_name.as_str(), operands.as_slice()) {
             (operators::LOGICAL_AND | operators::LOGICAL_OR, [_, _])
-            | (operators::LOGICAL_NOT | operators::NOT_STRICTLY_FALSE, [_]) => (0, SCALAR),
+            | (operators::LOGICAL_NOT | operators::NOT_STRICTLY_FALSE, [_]) => ((0, 0), SCALAR),
             (operators::CONDITIONAL, [_, a, b]) => {
-                // One branch runs: charge the dearer, not both.
+                // One branch runs: charge the dearer, not both (and the larger share).
                 let dearer = args[1].cost.max(args[2].cost);
                 let both = args[1].cost.saturating_add(args[2].cost);
+                let share = args[1].k.max(args[2].k);
                 return Ok(Est {
                     cost: base.saturating_sub(both).saturating_add(dearer),
+                    k: args[0].k.saturating_add(share),
                     shape: max(*a, *b),
                 });
             }
@@ -193,10 +269,10 @@ impl<'a> Walk<'a, '_> {
                 | operators::GREATER
                 | operators::GREATER_EQUALS,
                 [a, b],
-            ) => (a.total.min(b.total), SCALAR),
+            ) => ((a.total.min(b.total), 0), SCALAR),
             // Concatenation copies both sides (lists deeply); numbers add in one unit.
             (operators::ADD, [a, b]) => (
-                a.total.saturating_add(b.total),
+                (a.total.saturating_add(b.total), 0),
                 Sizes {
                     len: a.len.saturating_add(b.len),
                     bytes: a.bytes.saturating_add(b.bytes),
@@ -207,36 +283,41 @@ impl<'a> Walk<'a, '_> {
                 operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE | operators::MODULO,
                 [_, _],
             )
-            | (operators::NEGATE, [_]) => (0, SCALAR),
+            | (operators::NEGATE, [_]) => ((0, 0), SCALAR),
             // A list or map lookup; a map hashes the key.
-            (operators::INDEX, [container, key]) => (key.total, *container),
+            (operators::INDEX, [container, key]) => ((key.total, 0), *container),
             // A list is scanned, each element compared with the needle; a map hashes it.
             (operators::IN, [needle, haystack]) => (
-                needle.total.saturating_add(
-                    haystack
-                        .total
-                        .min(haystack.len.saturating_mul(needle.total.saturating_add(1))),
+                (
+                    needle.total.saturating_add(
+                        haystack
+                            .total
+                            .min(haystack.len.saturating_mul(needle.total.saturating_add(1))),
+                    ),
+                    0,
                 ),
                 SCALAR,
             ),
             // Strings count code points; lists and maps know their size.
-            ("size", [s]) => (bytes(s.bytes), SCALAR),
-            ("contains", [s, needle]) if call.target.is_some() => {
-                (bytes(s.bytes.saturating_add(needle.bytes)), SCALAR)
+            ("size", [_]) => (by_length(1, 0), SCALAR),
+            ("contains", [_, _]) if call.target.is_some() => {
+                let (s, needle) = (by_length(1, 0), by_length(1, 1));
+                (
+                    (s.0.saturating_add(needle.0), s.1.saturating_add(needle.1)),
+                    SCALAR,
+                )
             }
             ("startsWith" | "endsWith", [s, affix]) if call.target.is_some() => {
-                (bytes(s.bytes.min(affix.bytes)), SCALAR)
+                ((bytes(s.bytes.min(affix.bytes)), 0), SCALAR)
             }
-            ("matches", [s, _]) if call.target.is_some() => {
-                let states = self.pattern(e, &call.args)?;
-                // A Pike VM steps every state on every byte (and the end).
-                let steps = states
-                    .saturating_add(1)
-                    .saturating_mul(s.bytes.saturating_add(1));
-                (steps / 4, SCALAR)
+            ("matches", [_, _]) if call.target.is_some() => {
+                let states = self.pattern(e, &call.args)?.saturating_add(1);
+                // A Pike VM steps every state on every byte (and the end); four steps a unit.
+                let (length, share) = by_length(states.saturating_mul(4), 0);
+                ((length.saturating_add(states / 4 + 1), share), SCALAR)
             }
             ("string" | "int" | "uint" | "double", [v]) if call.target.is_none() => (
-                bytes(v.bytes),
+                by_length(1, 0),
                 Sizes {
                     len: 0,
                     bytes: v.bytes.max(32),
@@ -260,7 +341,8 @@ impl<'a> Walk<'a, '_> {
             }
         };
         Ok(Est {
-            cost: base.saturating_add(extra),
+            cost: base.saturating_add(extra.0),
+            k: k.saturating_add(extra.1),
             shape,
         })
     }
@@ -297,16 +379,24 @@ impl<'a> Walk<'a, '_> {
         self.scopes.push((c.iter_var.as_str(), range.shape));
         self.scopes.push((c.accu_var.as_str(), SCALAR));
         let amortize = matches!(kind, Kind::Filter | Kind::Projection);
+        let outer = (self.amortized, self.innermost);
         self.amortized = amortize.then_some(c.accu_var.as_str());
+        let element = range.shape.total;
+        self.innermost = Some((c.iter_var.as_str(), element));
         let body = self
             .expr(&c.loop_cond, depth)
             .and_then(|cond| Ok((cond, self.expr(&c.loop_step, depth)?)));
-        self.amortized = None;
+        (self.amortized, self.innermost) = outer;
         let result = self.expr(&c.result, depth);
         self.scopes.truncate(self.scopes.len().saturating_sub(2));
         let (cond, step) = body?;
         let result = result?;
         let n = range.shape.len;
+        // Work on parts of the elements: `share` units per unit of each element's weight,
+        // charged `share` times the range's weight in all rather than once an element.
+        let share = cond.k.saturating_add(step.k);
+        let iteration =
+            add(&[cond.cost, step.cost, 1]).saturating_sub(share.saturating_mul(element));
         // Each iteration runs the condition and the step, and clones its element: the clones
         // weigh the range's weight at most.
         // Filter and projection appends copy (twice: into `[f]`, then onto the list) parts of
@@ -315,7 +405,8 @@ impl<'a> Walk<'a, '_> {
         let cost = add(&[
             range.cost,
             init.cost,
-            n.saturating_mul(add(&[cond.cost, step.cost, 1])),
+            n.saturating_mul(iteration),
+            share.saturating_mul(range.shape.total),
             range.shape.total.saturating_mul(copies),
             result.cost,
             1,
@@ -331,7 +422,9 @@ impl<'a> Walk<'a, '_> {
                 total: n.saturating_mul(step.shape.total).saturating_add(1),
             },
         };
-        Ok(Est { cost, shape })
+        // Only the range and the initial value run in the enclosing loop's iteration.
+        let k = range.k.saturating_add(init.k);
+        Ok(Est { cost, k, shape })
     }
 }
 
@@ -390,6 +483,44 @@ fn is_ident(e: &IdedExpr, name: &str) -> bool {
     matches!(&e.expr, Expr::Ident(n) if n == name)
 }
 
+/// A dotted name read at once by cel: its root identifier, segments and bytes joined.
+struct Qualified<'a> {
+    root: &'a IdedExpr,
+    root_name: &'a str,
+    segments: usize,
+    bytes: u64,
+}
+
+/// `e` as a dotted name (fields selected on an identifier, the last one maybe a `has()`).
+fn qualified(e: &IdedExpr) -> Option<Qualified<'_>> {
+    let (mut segments, mut bytes) = (1usize, 0u64);
+    let mut node = e;
+    loop {
+        match &node.expr {
+            Expr::Select(select) if !select.test || core::ptr::eq(node, e) => {
+                segments = segments.saturating_add(1);
+                bytes = bytes.saturating_add(len(select.field.len()).saturating_add(1));
+                node = &select.operand;
+            }
+            Expr::Ident(name) => {
+                return Some(Qualified {
+                    root: node,
+                    root_name: name,
+                    segments,
+                    bytes: bytes.saturating_add(len(name.len())),
+                });
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The weight bound of the innermost element if `e` is a part of it read in place.
+fn part_of_element(innermost: Option<(&str, u64)>, e: &IdedExpr) -> Option<u64> {
+    let (name, bound) = innermost?;
+    projects(e, name).then_some(bound)
+}
+
 /// Whether `e` is a part of `var` read in place: fields and indexes by literals.
 fn projects(e: &IdedExpr, var: &str) -> bool {
     let mut e = e;
@@ -435,6 +566,7 @@ fn collection(count: u64, parts: &[Est]) -> Est {
     let cost = parts.iter().fold(1u64, |sum, p| {
         sum.saturating_add(p.cost).saturating_add(p.shape.total)
     });
+    let k = parts.iter().fold(0u64, |sum, p| sum.saturating_add(p.k));
     let shape = parts.iter().fold(
         Sizes {
             len: count,
@@ -447,7 +579,7 @@ fn collection(count: u64, parts: &[Est]) -> Est {
             total: s.total.saturating_add(p.shape.total),
         },
     );
-    Est { cost, shape }
+    Est { cost, k, shape }
 }
 
 fn literal_shape(literal: &LiteralValue) -> Sizes {
@@ -464,7 +596,11 @@ fn literal_shape(literal: &LiteralValue) -> Sizes {
 }
 
 fn leaf(shape: Sizes) -> Est {
-    Est { cost: 1, shape }
+    Est {
+        cost: 1,
+        k: 0,
+        shape,
+    }
 }
 
 fn max(a: Sizes, b: Sizes) -> Sizes {
