@@ -10,19 +10,35 @@
 //! habits are priced in: iterating clones each element (deeply), list literals and `+` copy
 //! their operands, `map` and `filter` append in place. Arithmetic saturates, so a huge estimate
 //! stays huge.
+//!
+//! Costs are totals over every evaluation of a node (`times`: once at the top, once an
+//! iteration in a comprehension's body), and each value carries the sum of its weights over
+//! those evaluations. Containment makes nested scans linear: the elements of a list are
+//! disjoint parts of it, so over all iterations `x.items` weighs no more than the range did,
+//! and a scan of `x.items` in the body iterates that sum, not iterations × longest. A path
+//! from a variable (`predicate.a`, `r.items[0]`) also denotes a set of nodes (`nodes`): at a
+//! check the statement's own, so its bounds are the max or sum over what it selects.
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use cel::common::ast::{
     CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue, operators,
 };
+use serde_json::Value;
 
 use super::pattern::Patterns;
 use crate::limits::MAX_CONDITION_DEPTH;
+use nodes::{Key, Node, Set};
 
-/// Bounds of the statement's variables: measured in `Bindings`, or the worst case allowed.
+mod nodes;
+
+pub(crate) use nodes::{Budget, walk as measure};
+
+/// Bounds of a value: longest list or map, longest string, weight. For a statement: measured
+/// in `Bindings` (`total` is then the whole statement's weight), or the worst case allowed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Sizes {
     pub len: u64,
@@ -30,11 +46,41 @@ pub(crate) struct Sizes {
     pub total: u64,
 }
 
-/// The estimate for one node: cost of evaluating it, and bounds of what it yields.
-#[derive(Debug, Clone, Copy, Default)]
-struct Est {
+/// What the walk knows of the statement: its bounds, and at a check its variables (in the
+/// order of [`VARIABLES`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Doc<'v> {
+    pub sizes: Sizes,
+    pub vars: Option<[&'v Value; 3]>,
+}
+
+/// The estimate for one node: its cost over all its evaluations, and bounds of what it
+/// yields (the max of one evaluation, the sum of the weights of all).
+#[derive(Debug, Clone, Default)]
+struct Est<'v> {
     cost: u64,
     shape: Sizes,
+    sum: u64,
+    path: Option<Path<'v>>,
+}
+
+/// A path's nodes; `rep`: at most how often one node is reached, when the path starts at the
+/// iteration variable of the innermost comprehension (its elements are then reached once an
+/// iteration each, times how often their container was).
+#[derive(Debug, Clone)]
+struct Path<'v> {
+    set: Set<'v>,
+    rep: Option<u64>,
+}
+
+/// A comprehension variable: bounds of what it binds over all iterations, and its node set
+/// if the range is a path.
+struct Scope<'a, 'v> {
+    name: &'a str,
+    shape: Sizes,
+    sum: u64,
+    set: Option<Set<'v>>,
+    rep: u64,
 }
 
 /// A node refused, by its id (for the position) and why.
@@ -50,30 +96,40 @@ pub(super) const VARIABLES: [&str; 3] = ["predicate", "predicateType", "subject"
 const FUNCTIONS: &str = "size, contains, startsWith, endsWith, matches, string, int, uint, \
                          double, has, all, exists, exists_one, map, filter, in, and operators";
 
-/// Estimates `expr` for a statement of `sizes`. `patterns` collects (at compile) or knows (at
-/// a check) the compiled `matches` patterns.
+/// Estimates `expr` for a statement `doc`. `patterns` collects (at compile) or knows (at a
+/// check) the compiled `matches` patterns.
 pub(super) fn estimate(
     expr: &IdedExpr,
-    sizes: Sizes,
+    doc: Doc<'_>,
     patterns: &mut Patterns,
 ) -> Result<u64, Fault> {
+    // Measuring node sets visits subtrees: a few passes over the statement at most.
+    let budget = Budget(doc.sizes.total.saturating_mul(8).saturating_add(4096));
     let mut walk = Walk {
-        sizes,
+        doc,
         scopes: Vec::new(),
+        times: 1,
+        innermost: None,
         amortized: None,
         patterns,
+        budget,
     };
     walk.expr(expr, 0).map(|est| est.cost)
 }
 
-struct Walk<'a, 'p> {
-    sizes: Sizes,
+struct Walk<'a, 'v, 'p> {
+    doc: Doc<'v>,
     /// Comprehension variables in scope, innermost last.
-    scopes: Vec<(&'a str, Sizes)>,
+    scopes: Vec<Scope<'a, 'v>>,
+    /// How many times the node being walked is evaluated, at most.
+    times: u64,
+    /// The iteration variable (index in `scopes`) of the comprehension whose body is walked.
+    innermost: Option<usize>,
     /// The accumulator of the filter or projection whose step is being walked: its append
     /// copies parts of distinct elements, charged once for the whole range instead.
     amortized: Option<&'a str>,
     patterns: &'p mut Patterns,
+    budget: Budget,
 }
 
 /// A scalar (bool, number, null): no length, weight one.
@@ -83,8 +139,8 @@ const SCALAR: Sizes = Sizes {
     total: 1,
 };
 
-impl<'a> Walk<'a, '_> {
-    fn expr(&mut self, e: &'a IdedExpr, depth: usize) -> Result<Est, Fault> {
+impl<'a, 'v> Walk<'a, 'v, '_> {
+    fn expr(&mut self, e: &'a IdedExpr, depth: usize) -> Result<Est<'v>, Fault> {
         if depth > MAX_CONDITION_DEPTH {
             return Err(fault(
                 e,
@@ -93,20 +149,23 @@ impl<'a> Walk<'a, '_> {
         }
         let depth = depth + 1;
         match &e.expr {
-            Expr::Literal(literal) => Ok(leaf(literal_shape(literal))),
+            Expr::Literal(literal) => Ok(self.value(self.times, literal_shape(literal))),
             Expr::Ident(name) => self.ident(e, name),
             Expr::Select(select) => {
                 let operand = self.expr(&select.operand, depth)?;
-                let shape = if select.test { SCALAR } else { operand.shape };
                 // A hash lookup of the field name.
-                Ok(Est {
-                    cost: add(&[operand.cost, 1, bytes(len(select.field.len()))]),
-                    shape,
-                })
+                let cost = add(&[
+                    operand.cost,
+                    self.per(1_u64.saturating_add(bytes(len(select.field.len())))),
+                ]);
+                if select.test {
+                    return Ok(self.value(cost, SCALAR));
+                }
+                Ok(self.part(operand, Key::Field(&select.field), cost))
             }
             Expr::List(list) => {
                 let elements = self.all(&list.elements, depth)?;
-                Ok(collection(len(list.elements.len()), &elements))
+                Ok(self.collection(len(list.elements.len()), &elements))
             }
             Expr::Map(map) => {
                 let mut parts = Vec::with_capacity(map.entries.len().saturating_mul(2));
@@ -117,7 +176,7 @@ impl<'a> Walk<'a, '_> {
                     parts.push(self.expr(&entry.key, depth)?);
                     parts.push(self.expr(&entry.value, depth)?);
                 }
-                Ok(collection(len(map.entries.len()), &parts))
+                Ok(self.collection(len(map.entries.len()), &parts))
             }
             Expr::Call(call) => self.call(e, call, depth),
             Expr::Comprehension(comprehension) => self.comprehension(e, comprehension, depth),
@@ -126,26 +185,92 @@ impl<'a> Walk<'a, '_> {
         }
     }
 
-    fn all(&mut self, exprs: &'a [IdedExpr], depth: usize) -> Result<Vec<Est>, Fault> {
+    fn all(&mut self, exprs: &'a [IdedExpr], depth: usize) -> Result<Vec<Est<'v>>, Fault> {
         exprs.iter().map(|e| self.expr(e, depth)).collect()
     }
 
-    fn ident(&self, e: &IdedExpr, name: &str) -> Result<Est, Fault> {
-        if let Some((_, shape)) = self.scopes.iter().rev().find(|(n, _)| *n == name) {
-            return Ok(leaf(*shape));
-        }
-        if VARIABLES.contains(&name) {
-            return Ok(leaf(self.sizes));
-        }
-        Err(fault(
-            e,
-            format!(
-                "unknown variable '{name}' (conditions read predicate, predicateType and subject)"
-            ),
-        ))
+    /// `unit` per evaluation.
+    fn per(&self, unit: u64) -> u64 {
+        self.times.saturating_mul(unit)
     }
 
-    fn call(&mut self, e: &'a IdedExpr, call: &'a CallExpr, depth: usize) -> Result<Est, Fault> {
+    /// A value that is not a path, each evaluation as heavy as `shape` allows.
+    fn value(&self, cost: u64, shape: Sizes) -> Est<'v> {
+        Est {
+            cost,
+            shape,
+            sum: self.per(shape.total),
+            path: None,
+        }
+    }
+
+    /// A path reaching `set`: its bounds are the set's.
+    fn path(&self, set: Set<'v>, rep: Option<u64>, cost: u64) -> Est<'v> {
+        let every = self.per(set.max.total);
+        let sum = rep.map_or(every, |r| r.saturating_mul(set.weight).min(every));
+        Est {
+            cost,
+            shape: set.max,
+            sum,
+            path: Some(Path { set, rep }),
+        }
+    }
+
+    /// A field or an element of `whole`: a path step, or a part bounded by its whole.
+    fn part(&mut self, whole: Est<'v>, key: Key<'_>, cost: u64) -> Est<'v> {
+        match whole.path {
+            Some(p) => {
+                let set = p.set.step(key, self.doc.sizes, &mut self.budget);
+                self.path(set, p.rep, cost)
+            }
+            None => Est {
+                cost,
+                path: None,
+                ..whole
+            },
+        }
+    }
+
+    fn ident(&mut self, e: &IdedExpr, name: &str) -> Result<Est<'v>, Fault> {
+        if let Some(i) = self.scopes.iter().rposition(|s| s.name == name) {
+            let scope = &self.scopes[i];
+            let inner = self.innermost == Some(i);
+            let sum = if inner {
+                scope.sum
+            } else {
+                self.per(scope.shape.total)
+            };
+            let est = match scope.set.clone() {
+                Some(set) => self.path(set, inner.then_some(scope.rep), self.times),
+                None => self.value(self.times, scope.shape),
+            };
+            return Ok(Est {
+                sum: est.sum.min(sum),
+                shape: scope.shape,
+                ..est
+            });
+        }
+        let Some(k) = VARIABLES.iter().position(|v| *v == name) else {
+            return Err(fault(
+                e,
+                format!(
+                    "unknown variable '{name}' (conditions read predicate, predicateType and subject)"
+                ),
+            ));
+        };
+        let set = match self.doc.vars.as_ref().and_then(|vars| vars.get(k)) {
+            Some(value) => Set::of(vec![Node::Value(value)], self.doc.sizes, &mut self.budget),
+            None => Set::whole(self.doc.sizes),
+        };
+        Ok(self.path(set, None, self.times))
+    }
+
+    fn call(
+        &mut self,
+        e: &'a IdedExpr,
+        call: &'a CallExpr,
+        depth: usize,
+    ) -> Result<Est<'v>, Fault> {
         if let (Some(accu), operators::ADD, [lhs, list]) = (
             self.amortized,
             call.func_name.as_str(),
@@ -155,36 +280,67 @@ impl<'a> Walk<'a, '_> {
             && let [item] = list.elements.as_slice()
         {
             let item = self.expr(item, depth)?;
-            return Ok(Est {
-                cost: item.cost.saturating_add(3),
-                shape: SCALAR,
-            });
+            return Ok(self.value(item.cost.saturating_add(self.per(3)), SCALAR));
         }
-        let target = match &call.target {
-            Some(target) => Some(self.expr(target, depth)?),
-            None => None,
+        let mut operands = Vec::with_capacity(call.args.len().saturating_add(1));
+        if let Some(target) = &call.target {
+            operands.push(self.expr(target, depth)?);
+        }
+        operands.extend(self.all(&call.args, depth)?);
+        // Every operand is evaluated (at most) once an evaluation; the node itself is one unit.
+        let base = operands
+            .iter()
+            .fold(self.times, |sum, a| sum.saturating_add(a.cost));
+        if let (operators::INDEX, [_, key]) = (call.func_name.as_str(), call.args.as_slice())
+            && let Some(key) = literal_key(key)
+            && operands.first().is_some_and(|c| c.path.is_some())
+        {
+            // A list or map lookup by a literal: a path step.
+            let container = operands.swap_remove(0);
+            let cost = base.saturating_add(self.per(1));
+            return Ok(self.part(container, key, cost));
+        }
+        let (extra, mut shape) = self.operator(e, call, &operands)?;
+        shape.cost = shape.cost.saturating_add(base).saturating_add(extra);
+        Ok(shape)
+    }
+
+    /// The work of one call beyond evaluating its operands, over all its evaluations, and
+    /// what it yields (cost left at zero).
+    fn operator(
+        &mut self,
+        e: &IdedExpr,
+        call: &CallExpr,
+        operands: &[Est<'v>],
+    ) -> Result<(u64, Est<'v>), Fault> {
+        let t = self.times;
+        // Work linear in operand sizes: `per` an evaluation at most, or (containment) at most
+        // `sum` over all.
+        let lin = |per: u64, sum: u64| t.saturating_mul(per).min(sum);
+        let scalar = |extra| {
+            let est = Est {
+                cost: 0,
+                shape: SCALAR,
+                sum: t,
+                path: None,
+            };
+            Ok((extra, est))
         };
-        let args = self.all(&call.args, depth)?;
-        // Every operand is evaluated (at most) once; the node itself is one unit.
-        let base = add(&[
-            target.map_or(0, |t| t.cost),
-            args.iter().fold(0, |sum, a| sum.saturating_add(a.cost)),
-            1,
-        ]);
-        let operands: Vec<Sizes> = target.iter().chain(&args).map(|a| a.shape).collect();
-        let (extra, shape) = match (call.func_name.as_str(), operands.as_slice()) {
+        match (call.func_name.as_str(), operands) {
             (operators::LOGICAL_AND | operators::LOGICAL_OR, [_, _])
-            | (operators::LOGICAL_NOT | operators::NOT_STRICTLY_FALSE, [_]) => (0, SCALAR),
-            (operators::CONDITIONAL, [_, a, b]) => {
-                // One branch runs: charge the dearer, not both.
-                let dearer = args[1].cost.max(args[2].cost);
-                let both = args[1].cost.saturating_add(args[2].cost);
-                return Ok(Est {
-                    cost: base.saturating_sub(both).saturating_add(dearer),
-                    shape: max(*a, *b),
-                });
-            }
-            // Equality and order stop at the first difference, and first compare lengths.
+            | (operators::LOGICAL_NOT | operators::NOT_STRICTLY_FALSE, [_]) => scalar(0),
+            // One branch runs an evaluation, but costs vary by evaluation: both are charged.
+            (operators::CONDITIONAL, [_, a, b]) => Ok((
+                0,
+                Est {
+                    cost: 0,
+                    shape: max(a.shape, b.shape),
+                    sum: a.sum.saturating_add(b.sum),
+                    path: None,
+                },
+            )),
+            // Equality and order: cel converts a value of another type (an int against a
+            // list walks the list), so both sides are charged, not the smaller.
             (
                 operators::EQUALS
                 | operators::NOT_EQUALS
@@ -193,76 +349,81 @@ impl<'a> Walk<'a, '_> {
                 | operators::GREATER
                 | operators::GREATER_EQUALS,
                 [a, b],
-            ) => (a.total.min(b.total), SCALAR),
+            ) => scalar(lin(
+                a.shape.total.saturating_add(b.shape.total),
+                a.sum.saturating_add(b.sum),
+            )),
             // Concatenation copies both sides (lists deeply); numbers add in one unit.
-            (operators::ADD, [a, b]) => (
-                a.total.saturating_add(b.total),
-                Sizes {
-                    len: a.len.saturating_add(b.len),
-                    bytes: a.bytes.saturating_add(b.bytes),
-                    total: a.total.saturating_add(b.total),
-                },
-            ),
+            (operators::ADD, [a, b]) => {
+                let sum = a.sum.saturating_add(b.sum);
+                let shape = Sizes {
+                    len: a.shape.len.saturating_add(b.shape.len),
+                    bytes: a.shape.bytes.saturating_add(b.shape.bytes),
+                    total: a.shape.total.saturating_add(b.shape.total),
+                };
+                let est = Est {
+                    sum,
+                    ..self.value(0, shape)
+                };
+                Ok((sum, est))
+            }
             (
                 operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE | operators::MODULO,
                 [_, _],
             )
-            | (operators::NEGATE, [_]) => (0, SCALAR),
-            // A list or map lookup; a map hashes the key.
-            (operators::INDEX, [container, key]) => (key.total, *container),
-            // A list is scanned, each element compared with the needle; a map hashes it.
-            (operators::IN, [needle, haystack]) => (
-                needle.total.saturating_add(
-                    haystack
-                        .total
-                        .min(haystack.len.saturating_mul(needle.total.saturating_add(1))),
-                ),
-                SCALAR,
-            ),
-            // Strings count code points; lists and maps know their size.
-            ("size", [s]) => (bytes(s.bytes), SCALAR),
-            ("contains", [s, needle]) if call.target.is_some() => {
-                (bytes(s.bytes.saturating_add(needle.bytes)), SCALAR)
-            }
-            ("startsWith" | "endsWith", [s, affix]) if call.target.is_some() => {
-                (bytes(s.bytes.min(affix.bytes)), SCALAR)
-            }
-            ("matches", [s, _]) if call.target.is_some() => {
-                let states = self.pattern(e, &call.args)?;
-                // A Pike VM steps every state on every byte (and the end).
-                let steps = states
-                    .saturating_add(1)
-                    .saturating_mul(s.bytes.saturating_add(1));
-                (steps / 4, SCALAR)
-            }
-            ("string" | "int" | "uint" | "double", [v]) if call.target.is_none() => (
-                bytes(v.bytes),
-                Sizes {
-                    len: 0,
-                    bytes: v.bytes.max(32),
-                    total: v.total.max(3),
+            | (operators::NEGATE, [_]) => scalar(0),
+            // A list or map lookup; a map hashes the key. The element is part of the container.
+            (operators::INDEX, [container, key]) => Ok((
+                key.sum,
+                Est {
+                    cost: 0,
+                    path: None,
+                    ..container.clone()
                 },
-            ),
-            (name, _) if is_allowed(name) => {
-                let n = operands.len();
-                let message = format!(
-                    "'{}' is not allowed with {n} operand(s) here",
-                    display(name)
+            )),
+            // A list is scanned, each element compared with the needle; a map hashes it.
+            (operators::IN, [needle, hay]) => {
+                let scan = hay.shape.total.min(
+                    hay.shape
+                        .len
+                        .saturating_mul(needle.shape.total.saturating_add(1)),
                 );
-                return Err(fault(e, message));
+                let per = needle.shape.total.saturating_add(scan);
+                scalar(lin(per, needle.sum.saturating_add(hay.sum)))
             }
-            (name, _) => {
-                let name = display(name);
-                let message = format!(
-                    "function '{name}' is not allowed in conditions (allowed: {FUNCTIONS})"
-                );
-                return Err(fault(e, message));
+            // Strings count code points; lists and maps know their size. A value's bytes in
+            // 16s are at most its weight.
+            ("size", [s]) => scalar(lin(bytes(s.shape.bytes), s.sum)),
+            ("contains", [s, needle]) if call.target.is_some() => scalar(lin(
+                bytes(s.shape.bytes.saturating_add(needle.shape.bytes)),
+                s.sum.saturating_add(needle.sum),
+            )),
+            ("startsWith" | "endsWith", [s, affix]) if call.target.is_some() => scalar(lin(
+                bytes(s.shape.bytes.min(affix.shape.bytes)),
+                s.sum.min(affix.sum),
+            )),
+            ("matches", [s, _]) if call.target.is_some() => {
+                let states = self.pattern(e, &call.args)?.saturating_add(1);
+                // A Pike VM steps every state on every byte (and the end).
+                let per = states.saturating_mul(s.shape.bytes.saturating_add(1)) / 4;
+                let sum = states.saturating_mul(s.sum.saturating_mul(16).saturating_add(t)) / 4;
+                scalar(lin(per, sum))
             }
-        };
-        Ok(Est {
-            cost: base.saturating_add(extra),
-            shape,
-        })
+            ("string" | "int" | "uint" | "double", [v]) if call.target.is_none() => {
+                let shape = Sizes {
+                    len: 0,
+                    bytes: v.shape.bytes.max(32),
+                    total: v.shape.total.max(3),
+                };
+                let sum = v.sum.saturating_add(self.per(3)).min(self.per(shape.total));
+                let est = Est {
+                    sum,
+                    ..self.value(0, shape)
+                };
+                Ok((lin(bytes(v.shape.bytes), v.sum), est))
+            }
+            (name, _) => Err(refused(e, name, operands.len())),
+        }
     }
 
     /// The literal pattern of a `matches` call, compiled; its automaton's states.
@@ -286,53 +447,160 @@ impl<'a> Walk<'a, '_> {
         e: &'a IdedExpr,
         c: &'a ComprehensionExpr,
         depth: usize,
-    ) -> Result<Est, Fault> {
+    ) -> Result<Est<'v>, Fault> {
         let Some(kind) = Kind::of(c) else {
             return Err(fault(e, "unsupported comprehension".into()));
         };
         let range = self.expr(&c.iter_range, depth)?;
         let init = self.expr(&c.accu_init, depth)?;
-        // Elements and keys are bounded by their container; the accumulator is a bool or an
-        // int, or (map, filter) a list only appended to.
-        self.scopes.push((c.iter_var.as_str(), range.shape));
-        self.scopes.push((c.accu_var.as_str(), SCALAR));
+        let (outer, innermost) = (self.times, self.innermost);
+        let (iter, iterations) = self.iteration(c.iter_var.as_str(), &range);
+        let iter_sum = iter.sum;
+        // The accumulator is a bool or an int, or (map, filter) a list only appended to.
+        self.scopes.push(iter);
+        self.innermost = Some(self.scopes.len().saturating_sub(1));
+        self.scopes.push(Scope {
+            name: c.accu_var.as_str(),
+            shape: SCALAR,
+            sum: 0,
+            set: None,
+            rep: 0,
+        });
+        self.times = iterations;
         let amortize = matches!(kind, Kind::Filter | Kind::Projection);
         self.amortized = amortize.then_some(c.accu_var.as_str());
         let body = self
             .expr(&c.loop_cond, depth)
             .and_then(|cond| Ok((cond, self.expr(&c.loop_step, depth)?)));
         self.amortized = None;
+        (self.times, self.innermost) = (outer, innermost);
         let result = self.expr(&c.result, depth);
         self.scopes.truncate(self.scopes.len().saturating_sub(2));
         let (cond, step) = body?;
         let result = result?;
-        let n = range.shape.len;
-        // Each iteration runs the condition and the step, and clones its element: the clones
-        // weigh the range's weight at most.
-        // Filter and projection appends copy (twice: into `[f]`, then onto the list) parts of
-        // distinct elements.
+        // Each iteration runs the condition and the step, and clones its element. Filter and
+        // projection appends copy (twice: into `[f]`, then onto the list) parts of elements.
         let copies = if amortize { 3 } else { 1 };
         let cost = add(&[
             range.cost,
             init.cost,
-            n.saturating_mul(add(&[cond.cost, step.cost, 1])),
-            range.shape.total.saturating_mul(copies),
+            cond.cost,
+            step.cost,
+            iterations,
+            iter_sum.saturating_mul(copies),
             result.cost,
-            1,
+            outer,
         ]);
-        let shape = match kind {
-            Kind::Fold => SCALAR,
-            // Parts of distinct elements weigh the range's weight at most.
-            Kind::Filter | Kind::Projection => range.shape,
-            // `[f]` appended once an element: the list's bounds, n times its weight.
-            Kind::Map => Sizes {
-                len: n.max(step.shape.len),
-                bytes: step.shape.bytes,
-                total: n.saturating_mul(step.shape.total).saturating_add(1),
+        let est = match kind {
+            Kind::Fold => self.value(cost, SCALAR),
+            // Parts of distinct elements: bounded as the range.
+            Kind::Filter | Kind::Projection => Est {
+                cost,
+                shape: range.shape,
+                sum: iter_sum.saturating_add(outer),
+                path: None,
             },
+            // `[f]` appended once an element.
+            Kind::Map => {
+                let n = range.path.as_ref().map_or(range.shape.len, |p| p.set.top);
+                let sum = step.sum.saturating_add(outer);
+                let total = n.saturating_mul(step.shape.total).saturating_add(1);
+                let shape = Sizes {
+                    len: n.max(step.shape.len),
+                    bytes: step.shape.bytes,
+                    total: total.min(sum),
+                };
+                Est {
+                    cost,
+                    shape,
+                    sum,
+                    path: None,
+                }
+            }
         };
-        Ok(Est { cost, shape })
+        Ok(est)
     }
+
+    /// The iteration variable over `range`, and the iterations over all evaluations: at most
+    /// the longest range each evaluation, or (elements weigh one or more, and are parts of
+    /// the range) its summed weight, or for a path its nodes' lengths as often as reached.
+    fn iteration(&mut self, name: &'a str, range: &Est<'v>) -> (Scope<'a, 'v>, u64) {
+        let outer = self.times;
+        let Some(path) = &range.path else {
+            let iterations = self.per(range.shape.len).min(range.sum);
+            let scope = Scope {
+                name,
+                shape: range.shape,
+                sum: range.sum,
+                set: None,
+                rep: outer,
+            };
+            return (scope, iterations);
+        };
+        let every = self.per(path.set.top);
+        let iterations = path
+            .rep
+            .map_or(every, |r| r.saturating_mul(path.set.tops).min(every));
+        let rep = path.rep.unwrap_or(outer);
+        let set = path.set.elements(self.doc.sizes, &mut self.budget);
+        let scope = Scope {
+            name,
+            shape: set.max,
+            sum: rep.saturating_mul(set.weight).min(range.sum),
+            set: Some(set),
+            rep,
+        };
+        (scope, iterations.min(range.sum))
+    }
+
+    /// A list or map literal: its elements evaluated and copied into it.
+    fn collection(&self, count: u64, parts: &[Est<'v>]) -> Est<'v> {
+        let cost = parts.iter().fold(self.times, |sum, p| {
+            sum.saturating_add(p.cost).saturating_add(p.sum)
+        });
+        let sum = parts
+            .iter()
+            .fold(self.times, |sum, p| sum.saturating_add(p.sum));
+        let shape = parts.iter().fold(
+            Sizes {
+                len: count,
+                bytes: 0,
+                total: 1,
+            },
+            |s, p| Sizes {
+                len: s.len.max(p.shape.len),
+                bytes: s.bytes.max(p.shape.bytes),
+                total: s.total.saturating_add(p.shape.total),
+            },
+        );
+        Est {
+            cost,
+            shape,
+            sum: sum.min(self.per(shape.total)),
+            path: None,
+        }
+    }
+}
+
+/// A literal index (`[0]`, `['k']`): a path step.
+fn literal_key(key: &IdedExpr) -> Option<Key<'_>> {
+    match &key.expr {
+        Expr::Literal(LiteralValue::Int(i)) => u64::try_from(*i.inner()).ok().map(Key::Index),
+        Expr::Literal(LiteralValue::UInt(u)) => Some(Key::Index(*u.inner())),
+        Expr::Literal(LiteralValue::String(s)) => Some(Key::Field(s.inner())),
+        _ => None,
+    }
+}
+
+/// A call with no cost model.
+fn refused(e: &IdedExpr, name: &str, n: usize) -> Fault {
+    let shown = display(name);
+    let message = if is_allowed(name) {
+        format!("'{shown}' is not allowed with {n} operand(s) here")
+    } else {
+        format!("function '{shown}' is not allowed in conditions (allowed: {FUNCTIONS})")
+    };
+    fault(e, message)
 }
 
 /// The comprehensions the standard macros write; nothing else reaches the tree from source.
@@ -430,26 +698,6 @@ fn display(name: &str) -> &str {
     name.trim_matches(|c| c == '_' || c == '@')
 }
 
-/// A list or map literal: its elements evaluated and copied into it.
-fn collection(count: u64, parts: &[Est]) -> Est {
-    let cost = parts.iter().fold(1u64, |sum, p| {
-        sum.saturating_add(p.cost).saturating_add(p.shape.total)
-    });
-    let shape = parts.iter().fold(
-        Sizes {
-            len: count,
-            bytes: 0,
-            total: 1,
-        },
-        |s, p| Sizes {
-            len: s.len.max(p.shape.len),
-            bytes: s.bytes.max(p.shape.bytes),
-            total: s.total.saturating_add(p.shape.total),
-        },
-    );
-    Est { cost, shape }
-}
-
 fn literal_shape(literal: &LiteralValue) -> Sizes {
     let n = match literal {
         LiteralValue::String(s) => len(s.inner().len()),
@@ -461,10 +709,6 @@ fn literal_shape(literal: &LiteralValue) -> Sizes {
         bytes: n,
         total: 1 + n / 16,
     }
-}
-
-fn leaf(shape: Sizes) -> Est {
-    Est { cost: 1, shape }
 }
 
 fn max(a: Sizes, b: Sizes) -> Sizes {
