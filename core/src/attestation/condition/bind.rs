@@ -30,7 +30,7 @@ impl Bindings {
         let mut sizes = Sizes::default();
         for value in [predicate, predicate_type, subject] {
             // Unbounded: serde_json parses at most 128 levels, so recursion is bounded.
-            let _ = measure(value, &mut sizes, &mut Budget(u64::MAX));
+            let _ = measure(value, &mut sizes, &mut Budget::new(u64::MAX));
         }
         Bindings {
             predicate: to_val(predicate),

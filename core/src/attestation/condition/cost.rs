@@ -21,7 +21,6 @@
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use cel::common::ast::{
@@ -31,8 +30,10 @@ use serde_json::Value;
 
 use super::pattern::Patterns;
 use crate::limits::MAX_CONDITION_DEPTH;
-use nodes::{Key, Node, Set};
+use kind::{Kind, is_ident};
+use nodes::{Key, Set};
 
+mod kind;
 mod nodes;
 
 pub(crate) use nodes::{Budget, walk as measure};
@@ -104,7 +105,7 @@ pub(super) fn estimate(
     patterns: &mut Patterns,
 ) -> Result<u64, Fault> {
     // Measuring node sets visits subtrees: a few passes over the statement at most.
-    let budget = Budget(doc.sizes.total.saturating_mul(8).saturating_add(4096));
+    let budget = Budget::new(doc.sizes.total.saturating_mul(8).saturating_add(4096));
     let mut walk = Walk {
         doc,
         scopes: Vec::new(),
@@ -129,7 +130,7 @@ struct Walk<'a, 'v, 'p> {
     /// copies parts of distinct elements, charged once for the whole range instead.
     amortized: Option<&'a str>,
     patterns: &'p mut Patterns,
-    budget: Budget,
+    budget: Budget<'v>,
 }
 
 /// A scalar (bool, number, null): no length, weight one.
@@ -259,7 +260,7 @@ impl<'a, 'v> Walk<'a, 'v, '_> {
             ));
         };
         let set = match self.doc.vars.as_ref().and_then(|vars| vars.get(k)) {
-            Some(value) => Set::of(vec![Node::Value(value)], self.doc.sizes, &mut self.budget),
+            Some(value) => Set::root(value, self.doc.sizes),
             None => Set::whole(self.doc.sizes),
         };
         Ok(self.path(set, None, self.times))
@@ -601,77 +602,6 @@ fn refused(e: &IdedExpr, name: &str, n: usize) -> Fault {
         format!("function '{shown}' is not allowed in conditions (allowed: {FUNCTIONS})")
     };
     fault(e, message)
-}
-
-/// The comprehensions the standard macros write; nothing else reaches the tree from source.
-enum Kind {
-    /// all, exists, exists_one: a bool or a count.
-    Fold,
-    /// filter: appends its own elements.
-    Filter,
-    /// map to a part of each element (`x.name`, `x.a[0]`): no new values.
-    Projection,
-    /// map: appends a new value per element.
-    Map,
-}
-
-impl Kind {
-    fn of(c: &ComprehensionExpr) -> Option<Kind> {
-        if c.iter_var2.is_some() || !c.accu_var.starts_with('@') {
-            return None;
-        }
-        match &c.accu_init.expr {
-            Expr::Literal(LiteralValue::Boolean(_) | LiteralValue::Int(_)) => Some(Kind::Fold),
-            Expr::List(list) if list.elements.is_empty() => Some(match appended(c) {
-                Some(item) if is_ident(item, &c.iter_var) && guarded(c) => Kind::Filter,
-                Some(item) if projects(item, &c.iter_var) => Kind::Projection,
-                _ => Kind::Map,
-            }),
-            _ => None,
-        }
-    }
-}
-
-/// The value a map or filter step appends: `f` of `@result + [f]`, guarded or not.
-fn appended(c: &ComprehensionExpr) -> Option<&IdedExpr> {
-    let step = match &c.loop_step.expr {
-        Expr::Call(call) if call.func_name == operators::CONDITIONAL => call.args.get(1)?,
-        _ => &c.loop_step,
-    };
-    let Expr::Call(append) = &step.expr else {
-        return None;
-    };
-    match (append.func_name.as_str(), append.args.as_slice()) {
-        (operators::ADD, [_, list]) => match &list.expr {
-            Expr::List(l) => l.elements.first().filter(|_| l.elements.len() == 1),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn guarded(c: &ComprehensionExpr) -> bool {
-    matches!(&c.loop_step.expr, Expr::Call(call) if call.func_name == operators::CONDITIONAL)
-}
-
-fn is_ident(e: &IdedExpr, name: &str) -> bool {
-    matches!(&e.expr, Expr::Ident(n) if n == name)
-}
-
-/// Whether `e` is a part of `var` read in place: fields and indexes by literals.
-fn projects(e: &IdedExpr, var: &str) -> bool {
-    let mut e = e;
-    loop {
-        match &e.expr {
-            Expr::Ident(name) => return name == var,
-            Expr::Select(select) if !select.test => e = &select.operand,
-            Expr::Call(call) if call.func_name == operators::INDEX => match call.args.as_slice() {
-                [container, key] if matches!(key.expr, Expr::Literal(_)) => e = container,
-                _ => return false,
-            },
-            _ => return false,
-        }
-    }
 }
 
 fn is_allowed(name: &str) -> bool {

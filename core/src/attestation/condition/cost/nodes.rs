@@ -35,7 +35,40 @@ pub(super) struct Set<'v> {
 
 /// Node visits left to the walk: measuring is a pass over each set's subtrees, so a
 /// condition with many paths on a large statement falls back to the document's bounds.
-pub(crate) struct Budget(pub u64);
+/// Single nodes measured are remembered: the same path written twice is measured once.
+pub(crate) struct Budget<'v> {
+    left: u64,
+    memo: Vec<(&'v Value, Sizes, u64)>,
+}
+
+impl<'v> Budget<'v> {
+    pub fn new(left: u64) -> Budget<'v> {
+        Budget {
+            left,
+            memo: Vec::new(),
+        }
+    }
+
+    fn spend(&mut self) -> Option<()> {
+        self.left = self.left.checked_sub(1)?;
+        Some(())
+    }
+
+    /// A single node's bounds, measured once.
+    fn single(&mut self, node: Node<'v>) -> Option<(Sizes, u64)> {
+        let Node::Value(value) = node else {
+            return measure(node, self);
+        };
+        if let Some((_, sizes, top)) = self.memo.iter().find(|m| core::ptr::eq(m.0, value)) {
+            return Some((*sizes, *top));
+        }
+        let (sizes, top) = measure(node, self)?;
+        if self.memo.len() < 256 {
+            self.memo.push((value, sizes, top));
+        }
+        Some((sizes, top))
+    }
+}
 
 impl<'v> Set<'v> {
     /// Any antichain of a document whose values are bounded by `doc` (its `total` the
@@ -50,7 +83,15 @@ impl<'v> Set<'v> {
         }
     }
 
-    pub fn of(nodes: Vec<Node<'v>>, doc: Sizes, budget: &mut Budget) -> Set<'v> {
+    /// A variable: bounded by the document it is (most of), without a pass over it.
+    pub fn root(value: &'v Value, doc: Sizes) -> Set<'v> {
+        Set {
+            nodes: Some([Node::Value(value)].into()),
+            ..Set::whole(doc)
+        }
+    }
+
+    pub fn of(nodes: Vec<Node<'v>>, doc: Sizes, budget: &mut Budget<'v>) -> Set<'v> {
         let mut set = Set {
             nodes: None,
             max: Sizes::default(),
@@ -59,7 +100,11 @@ impl<'v> Set<'v> {
             tops: 0,
         };
         for node in &nodes {
-            let Some((sizes, top)) = measure(*node, budget) else {
+            let measured = match nodes.as_slice() {
+                [one] => budget.single(*one),
+                _ => measure(*node, budget),
+            };
+            let Some((sizes, top)) = measured else {
                 return Set::whole(doc);
             };
             set.max = super::max(set.max, sizes);
@@ -72,7 +117,7 @@ impl<'v> Set<'v> {
     }
 
     /// The nodes a path step reaches from these (`None` keeps bounds only).
-    pub fn step(&self, key: Key<'_>, doc: Sizes, budget: &mut Budget) -> Set<'v> {
+    pub fn step(&self, key: Key<'_>, doc: Sizes, budget: &mut Budget<'v>) -> Set<'v> {
         let Some(nodes) = &self.nodes else {
             return Set::whole(doc);
         };
@@ -81,7 +126,7 @@ impl<'v> Set<'v> {
     }
 
     /// The elements (lists) and keys (maps) of these nodes: what iterating binds.
-    pub fn elements(&self, doc: Sizes, budget: &mut Budget) -> Set<'v> {
+    pub fn elements(&self, doc: Sizes, budget: &mut Budget<'v>) -> Set<'v> {
         let Some(nodes) = &self.nodes else {
             return Set::whole(doc);
         };
@@ -121,11 +166,11 @@ impl Key<'_> {
 
 /// A node's bounds (as `Bindings` measures the statement) and top-level length; `None` once
 /// the budget is spent.
-fn measure(node: Node<'_>, budget: &mut Budget) -> Option<(Sizes, u64)> {
+fn measure(node: Node<'_>, budget: &mut Budget<'_>) -> Option<(Sizes, u64)> {
     let mut sizes = Sizes::default();
     match node {
         Node::Key(key) => {
-            budget.0 = budget.0.checked_sub(1)?;
+            budget.spend()?;
             sizes.total = 1;
             string(key, &mut sizes);
             Some((sizes, 0))
@@ -144,8 +189,8 @@ fn measure(node: Node<'_>, budget: &mut Budget) -> Option<(Sizes, u64)> {
 
 /// Bounds of a value: longest list or map, longest string or key, weight (nodes, and bytes
 /// in 16s). Recursion is bounded by serde_json's 128 levels.
-pub(crate) fn walk(value: &Value, sizes: &mut Sizes, budget: &mut Budget) -> Option<()> {
-    budget.0 = budget.0.checked_sub(1)?;
+pub(crate) fn walk(value: &Value, sizes: &mut Sizes, budget: &mut Budget<'_>) -> Option<()> {
+    budget.spend()?;
     sizes.total = sizes.total.saturating_add(1);
     match value {
         Value::String(s) => string(s, sizes),
