@@ -45,14 +45,23 @@ const WORST: &[(&str, &str)] = &[
         "scan_matches",
         "predicate.t.exists(x, x.matches(\"(a|b|c|d|e|f|g|h)*x\"))",
     ),
+    // Linear through containment: each element's own list.
+    (
+        "nested_scan",
+        "predicate.n.all(x, x.b.all(y, y.c != \"HIGH\" && y.c != \"CRITICAL\"))",
+    ),
 ];
 
 fn statement(n: usize) -> Value {
     let maps: Vec<Value> = (0..n / 8)
         .map(|_| json!({"a": {"b": "Critical"}}))
         .collect();
+    let nested: Vec<Value> = (0..n / 16)
+        .map(|_| json!({"b": [{"c": "LOW"}, {"c": "LOW"}]}))
+        .collect();
     json!({"predicate": {
         "l": vec![0; n],
+        "n": nested,
         "m": maps,
         "s": "ab".repeat(n / 2),
         "t": vec!["ab".repeat(32); n / 64],

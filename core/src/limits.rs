@@ -172,7 +172,9 @@ pub const MAX_CONDITION_REGEX_STATES: usize = 4096;
 /// Cost (see `attestation::condition`) above which a condition is refused when a policy is
 /// validated, estimated for the worst statement of [`ATTESTATION_STATEMENT_MAX`] bytes. One
 /// scan of a predicate list of 4 Mi entries with a body of a few hundred units passes (about
-/// 2^30 units); a scan nested in a scan (2^44 and up) does not.
+/// 2^30 units), and so does a scan of each element's own list (containment: together they
+/// are no longer than the statement); a scan of the statement nested in a scan of it (2^44
+/// and up) does not.
 pub const CONDITION_STATIC_COST: u64 = 1 << 32;
 /// Cost above which one condition is not evaluated on a given statement (estimated with the
 /// statement's own sizes, before evaluating). A unit measured 40–60 ns at worst (release, 2

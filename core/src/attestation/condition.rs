@@ -20,6 +20,8 @@ mod bind;
 mod compiled;
 #[cfg(feature = "cel")]
 mod cost;
+#[cfg(all(test, feature = "cel"))]
+mod nested_tests;
 #[cfg(feature = "cel")]
 mod pattern;
 #[cfg(all(test, feature = "cel"))]

@@ -7,7 +7,7 @@ use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
 use serde_json::Value;
 
-use super::cost::Sizes;
+use super::cost::{Budget, Doc, Sizes, measure};
 
 /// An in-toto statement bound for conditions: variables `predicate` (the statement's
 /// predicate, any JSON), `predicateType` (a string) and `subject` (the subject list). A field
@@ -17,6 +17,8 @@ pub struct Bindings {
     predicate: Box<dyn Val>,
     predicate_type: Box<dyn Val>,
     subject: Box<dyn Val>,
+    /// The same as JSON, for the estimate to follow paths in.
+    json: [Value; 3],
     sizes: Sizes,
 }
 
@@ -27,18 +29,24 @@ impl Bindings {
             (field("predicate"), field("predicateType"), field("subject"));
         let mut sizes = Sizes::default();
         for value in [predicate, predicate_type, subject] {
-            measure(value, &mut sizes);
+            // Unbounded: serde_json parses at most 128 levels, so recursion is bounded.
+            let _ = measure(value, &mut sizes, &mut Budget::new(u64::MAX));
         }
         Bindings {
             predicate: to_val(predicate),
             predicate_type: to_val(predicate_type),
             subject: to_val(subject),
+            json: [predicate.clone(), predicate_type.clone(), subject.clone()],
             sizes,
         }
     }
 
-    pub(super) fn sizes(&self) -> Sizes {
-        self.sizes
+    pub(super) fn doc(&self) -> Doc<'_> {
+        let [predicate, predicate_type, subject] = &self.json;
+        Doc {
+            sizes: self.sizes,
+            vars: Some([predicate, predicate_type, subject]),
+        }
     }
 }
 
@@ -62,37 +70,4 @@ fn to_val(value: &Value) -> Box<dyn Val> {
         .ok()
         .and_then(|value| Box::<dyn Val>::try_from(value).ok())
         .unwrap_or_else(|| Box::new(cel::common::types::CelNull))
-}
-
-/// The longest list or map, the longest string or key, and the weight (nodes, and bytes in
-/// 16s) of a value. A loop rather than recursion would need a stack anyway; serde_json
-/// parses at most 128 levels, so recursion is bounded for parsed statements.
-fn measure(value: &Value, sizes: &mut Sizes) {
-    sizes.total = sizes.total.saturating_add(1);
-    match value {
-        Value::String(s) => string(s, sizes),
-        Value::Array(items) => {
-            sizes.len = sizes.len.max(len(items.len()));
-            items.iter().for_each(|item| measure(item, sizes));
-        }
-        Value::Object(entries) => {
-            sizes.len = sizes.len.max(len(entries.len()));
-            for (key, item) in entries {
-                sizes.total = sizes.total.saturating_add(1);
-                string(key, sizes);
-                measure(item, sizes);
-            }
-        }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
-    }
-}
-
-fn string(s: &str, sizes: &mut Sizes) {
-    let bytes = len(s.len());
-    sizes.bytes = sizes.bytes.max(bytes);
-    sizes.total = sizes.total.saturating_add(bytes / 16);
-}
-
-fn len(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }

@@ -12,7 +12,7 @@ use cel::common::value::CowVal;
 use cel::{Context, Env, ExecutionError, FunctionContext, ParseErrors, Program, Value};
 
 use super::bind::Bindings;
-use super::cost::{Fault, Sizes, estimate};
+use super::cost::{Doc, Fault, Sizes, estimate};
 use super::pattern::{Patterns, SharedPatterns};
 use super::{CompileError, ConditionError};
 use crate::limits::{
@@ -73,7 +73,11 @@ impl Condition {
         let program = ENV.compile(source).map_err(|e| parse_error(source, &e))?;
         let mut patterns = Patterns::default();
         let at = |fault: Fault| located(source, &program, fault);
-        let estimated = estimate(program.expression(), WORST, &mut patterns).map_err(at)?;
+        let worst = Doc {
+            sizes: WORST,
+            vars: None,
+        };
+        let estimated = estimate(program.expression(), worst, &mut patterns).map_err(at)?;
         if estimated > static_limit {
             return Err(at(Fault {
                 id: program.expression().id,
@@ -99,12 +103,7 @@ impl Condition {
         // The walk succeeded at compile and only sizes differ: a fault cannot recur, and
         // would count as over any limit.
         let mut patterns = Patterns::default();
-        estimate(
-            self.0.program.expression(),
-            statement.sizes(),
-            &mut patterns,
-        )
-        .unwrap_or(u64::MAX)
+        estimate(self.0.program.expression(), statement.doc(), &mut patterns).unwrap_or(u64::MAX)
     }
 
     /// Evaluates against a bound statement: `Ok(true)` passes.

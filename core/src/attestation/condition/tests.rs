@@ -194,8 +194,8 @@ fn one_scan_of_a_predicate_list_is_accepted_and_a_nested_scan_is_not() {
     let e = compile_error("predicate.a.all(x, predicate.b.exists(y, x == y))");
     assert!(e.message.contains("estimated cost"), "{e}");
     assert_eq!((e.line, e.column), (1, 16), "{e}");
-    // String functions on parts of each element are charged by the range's weight, so a scan
-    // stays linear; on parts of an outer element inside an inner scan they are not.
+    // String functions on parts of each element scan each element's own string: together no
+    // more than the statement. Inside an independent inner scan they are not.
     Condition::compile(
         r#"predicate.a.exists(x, x.name.contains("log4j") || x.v.matches("^2[.]1[0-7]"))"#,
     )
