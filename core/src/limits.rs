@@ -177,8 +177,8 @@ pub const MAX_CONDITION_REGEX_STATES: usize = 4096;
 /// and up) does not.
 pub const CONDITION_STATIC_COST: u64 = 1 << 32;
 /// Cost above which one condition is not evaluated on a given statement (estimated with the
-/// statement's own sizes, before evaluating). A unit measured 40–60 ns at worst (release, 2
-/// cores; `core/benches/conditions.rs`: deep copies of lists of maps, a scan of numbers,
-/// `matches`), so one check takes about 30 ms at most; Kubernetes allows 1e6 of its units a
-/// call.
+/// statement's own sizes, before evaluating). A unit measured up to 80 ns at worst (release,
+/// 2 cores; `core/benches/conditions.rs`: deep equality of lists of maps, scans of maps,
+/// nested scans), so one check takes about 40 ms at most; Kubernetes allows 1e6 of its units
+/// a call.
 pub const CONDITION_RUNTIME_COST: u64 = 500_000;
