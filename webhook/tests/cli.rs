@@ -255,6 +255,18 @@ spec:
         attestations:
           - predicateType: slsa
             signer: {keySecret: absent}
+---
+apiVersion: portieris.cloud.ibm.com/v1
+kind: ImagePolicy
+metadata: {name: r, namespace: team}
+spec:
+  repositories:
+    - name: "gcr.io/*"
+      policy:
+        attestations:
+          - predicateType: spdxjson
+            signer: {keySecret: absent}
+            conditions: ["predicate.packages.all(p, predicate.packages.exists(q, q.name == p.name))"]
 "#;
     std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
     let (code, report) = validate(dir.path());
@@ -263,6 +275,8 @@ spec:
         "ImagePolicy \"team/p\": spec.repositories[0] (\"icr.io/*\"): condition 2: line 1, column ",
         "spec.repositories[0].policy.attestations: attestation 1 (slsa): predicateType is neither a URI nor one of slsaprovenance,",
         "spec.repositories[0].policy.attestations[0].signer.keySecret: Secret \"team/absent\" is not in the folder",
+        "ImagePolicy \"team/r\": spec.repositories[0] (\"gcr.io/*\"): condition 1: line 1, column ",
+        "over the limit of 4294967296",
     ] {
         assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
     }
