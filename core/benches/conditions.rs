@@ -8,7 +8,7 @@ use core::hint::black_box;
 use core::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use portieris_core::attestation::condition::{Bindings, Condition};
+use portieris_core::condition::{Bindings, Condition};
 use portieris_core::limits::CONDITION_RUNTIME_COST;
 use serde_json::{Value, json};
 

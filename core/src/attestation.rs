@@ -7,11 +7,10 @@
 //! the layers of its `sha256-<hex>.att` tag (cosign 1 and 2, key-signed); the frontend reads
 //! both and hands in the bytes.
 
-pub mod condition;
 mod evaluate;
 pub mod need;
 pub mod predicate;
 
-pub use condition::{Bindings, CompileError, Condition, ConditionError};
+pub use crate::condition::{Bindings, CompileError, Condition, ConditionError};
 pub use evaluate::{Attested, evaluate, remembered, verify};
 pub use need::{AttestationNeed, Required, broken, need, problems};

@@ -7,6 +7,7 @@ extern crate std;
 
 pub mod admission;
 pub mod attestation;
+pub mod condition;
 pub mod cosign;
 pub mod crypto;
 pub mod evidence;

@@ -169,7 +169,7 @@ pub const MAX_CONDITION_DEPTH: usize = 64;
 /// Most states of the automaton compiled from one `matches` pattern: matching costs this many
 /// steps a byte at worst (a Pike VM), and `a{1000}{1000}` is refused rather than built.
 pub const MAX_CONDITION_REGEX_STATES: usize = 4096;
-/// Cost (see `attestation::condition`) above which a condition is refused when a policy is
+/// Cost (see `condition`) above which a condition is refused when a policy is
 /// validated, estimated for the worst statement of [`ATTESTATION_STATEMENT_MAX`] bytes. One
 /// scan of a predicate list of 4 Mi entries with a body of a few hundred units passes (about
 /// 2^30 units), and so does a scan of each element's own list (containment: together they

@@ -2,7 +2,7 @@
 //! signed in the test with a P-256 key (the legacy `.att` layers `cosign attest --key` writes:
 //! PAE over the statement, ECDSA over SHA-256): predicate type, subject, signature, the
 //! signer's kind, the memo. Bundles made by the real cosign are judged in
-//! `core/tests/attestation_vectors.rs`; conditions in `core/src/attestation/condition`.
+//! `core/tests/attestation_vectors.rs`; conditions in `core/src/condition`.
 
 extern crate alloc;
 

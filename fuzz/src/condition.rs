@@ -2,7 +2,7 @@
 //! against a small fixed statement without panicking; a check is refused exactly when its
 //! estimate is over the runtime limit.
 
-use portieris_core::attestation::condition::{Bindings, CompileError, Condition, ConditionError};
+use portieris_core::condition::{Bindings, CompileError, Condition, ConditionError};
 use portieris_core::limits::CONDITION_RUNTIME_COST;
 use serde_json::json;
 

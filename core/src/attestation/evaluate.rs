@@ -7,8 +7,8 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::condition::{Bindings, Condition};
 use super::need::{AttestationNeed, Required};
+use crate::condition::{Bindings, Condition};
 use crate::crypto::pem_key;
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};

@@ -6,8 +6,8 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::condition::Condition;
 use super::predicate;
+use crate::condition::Condition;
 use crate::cosign::need::repository;
 use crate::policy::secrets::SecretScope;
 use crate::policy::{Attestation, Policy, PolicySet};

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::attestation::Condition;
+use crate::condition::Condition;
 use crate::limits::MAX_CONDITIONS;
 
 /// `spec` of an `ImagePolicy` or a `ClusterImagePolicy`.
