@@ -14,6 +14,7 @@ pub mod evidence;
 mod json;
 pub mod limits;
 pub mod notary;
+pub mod notation;
 pub mod policy;
 pub mod reason;
 pub mod reference;

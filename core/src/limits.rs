@@ -182,3 +182,8 @@ pub const CONDITION_STATIC_COST: u64 = 1 << 32;
 /// nested scans), so one check takes about 40 ms at most; Kubernetes allows 1e6 of its units
 /// a call.
 pub const CONDITION_RUNTIME_COST: u64 = 500_000;
+
+/// Notation: a trust policy document (`trustpolicy.json`).
+pub const MAX_TRUST_POLICY_BYTES: usize = 256 * 1024;
+/// Notation: statements in a trust policy document.
+pub const MAX_TRUST_POLICY_STATEMENTS: usize = 256;
