@@ -9,7 +9,6 @@ use core::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portieris_core::condition::{Bindings, Condition};
-use portieris_core::limits::CONDITION_RUNTIME_COST;
 use serde_json::{Value, json};
 
 const PROVENANCE: &str = r#"predicate.runDetails.builder.id == "https://github.com/our-org/ci" && predicate.buildDefinition.externalParameters.workflow.repository.startsWith("https://github.com/our-org/")"#;
@@ -70,18 +69,7 @@ fn statement(n: usize) -> Value {
 
 /// The largest statement whose estimate is under the runtime limit, and that estimate.
 fn just_under(condition: &Condition) -> (Bindings, u64) {
-    let (mut low, mut high) = (1usize, 1usize << 23);
-    while low + 1 < high {
-        let mid = low + (high - low) / 2;
-        if condition.estimate(&Bindings::new(&statement(mid))) <= CONDITION_RUNTIME_COST {
-            low = mid;
-        } else {
-            high = mid;
-        }
-    }
-    let bindings = Bindings::new(&statement(low));
-    let estimate = condition.estimate(&bindings);
-    (bindings, estimate)
+    condition.largest_under_limit(23, statement)
 }
 
 fn conditions(c: &mut Criterion) {

@@ -106,6 +106,29 @@ impl Condition {
         estimate(self.0.program.expression(), statement.doc(), &mut patterns).unwrap_or(u64::MAX)
     }
 
+    /// The statement `make(n)` with the largest `n` below `2^bits` whose estimate is at most
+    /// [`CONDITION_RUNTIME_COST`], and that estimate: the worst statement a check lets through
+    /// (for the tests and benchmarks that time it).
+    #[doc(hidden)]
+    pub fn largest_under_limit(
+        &self,
+        bits: u32,
+        make: impl Fn(usize) -> serde_json::Value,
+    ) -> (Bindings, u64) {
+        let (mut low, mut high) = (1usize, 1usize << bits);
+        while low + 1 < high {
+            let mid = low + (high - low) / 2;
+            if self.estimate(&Bindings::new(&make(mid))) <= CONDITION_RUNTIME_COST {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        let bindings = Bindings::new(&make(low));
+        let estimate = self.estimate(&bindings);
+        (bindings, estimate)
+    }
+
     /// Evaluates against a bound statement: `Ok(true)` passes.
     ///
     /// # Errors

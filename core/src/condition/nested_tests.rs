@@ -154,7 +154,7 @@ fn estimates_hold_on_adversarial_nested_statements() {
     ];
     for (source, statement) in cases {
         let condition = Condition::compile_within(source, u64::MAX).expect(source);
-        let (bindings, estimated) = largest_under_limit(&condition, statement);
+        let (bindings, estimated) = condition.largest_under_limit(21, statement);
         let start = Instant::now();
         let result = condition.check(&bindings);
         let elapsed = start.elapsed();
@@ -169,19 +169,4 @@ fn estimates_hold_on_adversarial_nested_statements() {
             "{source}: {elapsed:?} for {estimated}"
         );
     }
-}
-
-fn largest_under_limit(condition: &Condition, statement: Statement) -> (Bindings, u64) {
-    let (mut low, mut high) = (1usize, 1usize << 21);
-    while low + 1 < high {
-        let mid = low + (high - low) / 2;
-        if condition.estimate(&Bindings::new(&statement(mid))) <= CONDITION_RUNTIME_COST {
-            low = mid;
-        } else {
-            high = mid;
-        }
-    }
-    let bindings = Bindings::new(&statement(low));
-    let estimated = condition.estimate(&bindings);
-    (bindings, estimated)
 }

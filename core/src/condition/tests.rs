@@ -284,23 +284,13 @@ fn estimates_bound_adversarial_shapes() {
     }
 }
 
-/// The statement `{l: [n numbers], s: "ab…" (n bytes), t: [n/64 strings of 64 bytes]}` with the largest n whose estimate is
+/// The statement `{l: [n numbers], s: "ab…" (n bytes)}` with the largest n whose estimate is
 /// under the runtime limit.
 fn largest_under_limit(condition: &Condition) -> (Bindings, u64) {
-    let bind =
-        |n: usize| Bindings::new(&json!({"predicate": {"l": vec![1; n], "s": "ab".repeat(n / 2)}}));
-    let (mut low, mut high) = (1usize, 1usize << 21);
-    while low + 1 < high {
-        let mid = low + (high - low) / 2;
-        if condition.estimate(&bind(mid)) <= CONDITION_RUNTIME_COST {
-            low = mid;
-        } else {
-            high = mid;
-        }
-    }
-    let statement = bind(low);
-    let estimated = condition.estimate(&statement);
-    (statement, estimated)
+    condition.largest_under_limit(
+        21,
+        |n| json!({"predicate": {"l": vec![1; n], "s": "ab".repeat(n / 2)}}),
+    )
 }
 
 #[test]

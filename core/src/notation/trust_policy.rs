@@ -203,8 +203,7 @@ impl Statement {
         }
         let within = |e: String| error(format!("statement \"{name}\": {e}"));
         let actions = actions(&raw.signature_verification).map_err(within)?;
-        let timestamp_after_expiry = match raw.signature_verification.verify_timestamp.as_deref()
-        {
+        let timestamp_after_expiry = match raw.signature_verification.verify_timestamp.as_deref() {
             None | Some("always") => false,
             Some("afterCertExpiry") => true,
             Some(other) => {

@@ -144,7 +144,12 @@ fn documents_with_duplicate_names_or_scopes_or_another_version_are_refused() {
     let names = two(statement("a", "r.io/a"), statement("a", "r.io/b"));
     assert!(names.expect_err("names").0.contains("two statements"));
     let scopes = two(statement("a", "*"), statement("b", "*"));
-    assert!(scopes.expect_err("scopes").0.contains("more than one statement"));
+    assert!(
+        scopes
+            .expect_err("scopes")
+            .0
+            .contains("more than one statement")
+    );
     let version = TrustPolicy::parse(br#"{"version":"2.0","trustPolicies":[]}"#);
     assert!(version.expect_err("version").0.contains("not supported"));
     let oversized = alloc::vec![b' '; MAX_TRUST_POLICY_BYTES + 1];
