@@ -6,8 +6,8 @@ use alloc::vec::Vec;
 
 use der::Decode as _;
 use der::asn1::ObjectIdentifier;
-use rsa::Pkcs1v15Sign;
 use rsa::traits::PublicKeyParts as _;
+use rsa::{Pkcs1v15Sign, Pss};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use spki::SubjectPublicKeyInfoOwned;
 
@@ -60,6 +60,15 @@ impl Hash {
             Self::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
             Self::Sha384 => Pkcs1v15Sign::new::<Sha384>(),
             Self::Sha512 => Pkcs1v15Sign::new::<Sha512>(),
+        }
+    }
+
+    /// RSASSA-PSS with MGF1 over the same digest and a salt as long as the digest.
+    fn pss(self) -> Pss {
+        match self {
+            Self::Sha256 => Pss::new::<Sha256>(),
+            Self::Sha384 => Pss::new::<Sha384>(),
+            Self::Sha512 => Pss::new::<Sha512>(),
         }
     }
 }
@@ -142,6 +151,33 @@ impl Verifier {
                 .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
             Self::Rsa(key) => key.verify(hash.pkcs1v15(), digest, signature).is_ok(),
             Self::Ed25519(_) => false,
+        }
+    }
+}
+
+impl Verifier {
+    /// Checks an ECDSA signature written as JOSE and COSE write it, the fixed-size `r || s`
+    /// (not DER), over `hash(message)`. Any other key: false.
+    pub(crate) fn verify_ecdsa_raw(&self, hash: Hash, message: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        match self {
+            Self::Ecdsa(key) => p256::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
+            Self::EcdsaP384(key) => p384::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
+            Self::Rsa(_) | Self::Ed25519(_) => false,
+        }
+    }
+
+    /// Checks an RSASSA-PSS signature over `hash(message)`, MGF1 with the same digest and a
+    /// salt as long as the digest (what JWS `PS256` and COSE `-37`… sign with). Any other
+    /// key: false.
+    pub(crate) fn verify_pss(&self, hash: Hash, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Self::Rsa(key) => key
+                .verify(hash.pss(), &hash.digest(message), signature)
+                .is_ok(),
+            Self::Ecdsa(_) | Self::EcdsaP384(_) | Self::Ed25519(_) => false,
         }
     }
 }
