@@ -150,6 +150,13 @@ pub const MAX_IDENTITY_PATTERN: usize = 1024;
 /// Most identities in one policy entry's list: each is tried in turn.
 pub const MAX_IDENTITIES: usize = 100;
 
+// Notation (Notary Project) signatures.
+
+/// Most bytes of one Notation signature envelope (JWS or COSE), checked before parsing. An
+/// envelope holds a descriptor, a certificate chain of at most [`MAX_CHAIN_CERTIFICATES`]
+/// (a few KiB each) and perhaps a timestamp token; notation's are a few KiB.
+pub const MAX_NOTATION_ENVELOPE_BYTES: usize = 512 * 1024;
+
 // Attestations and their CEL conditions.
 
 /// Conditions of one `attestations` entry.
