@@ -2,5 +2,6 @@
 //! X.509 chains to named trust stores, RFC 3161 timestamps, CRLs, and the Notary Project's
 //! own trust policy document deciding what is enforced.
 
+pub mod envelope;
 pub mod identity;
 pub mod trust_policy;
