@@ -150,13 +150,6 @@ pub const MAX_IDENTITY_PATTERN: usize = 1024;
 /// Most identities in one policy entry's list: each is tried in turn.
 pub const MAX_IDENTITIES: usize = 100;
 
-// Notation (Notary Project) signatures.
-
-/// Most bytes of one Notation signature envelope (JWS or COSE), checked before parsing. An
-/// envelope holds a descriptor, a certificate chain of at most [`MAX_CHAIN_CERTIFICATES`]
-/// (a few KiB each) and perhaps a timestamp token; notation's are a few KiB.
-pub const MAX_NOTATION_ENVELOPE_BYTES: usize = 512 * 1024;
-
 // Attestations and their CEL conditions.
 
 /// Conditions of one `attestations` entry.
@@ -194,3 +187,7 @@ pub const CONDITION_RUNTIME_COST: u64 = 500_000;
 pub const MAX_TRUST_POLICY_BYTES: usize = 256 * 1024;
 /// Notation: statements in a trust policy document.
 pub const MAX_TRUST_POLICY_STATEMENTS: usize = 256;
+/// Notation: bytes of one signature envelope (JWS or COSE), checked before parsing. An
+/// envelope holds a descriptor, a certificate chain of at most [`MAX_CHAIN_CERTIFICATES`]
+/// (a few KiB each) and perhaps a timestamp token; notation's are a few KiB.
+pub const MAX_NOTATION_ENVELOPE_BYTES: usize = 512 * 1024;
