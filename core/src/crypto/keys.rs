@@ -335,6 +335,39 @@ mod tests {
         assert_eq!(checked, 16);
     }
 
+    /// JOSE and COSE write ECDSA as `r || s` and sign RSA with PSS: the DER and PKCS#1 v1.5
+    /// forms of the same signatures are not taken for them.
+    #[test]
+    fn raw_ecdsa_and_pss_are_checked_in_their_own_encodings() {
+        use p256::ecdsa::signature::Signer as _;
+        let p256_key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("a scalar");
+        let signature: p256::ecdsa::Signature = p256_key.sign(b"message");
+        let ecdsa = Verifier::Ecdsa(*p256_key.verifying_key());
+        let raw = signature.to_bytes();
+        assert!(ecdsa.verify_ecdsa_raw(Hash::Sha256, b"message", &raw));
+        assert!(!ecdsa.verify_ecdsa_raw(Hash::Sha256, b"other", &raw));
+        let der = signature.to_der();
+        assert!(!ecdsa.verify_ecdsa_raw(Hash::Sha256, b"message", der.as_bytes()));
+        assert!(!ecdsa.verify_pss(Hash::Sha256, b"message", &raw));
+
+        use rsa::pkcs8::DecodePrivateKey as _;
+        let pem = include_str!("../notary/testdata/rsa2048.pem");
+        let rsa_key = rsa::RsaPrivateKey::from_pkcs8_pem(pem).expect("test RSA key");
+        let rsa = Verifier::Rsa(rsa_key.to_public_key());
+        let digest = Sha384::digest(b"message");
+        let pss = rsa_key
+            .sign_with_rng(&mut rand_core::OsRng, Hash::Sha384.pss(), &digest)
+            .expect("signs");
+        assert!(rsa.verify_pss(Hash::Sha384, b"message", &pss));
+        assert!(!rsa.verify_pss(Hash::Sha256, b"message", &pss));
+        let pkcs1 = rsa_key
+            .sign(Hash::Sha384.pkcs1v15(), &digest)
+            .expect("signs");
+        assert!(rsa.verify(Hash::Sha384, b"message", &pkcs1));
+        assert!(!rsa.verify_pss(Hash::Sha384, b"message", &pkcs1));
+        assert!(!rsa.verify_ecdsa_raw(Hash::Sha384, b"message", &pss));
+    }
+
     #[test]
     fn no_digest_stands_for_an_ed25519_message() {
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
