@@ -177,6 +177,7 @@ pub struct Envelope {
     /// The raw signature value (what a timestamp stamps).
     pub signature: Vec<u8>,
     /// io.cncf.notary.timestampSignature: DER CMS SignedData (a TimeStampToken), unchecked.
+    /// The specification gives it meaning under `notary.x509` only.
     pub timestamp: Option<Vec<u8>>,
     /// io.cncf.notary.signingAgent, unsigned and informational.
     pub signing_agent: Option<String>,

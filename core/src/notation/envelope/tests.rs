@@ -766,6 +766,33 @@ fn damaged_envelopes_are_refused_without_panicking() {
     }
 }
 
+/// Nesting far past the parsers' recursion limits (serde_json 128, ciborium 256) is refused,
+/// not a stack overflow.
+#[test]
+fn deeply_nested_headers_are_refused() {
+    let depth = 100_000;
+    let json = alloc::format!(
+        r#"{{"payload":"","protected":"","signature":"","header":{{"x":{}{}}}}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let opened = Envelope::open(MEDIA_TYPE_JWS, json.as_bytes());
+    assert!(
+        matches!(opened, Err(EnvelopeError::Malformed(_))),
+        "{opened:?}"
+    );
+    // 18([h'', {33: [[[…]]]}, h'', h''])
+    let mut cbor = vec![0xd2, 0x84, 0x40, 0xa1, 0x18, 0x21];
+    cbor.extend(core::iter::repeat_n(0x81, depth));
+    cbor.push(0x00);
+    cbor.extend([0x40, 0x40]);
+    let opened = Envelope::open(MEDIA_TYPE_COSE, &cbor);
+    assert!(
+        matches!(opened, Err(EnvelopeError::Malformed(_))),
+        "{opened:?}"
+    );
+}
+
 #[test]
 fn every_error_names_what_was_wrong() {
     let errors = [
