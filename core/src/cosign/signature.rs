@@ -65,7 +65,7 @@ pub(super) fn check(key: &Verifier, payload: &[u8], signature: &str) -> Result<(
         .map_err(|_| SignatureError::Encoding)?;
     let valid = match key {
         // cosign loads every `--key` with SHA-256, whatever the curve.
-        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::Rsa(_) => {
+        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::EcdsaP521(_) | Verifier::Rsa(_) => {
             key.verify(Hash::Sha256, payload, &raw)
         }
         Verifier::Ed25519(key) => ed25519_dalek::Signature::from_slice(&raw).is_ok_and(|s| {

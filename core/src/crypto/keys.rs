@@ -1,8 +1,10 @@
 //! Public keys that check signatures: P-256 and P-384 ECDSA, RSA (2048..=8192 bits) and
 //! Ed25519, read from a DER SubjectPublicKeyInfo, within a size bound checked before any
-//! parsing. Which of them a format accepts is the format's decision (Notary: no P-384).
+//! parsing; P-521 ECDSA only where asked for (Notation's ES512). Which of them a format
+//! accepts is the format's decision (Notary: no P-384).
 
 use alloc::vec::Vec;
+use core::fmt;
 
 use der::Decode as _;
 use der::asn1::ObjectIdentifier;
@@ -17,6 +19,7 @@ use crate::limits::{MAX_KEY_BYTES, RSA_BITS};
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const SECP521R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
@@ -25,8 +28,20 @@ const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 pub(crate) enum Verifier {
     Ecdsa(p256::ecdsa::VerifyingKey),
     EcdsaP384(p384::ecdsa::VerifyingKey),
+    /// Only from [`verifier_from_spki_with_p521`]: no format but Notation signs with P-521.
+    EcdsaP521(P521Key),
     Rsa(rsa::RsaPublicKey),
     Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// A P-521 key; p521's own type has no `Debug`, so this one names its curve only.
+#[derive(Clone)]
+pub(crate) struct P521Key(p521::ecdsa::VerifyingKey);
+
+impl fmt::Debug for P521Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("P521Key")
+    }
 }
 
 /// The digest a signature was made over (X.509 and Sigstore name it beside the signature).
@@ -93,6 +108,8 @@ impl Verifier {
                 .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
             Self::EcdsaP384(key) => p384::ecdsa::Signature::from_der(signature)
                 .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
+            Self::EcdsaP521(key) => p521::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.0.verify_prehash(&hash.digest(message), &s).is_ok()),
             Self::Rsa(key) => key
                 .verify(hash.pkcs1v15(), &hash.digest(message), signature)
                 .is_ok(),
@@ -149,6 +166,8 @@ impl Verifier {
                 .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
             Self::EcdsaP384(key) => p384::ecdsa::Signature::from_der(signature)
                 .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
+            Self::EcdsaP521(key) => p521::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| key.0.verify_prehash(digest, &s).is_ok()),
             Self::Rsa(key) => key.verify(hash.pkcs1v15(), digest, signature).is_ok(),
             Self::Ed25519(_) => false,
         }
@@ -165,6 +184,8 @@ impl Verifier {
                 .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
             Self::EcdsaP384(key) => p384::ecdsa::Signature::from_slice(signature)
                 .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()),
+            Self::EcdsaP521(key) => p521::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|s| key.0.verify_prehash(&hash.digest(message), &s).is_ok()),
             Self::Rsa(_) | Self::Ed25519(_) => false,
         }
     }
@@ -177,7 +198,7 @@ impl Verifier {
             Self::Rsa(key) => key
                 .verify(hash.pss(), &hash.digest(message), signature)
                 .is_ok(),
-            Self::Ecdsa(_) | Self::EcdsaP384(_) | Self::Ed25519(_) => false,
+            Self::Ecdsa(_) | Self::EcdsaP384(_) | Self::EcdsaP521(_) | Self::Ed25519(_) => false,
         }
     }
 }
@@ -231,6 +252,27 @@ pub(crate) fn verifier_from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Ver
     } else {
         Err(KeyProblem::Algorithm)
     }
+}
+
+/// [`verifier_from_spki`], and P-521 ECDSA too (Notation's ES512). The other formats keep
+/// refusing P-521: none of them signs with it.
+pub(crate) fn verifier_from_spki_with_p521(
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<Verifier, KeyProblem> {
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|parameters| parameters.decode_as::<ObjectIdentifier>().ok());
+    if spki.algorithm.oid != EC_PUBLIC_KEY || curve != Some(SECP521R1) {
+        return verifier_from_spki(spki);
+    }
+    let bits = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or(KeyProblem::Encoding)?;
+    let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(bits).map_err(|_| KeyProblem::Encoding)?;
+    Ok(Verifier::EcdsaP521(P521Key(key)))
 }
 
 /// PKCS#1 `RSAPublicKey` → key. Parsed by hand from its two integers because

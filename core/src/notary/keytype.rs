@@ -82,7 +82,7 @@ pub(crate) fn pinned_key(pem_text: &str) -> Result<(KeyType, Vec<u8>, ParsedKey)
         // `pem_key` refuses Ed25519 certificates: notary has no type for them.
         (Verifier::Ed25519(_), Some(_)) => return Err(KeyProblem::Algorithm),
         // Notary's ECDSA is P-256 only.
-        (Verifier::EcdsaP384(_), _) => return Err(KeyProblem::Algorithm),
+        (Verifier::EcdsaP384(_) | Verifier::EcdsaP521(_), _) => return Err(KeyProblem::Algorithm),
         (Verifier::Ecdsa(_), None) => (KeyType::Ecdsa, der),
         (Verifier::Rsa(_), None) => (KeyType::Rsa, der),
         (Verifier::Ed25519(key), None) => (KeyType::Ed25519, key.as_bytes().to_vec()),

@@ -83,6 +83,7 @@ pub(super) fn check_envelope(
 fn envelope_hash(key: &Verifier) -> Hash {
     match key {
         Verifier::EcdsaP384(_) => Hash::Sha384,
+        Verifier::EcdsaP521(_) => Hash::Sha512,
         Verifier::Ecdsa(_) | Verifier::Rsa(_) => Hash::Sha256,
         // Nominal: pure Ed25519 hashes the message with SHA-512 itself, and ignores this.
         Verifier::Ed25519(_) => Hash::Sha512,

@@ -307,7 +307,7 @@ fn signature_hash(cert: &Certificate, key: &Verifier) -> Option<Hash> {
         _ => return None,
     };
     let fits = match key {
-        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) => ecdsa,
+        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::EcdsaP521(_) => ecdsa,
         Verifier::Rsa(_) => rsa,
         Verifier::Ed25519(_) => ed25519,
     };

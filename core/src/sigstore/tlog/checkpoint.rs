@@ -163,7 +163,7 @@ fn key_id(name: &str, log: &LogKey) -> [u8; 32] {
             .chain_update(key.as_bytes())
             .finalize()
             .into(),
-        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::Rsa(_) => {
+        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::EcdsaP521(_) | Verifier::Rsa(_) => {
             Sha256::digest(&log.key_der).into()
         }
     }
