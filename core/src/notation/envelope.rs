@@ -8,8 +8,8 @@
 //! payload. Nothing here says whether the certificate is trusted: that is the chain's, the
 //! trust policy's and the timestamp's business.
 //!
-//! Not supported, and refused with an error saying so: ES512 (ECDSA on P-521), and envelopes
-//! that ask for a verification plugin.
+//! Not supported, and refused with an error saying so: envelopes that ask for a verification
+//! plugin.
 
 mod cose;
 mod jws;
@@ -24,9 +24,11 @@ use core::fmt;
 use rsa::traits::PublicKeyParts as _;
 use serde::Deserialize;
 
+use der::Decode as _;
+use x509_cert::Certificate;
+
 use crate::crypto::KeyProblem;
-use crate::crypto::keys::{Hash, Verifier};
-use crate::crypto::x509::CertInfo;
+use crate::crypto::keys::{Hash, Verifier, bounded, verifier_from_spki_with_p521};
 use crate::json::Object;
 use crate::limits::{MAX_CHAIN_CERTIFICATES, MAX_NOTATION_ENVELOPE_BYTES, MAX_TIMESTAMP_BYTES};
 use crate::time::UnixTime;
@@ -97,6 +99,8 @@ pub enum Algorithm {
     Es256,
     /// ECDSA on P-384 with SHA-384.
     Es384,
+    /// ECDSA on P-521 with SHA-512.
+    Es512,
 }
 
 impl Algorithm {
@@ -104,7 +108,7 @@ impl Algorithm {
         match self {
             Self::Ps256 | Self::Es256 => Hash::Sha256,
             Self::Ps384 | Self::Es384 => Hash::Sha384,
-            Self::Ps512 => Hash::Sha512,
+            Self::Ps512 | Self::Es512 => Hash::Sha512,
         }
     }
 
@@ -114,6 +118,7 @@ impl Algorithm {
         match key {
             Verifier::Ecdsa(_) => Ok(Self::Es256),
             Verifier::EcdsaP384(_) => Ok(Self::Es384),
+            Verifier::EcdsaP521(_) => Ok(Self::Es512),
             Verifier::Rsa(rsa) => match rsa.n().bits() {
                 2048 => Ok(Self::Ps256),
                 3072 => Ok(Self::Ps384),
@@ -132,7 +137,9 @@ impl Algorithm {
             Self::Ps256 | Self::Ps384 | Self::Ps512 => {
                 key.verify_pss(self.hash(), message, signature)
             }
-            Self::Es256 | Self::Es384 => key.verify_ecdsa_raw(self.hash(), message, signature),
+            Self::Es256 | Self::Es384 | Self::Es512 => {
+                key.verify_ecdsa_raw(self.hash(), message, signature)
+            }
         }
     }
 }
@@ -145,6 +152,7 @@ impl fmt::Display for Algorithm {
             Self::Ps512 => "PS512",
             Self::Es256 => "ES256",
             Self::Es384 => "ES384",
+            Self::Es512 => "ES512",
         })
     }
 }
@@ -201,7 +209,7 @@ pub enum EnvelopeError {
     BadHeader(&'static str),
     /// A payload content type other than [`PAYLOAD_CONTENT_TYPE`].
     ContentType(String),
-    /// A signature algorithm Notation does not define, or ES512 (not implemented here).
+    /// A signature algorithm Notation does not define.
     UnsupportedAlgorithm(String),
     /// A signing scheme other than `notary.x509` and `notary.x509.signingAuthority`.
     UnsupportedSigningScheme(String),
@@ -270,7 +278,7 @@ impl fmt::Display for EnvelopeError {
             ),
             Self::UnsupportedAlgorithm(alg) => write!(
                 f,
-                "signature algorithm {alg} is not supported (PS256, PS384, PS512, ES256 or ES384)"
+                "signature algorithm {alg} is not supported (PS256, PS384, PS512, ES256, ES384 or ES512)"
             ),
             Self::UnsupportedSigningScheme(scheme) => {
                 write!(f, "unsupported signing scheme {scheme:?}")
@@ -415,9 +423,7 @@ impl Parsed {
         }
         check_chain_length(self.chain.len())?;
         let leaf = self.chain.first().ok_or(EnvelopeError::NoCertificate)?;
-        let key = CertInfo::parse(leaf)
-            .map_err(EnvelopeError::LeafCertificate)?
-            .verifier;
+        let key = leaf_key(leaf).map_err(EnvelopeError::LeafCertificate)?;
         let expected = Algorithm::for_key(&key)?;
         if expected != attributes.algorithm {
             return Err(EnvelopeError::AlgorithmMismatch {
@@ -440,6 +446,14 @@ impl Parsed {
             signing_agent: self.signing_agent,
         })
     }
+}
+
+/// The leaf certificate's key, P-521 included. Only the key is read here; the certificate's
+/// other rules are the chain's.
+fn leaf_key(der: &[u8]) -> Result<Verifier, KeyProblem> {
+    bounded(der)?;
+    let certificate = Certificate::from_der(der).map_err(|_| KeyProblem::Der)?;
+    verifier_from_spki_with_p521(&certificate.tbs_certificate.subject_public_key_info)
 }
 
 /// Refuses an empty chain or one over [`MAX_CHAIN_CERTIFICATES`]; formats call it before

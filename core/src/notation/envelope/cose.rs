@@ -114,6 +114,7 @@ fn algorithm(
         RegisteredLabelWithPrivate::Assigned(iana::Algorithm::PS512) => Ok(Algorithm::Ps512),
         RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256) => Ok(Algorithm::Es256),
         RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES384) => Ok(Algorithm::Es384),
+        RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES512) => Ok(Algorithm::Es512),
         other => Err(EnvelopeError::UnsupportedAlgorithm(label_text(other))),
     }
 }
@@ -125,7 +126,7 @@ fn content_type(label: &RegisteredLabel<iana::CoapContentFormat>) -> String {
     }
 }
 
-/// A label as text: a name as it is, a number in decimal (ES512 is -36).
+/// A label as text: a name as it is, a number in decimal.
 fn label_text<T: coset::iana::EnumI64 + coset::iana::WithPrivateRange>(
     label: &RegisteredLabelWithPrivate<T>,
 ) -> String {

@@ -114,6 +114,7 @@ fn algorithm(value: &Value) -> Result<Algorithm, EnvelopeError> {
         Some("PS512") => Ok(Algorithm::Ps512),
         Some("ES256") => Ok(Algorithm::Es256),
         Some("ES384") => Ok(Algorithm::Es384),
+        Some("ES512") => Ok(Algorithm::Es512),
         Some(other) => Err(EnvelopeError::UnsupportedAlgorithm(other.to_string())),
         None => Err(EnvelopeError::BadHeader("alg")),
     }

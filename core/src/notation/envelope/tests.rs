@@ -1,5 +1,5 @@
-//! Envelopes made here, JWS and COSE alike from one description, with P-256, P-384 and
-//! RSA-2048 leaf certificates; each rule is broken once and must give its error in both
+//! Envelopes made here, JWS and COSE alike from one description, with P-256, P-384, P-521
+//! and RSA-2048 leaf certificates; each rule is broken once and must give its error in both
 //! formats.
 
 use alloc::boxed::Box;
@@ -39,6 +39,7 @@ const DIGEST: &str = "sha256:73c803930ea3ba1e54bc25c2bdc53edd0284c62ed651fe7b003
 enum Key {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
+    P521(p521::ecdsa::SigningKey),
     Rsa(Box<rsa::RsaPrivateKey>),
 }
 
@@ -49,6 +50,12 @@ impl Key {
 
     fn p384() -> Self {
         Self::P384(p384::ecdsa::SigningKey::from_slice(&[7; 48]).expect("scalar"))
+    }
+
+    fn p521() -> Self {
+        let mut scalar = [7; 66];
+        scalar[0] = 1;
+        Self::P521(p521::ecdsa::SigningKey::from_slice(&scalar).expect("scalar"))
     }
 
     fn rsa2048() -> Self {
@@ -63,6 +70,7 @@ impl Key {
         match self {
             Self::P256(_) => "ES256",
             Self::P384(_) => "ES384",
+            Self::P521(_) => "ES512",
             Self::Rsa(_) => "PS256",
         }
     }
@@ -79,6 +87,13 @@ impl Key {
                 let signature: p384::ecdsa::Signature = key.sign(message);
                 signature.to_bytes().to_vec()
             }
+            Self::P521(key) => {
+                // p521 implements `Signer` only with its `getrandom` feature; a random nonce does too.
+                use p521::ecdsa::signature::RandomizedSigner as _;
+                let signature: p521::ecdsa::Signature =
+                    key.sign_with_rng(&mut rand_core::OsRng, message);
+                signature.to_bytes().to_vec()
+            }
             Self::Rsa(key) => key
                 .sign_with_rng(
                     &mut rand_core::OsRng,
@@ -93,6 +108,10 @@ impl Key {
         match self {
             Self::P256(key) => ec_spki("1.2.840.10045.3.1.7", key.verifying_key().to_sec1_bytes()),
             Self::P384(key) => ec_spki("1.3.132.0.34", key.verifying_key().to_sec1_bytes()),
+            Self::P521(key) => {
+                let point = p521::ecdsa::VerifyingKey::from(key).to_encoded_point(false);
+                ec_spki("1.3.132.0.35", point.as_bytes().into())
+            }
             Self::Rsa(key) => {
                 let der = key.to_public_key().to_public_key_der().expect("spki");
                 SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).expect("spki")
@@ -248,6 +267,7 @@ impl Spec {
             "ES256" => iana::Algorithm::ES256,
             "ES384" => iana::Algorithm::ES384,
             "ES512" => iana::Algorithm::ES512,
+            "EdDSA" => iana::Algorithm::EdDSA,
             other => panic!("no COSE algorithm for {other}"),
         }
     }
@@ -322,7 +342,7 @@ fn at(text: &str) -> UnixTime {
 
 #[test]
 fn a_notation_envelope_opens_in_both_formats_with_each_key() {
-    for key in [Key::p256(), Key::p384(), Key::rsa2048()] {
+    for key in [Key::p256(), Key::p384(), Key::p521(), Key::rsa2048()] {
         let mut spec = Spec::notation(&key);
         spec.timestamp = Some(vec![0x30, 0x03, 0x02, 0x01, 0x05]);
         spec.expiry = Some(LATER);
@@ -562,24 +582,33 @@ fn the_algorithm_must_be_the_one_the_key_calls_for() {
 }
 
 #[test]
-fn es512_is_refused_as_unsupported() {
+fn an_algorithm_notation_does_not_sign_with_is_refused() {
     let key = Key::p256();
     let spec = Spec {
-        alg: "ES512",
+        alg: "EdDSA",
         ..Spec::notation(&key)
     };
     let jws = Envelope::open(MEDIA_TYPE_JWS, &spec.jws(&key));
     assert_eq!(
         jws,
-        Err(EnvelopeError::UnsupportedAlgorithm("ES512".into()))
+        Err(EnvelopeError::UnsupportedAlgorithm("EdDSA".into()))
     );
     let cose = Envelope::open(MEDIA_TYPE_COSE, &spec.cose(&key));
-    assert_eq!(cose, Err(EnvelopeError::UnsupportedAlgorithm("-36".into())));
+    assert_eq!(cose, Err(EnvelopeError::UnsupportedAlgorithm("-8".into())));
     let message = jws.expect_err("refused").to_string();
     assert!(
-        message.contains("ES512") && message.contains("not supported"),
+        message.contains("EdDSA") && message.contains("not supported"),
         "{message}"
     );
+    let spec = Spec {
+        alg: "ES512",
+        ..Spec::notation(&key)
+    };
+    let mismatch = EnvelopeError::AlgorithmMismatch {
+        header: Algorithm::Es512,
+        key: Algorithm::Es256,
+    };
+    assert_eq!(spec.open(&key), Err(mismatch));
 }
 
 #[test]
