@@ -21,10 +21,9 @@ use alloc::string::{String, ToString as _};
 use alloc::vec::Vec;
 use core::fmt;
 
+use der::Decode as _;
 use rsa::traits::PublicKeyParts as _;
 use serde::Deserialize;
-
-use der::Decode as _;
 use x509_cert::Certificate;
 
 use crate::crypto::KeyProblem;
