@@ -18,13 +18,22 @@
 //
 //	notation-signer verify --envelope-file F --envelope jws|cose --descriptor-json '{...}'
 //	    --trust-policy policy.json --trust-store DIR [--crl-file crl.der] [--reference REF]
+//	    [--skip-tsa-revocation]
 //
 // verify runs notation-go's verifier (verifier.NewVerifierWithOptions, revocation checked
 // with notation-core-go's validator) over one envelope, at the real current time, and prints
 // its outcome as JSON: {"verified":bool,"error":"...","results":[{"type","action","error"}]}.
 // DIR holds truststore/x509/{ca,signingAuthority,tsa}/NAME/*.pem (notation's layout); the
 // CRL of --crl-file answers every CRL distribution point URL (no network). It exits 0 whether
-// or not the signature verified. scripts/notation-vectors.sh uses it to check cases.json.
+// or not the signature verified. --skip-tsa-revocation takes the timestamping chain as having
+// no revocation information (real TSAs' certificates name OCSP/CRL servers out of reach).
+// scripts/notation-vectors.sh and scripts/vectors-notation.sh use it to check cases.json.
+//
+//	notation-signer inspect --envelope-file F --envelope jws|cose
+//
+// inspect prints what an envelope holds, as JSON (parsed by notation-core-go without checking
+// anything): the payload's targetArtifact, the signing scheme, signing time, expiry, the chain's
+// subjects, validity and DER, and the timestamp's time if there is one.
 //
 // --out signs the descriptor of --descriptor-json and writes the envelope bytes; no registry.
 //
@@ -64,6 +73,7 @@ import (
 	"github.com/notaryproject/notation-core-go/revocation"
 	"github.com/notaryproject/notation-core-go/revocation/crl"
 	"github.com/notaryproject/notation-core-go/revocation/purpose"
+	"github.com/notaryproject/notation-core-go/revocation/result"
 	"github.com/notaryproject/notation-core-go/signature"
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
@@ -92,6 +102,8 @@ func main() {
 		err = runSign(os.Args[2:])
 	case len(os.Args) >= 2 && os.Args[1] == "verify":
 		err = runVerify(os.Args[2:])
+	case len(os.Args) >= 2 && os.Args[1] == "inspect":
+		err = runInspect(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, "usage: notation-signer sign|verify [flags] (see the source's header comment, or -h)")
 		os.Exit(2)
@@ -489,6 +501,7 @@ func runVerify(args []string) error {
 	storeDir := fs.String("trust-store", "", "directory holding truststore/x509/<type>/<name>/*.pem")
 	crlFile := fs.String("crl-file", "", "DER CRL served for every CRL distribution point")
 	reference := fs.String("reference", "registry.example/test/app", "artifact reference (repository) the policy is matched against")
+	skipTSARevocation := fs.Bool("skip-tsa-revocation", false, "take the timestamping chain as not revocable (offline checks of real TSAs' tokens)")
 	_ = fs.Parse(args)
 	mediaType := jws.MediaTypeEnvelope
 	if *envelopeName == "cose" {
@@ -526,9 +539,11 @@ func runVerify(args []string) error {
 	if err != nil {
 		return err
 	}
-	timestamping, err := revocation.NewWithOptions(revocation.Options{CRLFetcher: fetcher, CertChainPurpose: purpose.Timestamping})
-	if err != nil {
-		return err
+	var timestamping revocation.Validator = notRevocable{}
+	if !*skipTSARevocation {
+		if timestamping, err = revocation.NewWithOptions(revocation.Options{CRLFetcher: fetcher, CertChainPurpose: purpose.Timestamping}); err != nil {
+			return err
+		}
 	}
 	v, err := verifier.NewWithOptions(&policy, truststore.NewX509TrustStore(dir.NewSysFS(*storeDir)), nil, verifier.VerifierOptions{
 		RevocationCodeSigningValidator:  codeSigning,
@@ -571,6 +586,17 @@ func runVerify(args []string) error {
 	return nil
 }
 
+// notRevocable answers every certificate as having no revocation information.
+type notRevocable struct{}
+
+func (notRevocable) ValidateContext(_ context.Context, opts revocation.ValidateContextOptions) ([]*result.CertRevocationResult, error) {
+	out := make([]*result.CertRevocationResult, len(opts.CertChain))
+	for i := range out {
+		out[i] = &result.CertRevocationResult{Result: result.ResultNonRevokable}
+	}
+	return out, nil
+}
+
 // noCRL: no CRL is reachable (every distribution point fails).
 type noCRL struct{}
 
@@ -582,3 +608,82 @@ func (noCRL) Fetch(_ context.Context, url string) (*crl.Bundle, error) {
 type fixedCRL struct{ bundle *crl.Bundle }
 
 func (f fixedCRL) Fetch(context.Context, string) (*crl.Bundle, error) { return f.bundle, nil }
+
+func runInspect(args []string) error {
+	fs := flag.NewFlagSet("inspect", flag.ExitOnError)
+	envelopeFile := fs.String("envelope-file", "", "the envelope")
+	envelopeName := fs.String("envelope", "jws", "envelope format: jws or cose")
+	_ = fs.Parse(args)
+	mediaType := jws.MediaTypeEnvelope
+	if *envelopeName == "cose" {
+		mediaType = cose.MediaTypeEnvelope
+	}
+	raw, err := os.ReadFile(*envelopeFile)
+	if err != nil {
+		return err
+	}
+	env, err := signature.ParseEnvelope(mediaType, raw)
+	if err != nil {
+		return err
+	}
+	content, err := env.Content()
+	if err != nil {
+		return err
+	}
+	var payload struct {
+		TargetArtifact ocispec.Descriptor `json:"targetArtifact"`
+	}
+	if err := json.Unmarshal(content.Payload.Content, &payload); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	type cert struct {
+		Subject   string    `json:"subject"`
+		NotBefore time.Time `json:"notBefore"`
+		NotAfter  time.Time `json:"notAfter"`
+		DER       []byte    `json:"der"`
+	}
+	info := content.SignerInfo
+	report := struct {
+		TargetArtifact ocispec.Descriptor `json:"targetArtifact"`
+		ContentType    string             `json:"contentType"`
+		SigningScheme  string             `json:"signingScheme"`
+		SigningTime    time.Time          `json:"signingTime"`
+		Expiry         *time.Time         `json:"expiry,omitempty"`
+		Algorithm      int                `json:"signatureAlgorithm"`
+		SigningAgent   string             `json:"signingAgent,omitempty"`
+		Chain          []cert             `json:"chain"`
+		Timestamp      *time.Time         `json:"timestamp,omitempty"`
+	}{
+		TargetArtifact: payload.TargetArtifact,
+		ContentType:    content.Payload.ContentType,
+		SigningScheme:  string(info.SignedAttributes.SigningScheme),
+		SigningTime:    info.SignedAttributes.SigningTime,
+		Algorithm:      int(info.SignatureAlgorithm),
+		SigningAgent:   info.UnsignedAttributes.SigningAgent,
+		Chain:          []cert{},
+	}
+	if !info.SignedAttributes.Expiry.IsZero() {
+		report.Expiry = &info.SignedAttributes.Expiry
+	}
+	for _, c := range info.CertificateChain {
+		report.Chain = append(report.Chain, cert{c.Subject.String(), c.NotBefore, c.NotAfter, c.Raw})
+	}
+	if len(info.UnsignedAttributes.TimestampSignature) > 0 {
+		token, err := tspclient.ParseSignedToken(info.UnsignedAttributes.TimestampSignature)
+		if err != nil {
+			return fmt.Errorf("timestamp: %w", err)
+		}
+		tst, err := token.Info()
+		if err != nil {
+			return fmt.Errorf("timestamp: %w", err)
+		}
+		t := tst.GenTime
+		report.Timestamp = &t
+	}
+	out, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	return nil
+}
