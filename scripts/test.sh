@@ -5,8 +5,9 @@
 # Kubernetes API server with etcd and the controller-manager, and cosign (built from the Go
 # module proxy once per machine, cached under ~/.cache/portieris), a loopback Sigstore (Fulcio,
 # TesseraCT, rekor-tiles, the timestamp authority, an OIDC issuer, and cosign v3, all built
-# from the Go module proxy once per machine), syft (likewise), python-tuf (from PyPI, once per
-# machine); then the Python binding's pytest suite.
+# from the Go module proxy once per machine), syft (likewise), notation-signer (our Go program
+# over notation-go, likewise), python-tuf (from PyPI, once per machine); then the Python
+# binding's pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # webhook/tests/attestations.rs makes SBOMs with syft, built from the Go module proxy once per
@@ -14,6 +15,11 @@ cd "$(dirname "$0")/.."
 syft_log=$(mktemp)
 bash scripts/syft-bin.sh >"$syft_log" 2>&1 &
 syft_build=$!
+# webhook/tests/notation*.rs sign with notation-go through scripts/notation-signer/ (about a
+# minute cold): in the background too.
+notation_log=$(mktemp)
+bash scripts/notation-bin.sh >"$notation_log" 2>&1 &
+notation_build=$!
 bash scripts/rig.sh start
 bash scripts/kube.sh start
 # webhook/tests/sigstore.rs signs with cosign v3 against it (scripts/sigstore/README.md).
@@ -31,6 +37,12 @@ if ! wait "$syft_build"; then
 fi
 PORTIERIS_SYFT=$(tail -n 1 "$syft_log")
 export PORTIERIS_SYFT
+if ! wait "$notation_build"; then
+	cat "$notation_log" >&2
+	exit 1
+fi
+PORTIERIS_NOTATION_SIGNER=$(tail -n 1 "$notation_log")
+export PORTIERIS_NOTATION_SIGNER
 eval "$(bash scripts/rig.sh env)"
 export PORTIERIS_RIG_DIR
 cargo test --workspace --all-targets
