@@ -2,6 +2,7 @@
 //! certificates, and the public keys that check signatures. What a format does with a key
 //! (Notary's key types and IDs, cosign's signature encodings) stays in the format's module.
 
+pub(crate) mod certificate;
 pub(crate) mod keys;
 pub(crate) mod pem;
 pub(crate) mod x509;

@@ -25,13 +25,13 @@ use core::fmt;
 
 use der::Decode as _;
 
-pub use self::chain::ChainError;
-pub(in crate::sigstore) use self::chain::{Cert, check_path};
 pub use self::fulcio::FulcioError;
 pub use self::fulcio::{CertIdentity, SubjectKind};
 pub use self::sct::SctError;
 use super::trusted_root::TrustedRoot;
 use crate::crypto::KeyProblem;
+use crate::crypto::certificate::Cert;
+pub use crate::crypto::certificate::ChainError;
 use crate::crypto::keys::Verifier;
 use crate::limits::MAX_CHAIN_CERTIFICATES;
 use crate::time::{Rfc3339, UnixTime};
@@ -182,7 +182,7 @@ pub fn verify(
     }
     let leaf = Cert::parse(leaf).ok_or(CertificateError::Malformed(Role::Leaf))?;
     refuse_roots(intermediates)?;
-    leaf.check_leaf(at)?;
+    chain::check_leaf(&leaf, at)?;
     let (authority, issuer) = chain::to_root(&leaf, at, root)?;
     sct::verify(&leaf, &issuer, &root.ctlogs).map_err(CertificateError::Sct)?;
     let identity = fulcio::identity(&leaf.cert).map_err(CertificateError::Identity)?;

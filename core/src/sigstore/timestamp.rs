@@ -31,8 +31,8 @@ use der::{Decode as _, Encode as _, Sequence, Tag, Tagged as _};
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
-use super::certificate::{Cert, ChainError, check_path};
 use super::trusted_root::{Authority, TrustedRoot};
+use crate::crypto::certificate::{Cert, ChainError, check_path};
 use crate::crypto::keys::Hash;
 use crate::limits::MAX_TIMESTAMP_BYTES;
 use crate::time::{Rfc3339, UnixTime, parse_rfc3339};

@@ -12,7 +12,7 @@ use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode as _, Encode as _};
 use sha2::{Digest as _, Sha256};
 
-use super::chain::Cert;
+use crate::crypto::certificate::Cert;
 use crate::crypto::keys::Hash;
 use crate::limits::MAX_SCTS;
 use crate::sigstore::trusted_root::LogKey;
