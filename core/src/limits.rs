@@ -150,6 +150,19 @@ pub const MAX_IDENTITY_PATTERN: usize = 1024;
 /// Most identities in one policy entry's list: each is tried in turn.
 pub const MAX_IDENTITIES: usize = 100;
 
+// Notation.
+
+/// Most certificates in one trust store (named stores of a trust policy together): each may
+/// be compared with a chain's, and a timestamp authority's may be tried as its root.
+pub const MAX_TRUST_STORE_CERTIFICATES: usize = 1000;
+/// Most CRLs supplied with the trust stores: each is parsed and may be checked.
+pub const MAX_CRLS: usize = 64;
+/// Most bytes of one CRL (DER or PEM). A public CA's CRL reaches a few MiB with tens of
+/// thousands of entries; a private code-signing CA's is a few KiB.
+pub const MAX_CRL_BYTES: usize = 8 * 1024 * 1024;
+/// Most revoked entries read from one CRL: each is held in memory while checking.
+pub const MAX_CRL_ENTRIES: usize = 200_000;
+
 // Attestations and their CEL conditions.
 
 /// Conditions of one `attestations` entry.

@@ -11,10 +11,12 @@ use alloc::string::ToString as _;
 use alloc::vec::Vec;
 use core::fmt;
 
+use der::asn1::BitString;
 use der::asn1::ObjectIdentifier;
 use der::{Decode as _, Encode as _, Header, Reader as _, SliceReader};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::KeyProblem;
 use super::keys::{self, Hash, Verifier};
@@ -236,17 +238,17 @@ impl Cert {
         let key = issuer
             .verifier()
             .map_err(|problem| ChainError::Key { index, problem })?;
-        let hash = signature_hash(&self.cert, &key).ok_or(ChainError::Algorithm { index })?;
-        let signature = self
-            .cert
-            .signature
-            .as_bytes()
-            .ok_or(ChainError::Signature { index })?;
-        if key.verify(hash, &self.tbs, signature) {
-            Ok(())
-        } else {
-            Err(ChainError::Signature { index })
-        }
+        let cert = &self.cert;
+        verify_signed(
+            &key,
+            &self.tbs,
+            (&cert.signature_algorithm, &cert.tbs_certificate.signature),
+            &cert.signature,
+        )
+        .map_err(|bad| match bad {
+            BadSignature::Algorithm => ChainError::Algorithm { index },
+            BadSignature::Signature => ChainError::Signature { index },
+        })
     }
 }
 
@@ -268,13 +270,39 @@ pub(crate) fn check_path(
     Ok(())
 }
 
-/// The digest of `cert`'s signature algorithm, if `key` makes that kind of signature. The
-/// outer and inner (`tbsCertificate.signature`) algorithms must agree, as RFC 5280 requires.
-fn signature_hash(cert: &Certificate, key: &Verifier) -> Option<Hash> {
-    let algorithm = &cert.signature_algorithm;
-    if *algorithm != cert.tbs_certificate.signature {
-        return None;
+/// Why a signed structure (a certificate, a CRL) does not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadSignature {
+    /// An algorithm other than ECDSA, RSA PKCS#1 v1.5 (SHA-2) or Ed25519, not the one `key`
+    /// makes, or not the same outside and inside the signed part.
+    Algorithm,
+    Signature,
+}
+
+/// Whether `key` made `signature` over the DER `signed`, with `algorithms` the one named beside
+/// the signature and the one named inside the signed part: they must agree (RFC 5280 4.1.1.2,
+/// 5.1.1.2).
+pub(crate) fn verify_signed(
+    key: &Verifier,
+    signed: &[u8],
+    algorithms: (&AlgorithmIdentifierOwned, &AlgorithmIdentifierOwned),
+    signature: &BitString,
+) -> Result<(), BadSignature> {
+    let (outer, inner) = algorithms;
+    if outer != inner {
+        return Err(BadSignature::Algorithm);
     }
+    let hash = signature_hash(outer, key).ok_or(BadSignature::Algorithm)?;
+    let signature = signature.as_bytes().ok_or(BadSignature::Signature)?;
+    if key.verify(hash, signed, signature) {
+        Ok(())
+    } else {
+        Err(BadSignature::Signature)
+    }
+}
+
+/// The digest of `algorithm`, if `key` makes that kind of signature.
+fn signature_hash(algorithm: &AlgorithmIdentifierOwned, key: &Verifier) -> Option<Hash> {
     let (hash, ecdsa, rsa, ed25519) = match algorithm.oid.to_string().as_str() {
         "1.2.840.10045.4.3.2" => (Hash::Sha256, true, false, false),
         "1.2.840.10045.4.3.3" => (Hash::Sha384, true, false, false),
@@ -293,8 +321,9 @@ fn signature_hash(cert: &Certificate, key: &Verifier) -> Option<Hash> {
     fits.then_some(hash)
 }
 
-/// The `tbsCertificate` TLV as it is in `der`.
-fn raw_tbs(der: &[u8]) -> Option<&[u8]> {
+/// The signed part of a certificate or CRL (the first TLV of its outer SEQUENCE) as it is in
+/// `der`: re-encoding it could differ from what was signed.
+pub(crate) fn raw_tbs(der: &[u8]) -> Option<&[u8]> {
     let mut reader = SliceReader::new(der).ok()?;
     Header::decode(&mut reader).ok()?;
     reader.tlv_bytes().ok()

@@ -50,21 +50,33 @@ pub enum ChainProblem {
     /// More than [`MAX_CHAIN_CERTIFICATES`].
     TooLong(usize),
     /// Not DER X.509, or larger than [`crate::limits::MAX_KEY_BYTES`].
-    Malformed { index: usize },
+    Malformed {
+        index: usize,
+    },
     /// The last certificate is not self-signed (issuer and subject equal, signed by its own key).
-    RootNotSelfSigned { index: usize },
+    RootNotSelfSigned {
+        index: usize,
+    },
     /// A certificate before the last is self-signed.
-    SelfSignedInside { index: usize },
+    SelfSignedInside {
+        index: usize,
+    },
     /// A certificate is not named and signed by the next, or a CA's constraints do not hold.
     Link(ChainError),
     /// The leaf's basic constraints, key usage or extended key usage break the profile.
     Leaf(&'static str),
     /// A CA's key usage extension is missing or (code signing) not critical.
-    CaKeyUsage { index: usize, why: &'static str },
+    CaKeyUsage {
+        index: usize,
+        why: &'static str,
+    },
     /// The leaf's key is not RSA 2048, 3072 or 4096, P-256 or P-384.
     LeafKey(String),
     /// A critical extension whose meaning is not checked (its OID).
-    CriticalExtension { index: usize, oid: String },
+    CriticalExtension {
+        index: usize,
+        oid: String,
+    },
     /// A certificate is not valid over the whole of `earliest..=latest`.
     NotValid {
         index: usize,
@@ -255,8 +267,7 @@ fn check_leaf(leaf: &Cert, profile: Profile) -> Result<(), ChainProblem> {
 
 fn check_extended_key_usage(leaf: &Cert, profile: Profile) -> Result<(), ChainProblem> {
     let malformed = |()| ChainProblem::Malformed { index: 0 };
-    let extended: Option<ExtendedKeyUsage> =
-        leaf.decoded(EXTENDED_KEY_USAGE).map_err(malformed)?;
+    let extended: Option<ExtendedKeyUsage> = leaf.decoded(EXTENDED_KEY_USAGE).map_err(malformed)?;
     let usages = extended.map(|e| e.0).unwrap_or_default();
     match profile {
         Profile::CodeSigning => {

@@ -52,7 +52,10 @@ fn a_leaf_without_eku_passes_and_one_for_another_purpose_does_not() {
 fn chain_with_leaf_eku(oids: &[&str]) -> Vec<Vec<u8>> {
     with_leaf(|e| {
         remove(e, "2.5.29.37");
-        let oids = oids.iter().map(|o| ObjectIdentifier::new_unwrap(o)).collect();
+        let oids = oids
+            .iter()
+            .map(|o| ObjectIdentifier::new_unwrap(o))
+            .collect();
         e.push(ext("2.5.29.37", false, &ExtendedKeyUsage(oids)));
     })
 }
@@ -257,7 +260,10 @@ fn trust_is_any_certificate_of_the_chain_in_the_store() {
     let chain = chain(code_signing_leaf());
     let other = crate::notation::test_pki::chain(leaf_extensions(TIME_STAMPING, true));
     assert_eq!(trusted(&chain, &[chain[2].clone()]), Some(2));
-    assert_eq!(trusted(&chain, &[other[0].clone(), chain[1].clone()]), Some(1));
+    assert_eq!(
+        trusted(&chain, &[other[0].clone(), chain[1].clone()]),
+        Some(1)
+    );
     assert_eq!(trusted(&chain, &[other[0].clone()]), None);
     assert_eq!(trusted(&chain, &[]), None);
 }
