@@ -5,6 +5,7 @@
 pub(crate) mod certificate;
 pub(crate) mod keys;
 pub(crate) mod pem;
+pub(crate) mod rfc3161;
 pub(crate) mod x509;
 
 use alloc::string::String;

@@ -34,6 +34,8 @@ const UNDERSTOOD: [ObjectIdentifier; 4] = [
     EXTENDED_KEY_USAGE,
 ];
 pub(crate) const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+pub(crate) const TIME_STAMPING: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 
 /// Why one certificate authority does not sign the leaf.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use rsa::traits::PublicKeyParts as _;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 
 use crate::crypto::certificate::{
-    BASIC_CONSTRAINTS, Cert, ChainError, EXTENDED_KEY_USAGE, KEY_USAGE,
+    BASIC_CONSTRAINTS, Cert, ChainError, EXTENDED_KEY_USAGE, KEY_USAGE, TIME_STAMPING,
 };
 use crate::crypto::keys::Verifier;
 use crate::limits::MAX_CHAIN_CERTIFICATES;
@@ -28,7 +28,6 @@ const NOT_FOR_CODE_SIGNING: [ObjectIdentifier; 5] = [
     TIME_STAMPING,
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9"),
 ];
-const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// RSA modulus sizes Notary signs with; its EC curves are P-256, P-384 and P-521 (the last is
 /// not supported here, so such a leaf is refused as an unusable key).
 const RSA_SIGNING_BITS: [usize; 3] = [2048, 3072, 4096];

@@ -15,37 +15,24 @@
 //! 4. the signing certificate is for time stamping and, with the rest of the authority's
 //!    chain, valid at `genTime` and chained as [`super::certificate`] chains.
 //!
-//! `TimeStampResp` and `TSTInfo` are declared here after RustCrypto's `x509-tsp`, which needs
-//! std; `genTime` is read by hand because der's `GeneralizedTime` refuses fractions of a
-//! second, which RFC 3161 allows.
+//! `TimeStampResp` is declared here after RustCrypto's `x509-tsp`, which needs std; the token
+//! inside is read by [`crate::crypto::rfc3161`], shared with Notation.
 
-use alloc::string::ToString as _;
 use alloc::vec::Vec;
 use core::fmt;
 
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
-use der::asn1::{Any, ObjectIdentifier, OctetString};
-use der::{Decode as _, Encode as _, Sequence, Tag, Tagged as _};
-use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
-use x509_cert::spki::AlgorithmIdentifierOwned;
+use cms::signed_data::SignerIdentifier;
+use der::asn1::Any;
+use der::{Decode as _, Encode as _, Sequence};
+use x509_cert::ext::pkix::ExtendedKeyUsage;
 
 use super::trusted_root::{Authority, TrustedRoot};
-use crate::crypto::certificate::{Cert, ChainError, check_path};
-use crate::crypto::keys::Hash;
+use crate::crypto::certificate::{Cert, ChainError, EXTENDED_KEY_USAGE, TIME_STAMPING, check_path};
+use crate::crypto::rfc3161::{SignerError, Token, TokenError, names};
 use crate::limits::MAX_TIMESTAMP_BYTES;
-use crate::time::{Rfc3339, UnixTime, parse_rfc3339};
-
-const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-const SIGNING_CERTIFICATE_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
-const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
-const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+use crate::time::{Rfc3339, UnixTime};
 
 /// `PKIStatusInfo`: only the status is looked at.
 #[derive(Sequence)]
@@ -62,57 +49,6 @@ struct TimeStampResp {
     status: StatusInfo,
     #[asn1(optional = "true")]
     token: Option<ContentInfo>,
-}
-
-#[derive(Sequence)]
-struct MessageImprint {
-    hash_algorithm: AlgorithmIdentifierOwned,
-    hashed_message: OctetString,
-}
-
-#[derive(Sequence)]
-struct Accuracy {
-    #[asn1(optional = "true")]
-    seconds: Option<u64>,
-    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-    millis: Option<u16>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    micros: Option<u16>,
-}
-
-#[derive(Sequence)]
-struct TstInfo {
-    version: u8,
-    policy: ObjectIdentifier,
-    message_imprint: MessageImprint,
-    serial_number: der::asn1::Int,
-    gen_time: Any,
-    #[asn1(optional = "true")]
-    accuracy: Option<Accuracy>,
-    #[asn1(default = "Default::default")]
-    ordering: bool,
-    #[asn1(optional = "true")]
-    nonce: Option<der::asn1::Int>,
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    tsa: Option<Any>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    extensions: Option<x509_cert::ext::Extensions>,
-}
-
-#[derive(Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
-    #[asn1(optional = "true")]
-    _policies: Option<Any>,
-}
-
-#[derive(Sequence)]
-struct EssCertIdV2 {
-    #[asn1(optional = "true")]
-    hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    cert_hash: OctetString,
-    #[asn1(optional = "true")]
-    _issuer_serial: Option<Any>,
 }
 
 /// Why a timestamp authority does not vouch for the token.
@@ -235,15 +171,6 @@ impl fmt::Display for TimestampError {
 
 impl core::error::Error for TimestampError {}
 
-/// A parsed token: what the checks need.
-struct Token {
-    signed_data: SignedData,
-    signer: SignerInfo,
-    /// The DER `TSTInfo`, as signed.
-    tst_der: Vec<u8>,
-    at: UnixTime,
-}
-
 /// Verifies the DER `TimeStampResp` `response` over `signature` (the bundle's signature
 /// bytes) against the timestamp authorities of `root`; the time it vouches for.
 ///
@@ -258,105 +185,37 @@ pub fn verify(
         return Err(TimestampError::TooLarge(response.len()));
     }
     let token = parse(response, signature)?;
+    let at = token.gen_time.at;
     let mut tried = Vec::new();
     for (index, authority) in root.timestamp_authorities.iter().enumerate() {
-        if !authority.validity.contains(token.at) {
+        if !authority.validity.contains(at) {
             continue;
         }
         match vouches(authority, &token) {
-            Ok(()) => return Ok(token.at),
+            Ok(()) => return Ok(token.gen_time.at),
             Err(e) => tried.push((index, e)),
         }
     }
     if tried.is_empty() {
-        return Err(TimestampError::NoAuthorityAt(token.at));
+        return Err(TimestampError::NoAuthorityAt(at));
     }
-    Err(TimestampError::Untrusted {
-        at: token.at,
-        tried,
-    })
+    Err(TimestampError::Untrusted { at, tried })
 }
 
 fn parse(response: &[u8], signature: &[u8]) -> Result<Token, TimestampError> {
-    let malformed = TimestampError::Malformed;
-    let response = TimeStampResp::from_der(response).map_err(|_| malformed("TimeStampResp"))?;
+    let response = TimeStampResp::from_der(response)
+        .map_err(|_| TimestampError::Malformed("TimeStampResp"))?;
     if response.status.status > 1 {
         return Err(TimestampError::NotGranted(response.status.status));
     }
-    let token = response.token.ok_or(malformed("no token"))?;
-    if token.content_type != SIGNED_DATA {
-        return Err(malformed("the token is not SignedData"));
-    }
-    let signed_data: SignedData = token
-        .content
-        .decode_as()
-        .map_err(|_| malformed("SignedData"))?;
-    let content = &signed_data.encap_content_info;
-    if content.econtent_type != TST_INFO {
-        return Err(malformed("the content is not a TSTInfo"));
-    }
-    let tst_der = content
-        .econtent
-        .as_ref()
-        .ok_or(malformed("no TSTInfo"))?
-        .value()
-        .to_vec();
-    let tst = TstInfo::from_der(&tst_der).map_err(|_| malformed("TSTInfo"))?;
-    if tst.version != 1 {
-        return Err(malformed("TSTInfo version"));
-    }
-    check_imprint(&tst.message_imprint, signature)?;
-    let at = generalized_time(&tst.gen_time).ok_or(malformed("genTime"))?;
-    let mut signers = signed_data.signer_infos.0.iter();
-    let signer = signers.next().ok_or(malformed("no signer"))?.clone();
-    if signers.next().is_some() {
-        return Err(malformed("more than one signer"));
-    }
-    Ok(Token {
-        signed_data,
-        signer,
-        tst_der,
-        at,
+    let token = response
+        .token
+        .ok_or(TimestampError::Malformed("no token"))?;
+    Token::parse(&token, signature).map_err(|e| match e {
+        TokenError::Malformed(part) => TimestampError::Malformed(part),
+        TokenError::ImprintAlgorithm => TimestampError::ImprintAlgorithm,
+        TokenError::ImprintMismatch => TimestampError::ImprintMismatch,
     })
-}
-
-fn check_imprint(imprint: &MessageImprint, signature: &[u8]) -> Result<(), TimestampError> {
-    let hash = digest_hash(&imprint.hash_algorithm.oid).ok_or(TimestampError::ImprintAlgorithm)?;
-    if hash.digest(signature) != imprint.hashed_message.as_bytes() {
-        return Err(TimestampError::ImprintMismatch);
-    }
-    Ok(())
-}
-
-fn digest_hash(oid: &ObjectIdentifier) -> Option<Hash> {
-    match oid.to_string().as_str() {
-        "2.16.840.1.101.3.4.2.1" => Some(Hash::Sha256),
-        "2.16.840.1.101.3.4.2.2" => Some(Hash::Sha384),
-        "2.16.840.1.101.3.4.2.3" => Some(Hash::Sha512),
-        _ => None,
-    }
-}
-
-/// `YYYYMMDDHHMMSS[.fff…]Z` as an RFC 3339 date, read by the one date parser of the core.
-fn generalized_time(any: &Any) -> Option<UnixTime> {
-    if any.tag() != Tag::GeneralizedTime {
-        return None;
-    }
-    let text = core::str::from_utf8(any.value()).ok()?;
-    let (date, rest) = (text.get(..14)?, text.get(14..)?);
-    if !date.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let rfc3339 = alloc::format!(
-        "{}-{}-{}T{}:{}:{}{rest}",
-        &date[..4],
-        &date[4..6],
-        &date[6..8],
-        &date[8..10],
-        &date[10..12],
-        &date[12..14]
-    );
-    parse_rfc3339(&rfc3339).filter(|_| rest.ends_with('Z'))
 }
 
 /// Whether `authority` vouches for `token`: see the module docs, steps 2–4.
@@ -371,35 +230,26 @@ fn vouches(authority: &Authority, token: &Token) -> Result<(), AuthorityError> {
     if !names(&token.signer.sid, signing) || !embedded_is(token, signing, signing_der) {
         return Err(AuthorityError::NotSigner);
     }
-    check_signed_attributes(token, signing, signing_der)?;
+    token
+        .check_signer(signing, signing_der, false)
+        .map_err(|e| match e {
+            SignerError::SignedAttributes => AuthorityError::SignedAttributes,
+            SignerError::SigningCertificate => AuthorityError::SigningCertificate,
+            SignerError::Signature => AuthorityError::Signature,
+        })?;
     let extended: Option<ExtendedKeyUsage> = signing
         .decoded(EXTENDED_KEY_USAGE)
         .map_err(|()| AuthorityError::Malformed)?;
     if !extended.is_some_and(|e| e.0.contains(&TIME_STAMPING)) {
         return Err(AuthorityError::NotTimeStamping);
     }
-    if !signing.valid_at(token.at) {
+    if !signing.valid_at(token.gen_time.at) {
         return Err(AuthorityError::NotValidAt {
             not_before: signing.not_before(),
             not_after: signing.not_after(),
         });
     }
-    check_path(signing, cas, 1, token.at).map_err(AuthorityError::Chain)
-}
-
-/// Whether the SignerInfo's identifier names `cert`.
-fn names(sid: &SignerIdentifier, cert: &Cert) -> bool {
-    let tbs = &cert.cert.tbs_certificate;
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber(id) => {
-            id.issuer == tbs.issuer && id.serial_number == tbs.serial_number
-        }
-        SignerIdentifier::SubjectKeyIdentifier(id) => cert
-            .decoded::<SubjectKeyIdentifier>(SUBJECT_KEY_IDENTIFIER)
-            .ok()
-            .flatten()
-            .is_some_and(|own| own == *id),
-    }
+    check_path(signing, cas, 1, token.gen_time.at).map_err(AuthorityError::Chain)
 }
 
 /// A token need not embed its signing certificate; if it embeds one the SignerInfo names, it
@@ -430,79 +280,6 @@ fn embedded_is(token: &Token, signing: &Cert, signing_der: &[u8]) -> bool {
             }
         })
         .all(|cert| cert.to_der().is_ok_and(|der| der == signing_der))
-}
-
-/// Step 3: the signed attributes, and the signature over them.
-fn check_signed_attributes(
-    token: &Token,
-    signing: &Cert,
-    signing_der: &[u8],
-) -> Result<(), AuthorityError> {
-    let signer = &token.signer;
-    let attributes = signer
-        .signed_attrs
-        .as_ref()
-        .ok_or(AuthorityError::SignedAttributes)?;
-    let digest = digest_hash(&signer.digest_alg.oid).ok_or(AuthorityError::SignedAttributes)?;
-    let single = |oid: ObjectIdentifier| {
-        let mut found = attributes.iter().filter(|a| a.oid == oid);
-        let first = found.next();
-        match (first, found.next()) {
-            (Some(a), None) if a.values.len() == 1 => a.values.iter().next(),
-            _ => None,
-        }
-    };
-    let content_type = single(CONTENT_TYPE).and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
-    let message_digest = single(MESSAGE_DIGEST).and_then(|v| v.decode_as::<OctetString>().ok());
-    if content_type != Some(TST_INFO)
-        || message_digest.is_none_or(|d| d.as_bytes() != digest.digest(&token.tst_der))
-    {
-        return Err(AuthorityError::SignedAttributes);
-    }
-    if attributes.iter().any(|a| a.oid == SIGNING_CERTIFICATE_V2) {
-        let value = single(SIGNING_CERTIFICATE_V2).ok_or(AuthorityError::SigningCertificate)?;
-        check_signing_certificate(value, signing_der)?;
-    }
-    let key = signing.verifier().map_err(|_| AuthorityError::Signature)?;
-    let hash =
-        signature_hash(&signer.signature_algorithm.oid, digest).ok_or(AuthorityError::Signature)?;
-    let signed = attributes.to_der().map_err(|_| AuthorityError::Signature)?;
-    if key.verify(hash, &signed, signer.signature.as_bytes()) {
-        Ok(())
-    } else {
-        Err(AuthorityError::Signature)
-    }
-}
-
-/// ESS `signingCertificateV2` (RFC 5035): its first certificate hash is the signer's.
-fn check_signing_certificate(value: &Any, signing_der: &[u8]) -> Result<(), AuthorityError> {
-    let ess: SigningCertificateV2 = value
-        .decode_as()
-        .map_err(|_| AuthorityError::SigningCertificate)?;
-    let first = ess
-        .certs
-        .first()
-        .ok_or(AuthorityError::SigningCertificate)?;
-    let hash = match &first.hash_algorithm {
-        Some(algorithm) => digest_hash(&algorithm.oid).ok_or(AuthorityError::SigningCertificate)?,
-        None => Hash::Sha256,
-    };
-    if hash.digest(signing_der) != first.cert_hash.as_bytes() {
-        return Err(AuthorityError::SigningCertificate);
-    }
-    Ok(())
-}
-
-/// The digest of a SignerInfo's signature: named by its algorithm (ecdsa-with-SHA256, …) or,
-/// for a bare key algorithm (id-ecPublicKey, rsaEncryption), the SignerInfo's digest.
-fn signature_hash(oid: &ObjectIdentifier, digest: Hash) -> Option<Hash> {
-    match oid.to_string().as_str() {
-        "1.2.840.10045.4.3.2" | "1.2.840.113549.1.1.11" => Some(Hash::Sha256),
-        "1.2.840.10045.4.3.3" | "1.2.840.113549.1.1.12" => Some(Hash::Sha384),
-        "1.2.840.10045.4.3.4" | "1.2.840.113549.1.1.13" => Some(Hash::Sha512),
-        "1.2.840.10045.2.1" | "1.2.840.113549.1.1.1" | "1.3.101.112" => Some(digest),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,12 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cms::signed_data::SignerInfos;
-use der::asn1::SetOfVec;
+use cms::signed_data::{SignedData, SignerInfo};
+use der::asn1::{ObjectIdentifier, OctetString, SetOfVec};
 
 use super::*;
+use crate::crypto::rfc3161::{MESSAGE_DIGEST, SIGNING_CERTIFICATE_V2};
+use crate::time::parse_rfc3339;
 
 const BUNDLE: &str = include_str!(
     "../../../tests/vectors/sigstore/conformance/rekor2-happy-path/bundle.sigstore.json"
@@ -223,32 +226,4 @@ fn an_oversized_or_truncated_response_is_refused() {
         verify(&token[..token.len() - 1], &signature(), &root()),
         Err(TimestampError::Malformed(_))
     ));
-}
-
-fn generalized(text: &str) -> Option<UnixTime> {
-    let any = Any::new(Tag::GeneralizedTime, text.as_bytes()).ok()?;
-    generalized_time(&any)
-}
-
-#[test]
-fn gen_time_may_have_a_fraction_and_must_be_utc() {
-    assert_eq!(
-        generalized("20250612120220Z"),
-        parse_rfc3339("2025-06-12T12:02:20Z")
-    );
-    assert_eq!(
-        generalized("20250612120220.123Z"),
-        parse_rfc3339("2025-06-12T12:02:20Z")
-    );
-    assert_eq!(generalized("20250612120220"), None);
-    assert_eq!(generalized("20250612120220+01:00"), None);
-    assert_eq!(generalized("2025061212022Z"), None);
-}
-
-#[test]
-fn unknown_algorithms_are_refused() {
-    let md5 = ObjectIdentifier::new_unwrap("1.2.840.113549.2.5");
-    assert_eq!(digest_hash(&md5), None);
-    let sha1_rsa = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
-    assert_eq!(signature_hash(&sha1_rsa, Hash::Sha256), None);
 }
