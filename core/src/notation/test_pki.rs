@@ -223,3 +223,155 @@ pub(super) fn crl(spec: CrlSpec<'_>) -> Vec<u8> {
     .to_der()
     .expect("crl")
 }
+
+/// The parts of a timestamp token a test may change before it is signed.
+pub(super) struct TokenSpec {
+    /// What the imprint is the SHA-256 of.
+    pub message: Vec<u8>,
+    /// `genTime` as written in the token (`YYYYMMDDHHMMSS[.f]Z`).
+    pub gen_time: &'static str,
+    pub accuracy_seconds: Option<u64>,
+    /// The TSA's signing certificate and the other certificates the token carries.
+    pub signing: Vec<u8>,
+    pub others: Vec<Vec<u8>>,
+    /// The key seed that signs (the signing certificate's is 5 in [`tsa_chain`]).
+    pub seed: u8,
+    /// Whether the ESS `signingCertificateV2` attribute is there.
+    pub ess: bool,
+}
+
+/// A TSA chain, leaf first: "tsa" (seed 5, critical timeStamping EKU) by "tsa root" (seed 4).
+pub(super) fn tsa_chain(leaf: Vec<Extension>) -> Vec<Vec<u8>> {
+    let root = issue(Spec {
+        serial: 40,
+        cn: "tsa root",
+        seed: 4,
+        issuer: None,
+        window: year(),
+        extensions: ca_extensions(None),
+        spki: None,
+    });
+    let leaf = issue(Spec {
+        serial: 50,
+        cn: "tsa",
+        seed: 5,
+        issuer: Some(("tsa root", 4)),
+        window: year(),
+        extensions: leaf,
+        spki: None,
+    });
+    vec![leaf, root]
+}
+
+/// A DER TimeStampToken (ContentInfo of SignedData over a TSTInfo), signed with ECDSA-SHA256.
+pub(super) fn token(spec: TokenSpec) -> Vec<u8> {
+    use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+    use cms::content_info::{CmsVersion, ContentInfo};
+    use cms::signed_data::{
+        CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
+        SignerInfos,
+    };
+    use der::Decode as _;
+    use der::asn1::{Any, SetOfVec};
+    use sha2::{Digest as _, Sha256};
+    use x509_cert::attr::Attribute;
+
+    use crate::crypto::rfc3161::{
+        Accuracy, CONTENT_TYPE, EssCertIdV2, MESSAGE_DIGEST, MessageImprint, SIGNED_DATA,
+        SIGNING_CERTIFICATE_V2, SigningCertificateV2, TST_INFO, TstInfo,
+    };
+
+    let sha256 = AlgorithmIdentifierOwned {
+        oid: ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1"),
+        parameters: None,
+    };
+    let tst = TstInfo {
+        version: 1,
+        policy: ObjectIdentifier::new_unwrap("1.2.3.4.1"),
+        message_imprint: MessageImprint {
+            hash_algorithm: sha256.clone(),
+            hashed_message: OctetString::new(Sha256::digest(&spec.message).to_vec())
+                .expect("octets"),
+        },
+        serial_number: der::asn1::Int::new(&[1]).expect("int"),
+        gen_time: Any::new(der::Tag::GeneralizedTime, spec.gen_time.as_bytes()).expect("time"),
+        accuracy: spec.accuracy_seconds.map(|seconds| Accuracy {
+            seconds: Some(seconds),
+            millis: None,
+            micros: None,
+        }),
+        ordering: false,
+        nonce: None,
+        tsa: None,
+        extensions: None,
+    }
+    .to_der()
+    .expect("TSTInfo");
+    let attribute = |oid, value: Any| Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).expect("set"),
+    };
+    let mut attributes = vec![
+        attribute(CONTENT_TYPE, Any::encode_from(&TST_INFO).expect("oid")),
+        attribute(
+            MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(Sha256::digest(&tst).to_vec()).expect("octets"))
+                .expect("digest"),
+        ),
+    ];
+    if spec.ess {
+        let ess = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                hash_algorithm: None,
+                cert_hash: OctetString::new(Sha256::digest(&spec.signing).to_vec())
+                    .expect("octets"),
+                issuer_serial: None,
+            }],
+            policies: None,
+        };
+        attributes.push(attribute(
+            SIGNING_CERTIFICATE_V2,
+            Any::encode_from(&ess).expect("ess"),
+        ));
+    }
+    let attributes = SetOfVec::try_from(attributes).expect("set");
+    let signature = sign(&attributes.to_der().expect("attributes"), spec.seed);
+    let signing = x509_cert::Certificate::from_der(&spec.signing).expect("signing");
+    let signer = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: signing.tbs_certificate.issuer.clone(),
+            serial_number: signing.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: sha256.clone(),
+        signed_attrs: Some(attributes),
+        signature_algorithm: algorithm(),
+        signature: OctetString::new(signature.raw_bytes()).expect("octets"),
+        unsigned_attrs: None,
+    };
+    let certificates = core::iter::once(&spec.signing)
+        .chain(&spec.others)
+        .map(|der| {
+            CertificateChoices::Certificate(x509_cert::Certificate::from_der(der).expect("cert"))
+        })
+        .collect::<Vec<_>>();
+    let signed_data = SignedData {
+        version: CmsVersion::V3,
+        digest_algorithms: SetOfVec::try_from(vec![sha256]).expect("set"),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: TST_INFO,
+            econtent: Some(Any::new(der::Tag::OctetString, tst).expect("content")),
+        },
+        certificates: Some(CertificateSet(
+            SetOfVec::try_from(certificates).expect("set"),
+        )),
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::try_from(vec![signer]).expect("set")),
+    };
+    ContentInfo {
+        content_type: SIGNED_DATA,
+        content: Any::encode_from(&signed_data).expect("signed data"),
+    }
+    .to_der()
+    .expect("token")
+}
