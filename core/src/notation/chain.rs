@@ -34,7 +34,7 @@ const RSA_SIGNING_BITS: [usize; 3] = [2048, 3072, 4096];
 
 /// Which rules a chain is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Profile {
+pub(crate) enum Profile {
     /// A signature's chain: key usage critical, no EKU that is for something else.
     CodeSigning,
     /// A timestamp authority's chain: the leaf's only EKU is `timeStamping`, marked critical.
