@@ -152,6 +152,14 @@ pub const MAX_IDENTITIES: usize = 100;
 
 // Notation.
 
+/// A trust policy document (`trustpolicy.json`).
+pub const MAX_TRUST_POLICY_BYTES: usize = 256 * 1024;
+/// Statements in a trust policy document.
+pub const MAX_TRUST_POLICY_STATEMENTS: usize = 256;
+/// Bytes of one signature envelope (JWS or COSE), checked before parsing. An envelope holds a
+/// descriptor, a certificate chain of at most [`MAX_CHAIN_CERTIFICATES`] (a few KiB each) and
+/// perhaps a timestamp token; notation's are a few KiB.
+pub const MAX_NOTATION_ENVELOPE_BYTES: usize = 512 * 1024;
 /// Most certificates in one trust store (named stores of a trust policy together): each may
 /// be compared with a chain's, and a timestamp authority's may be tried as its root.
 pub const MAX_TRUST_STORE_CERTIFICATES: usize = 1000;
@@ -195,12 +203,3 @@ pub const CONDITION_STATIC_COST: u64 = 1 << 32;
 /// nested scans), so one check takes about 40 ms at most; Kubernetes allows 1e6 of its units
 /// a call.
 pub const CONDITION_RUNTIME_COST: u64 = 500_000;
-
-/// Notation: a trust policy document (`trustpolicy.json`).
-pub const MAX_TRUST_POLICY_BYTES: usize = 256 * 1024;
-/// Notation: statements in a trust policy document.
-pub const MAX_TRUST_POLICY_STATEMENTS: usize = 256;
-/// Notation: bytes of one signature envelope (JWS or COSE), checked before parsing. An
-/// envelope holds a descriptor, a certificate chain of at most [`MAX_CHAIN_CERTIFICATES`]
-/// (a few KiB each) and perhaps a timestamp token; notation's are a few KiB.
-pub const MAX_NOTATION_ENVELOPE_BYTES: usize = 512 * 1024;
