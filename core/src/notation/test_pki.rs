@@ -238,17 +238,20 @@ pub(super) struct TokenSpec {
     pub seed: u8,
     /// Whether the ESS `signingCertificateV2` attribute is there.
     pub ess: bool,
+    /// A `signingTime` attribute.
+    pub signing_time: Option<UnixTime>,
 }
 
-/// A TSA chain, leaf first: "tsa" (seed 5, critical timeStamping EKU) by "tsa root" (seed 4).
-pub(super) fn tsa_chain(leaf: Vec<Extension>) -> Vec<Vec<u8>> {
+/// A TSA chain, leaf first: "tsa" (seed 5) with `leaf` extensions, by "tsa root" (seed 4)
+/// with `root` extensions.
+pub(super) fn tsa_chain(leaf: Vec<Extension>, root: Vec<Extension>) -> Vec<Vec<u8>> {
     let root = issue(Spec {
         serial: 40,
         cn: "tsa root",
         seed: 4,
         issuer: None,
         window: year(),
-        extensions: ca_extensions(None),
+        extensions: root,
         spki: None,
     });
     let leaf = issue(Spec {
@@ -332,6 +335,12 @@ pub(super) fn token(spec: TokenSpec) -> Vec<u8> {
         attributes.push(attribute(
             SIGNING_CERTIFICATE_V2,
             Any::encode_from(&ess).expect("ess"),
+        ));
+    }
+    if let Some(at) = spec.signing_time {
+        attributes.push(attribute(
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5"),
+            Any::encode_from(&time(at)).expect("time"),
         ));
     }
     let attributes = SetOfVec::try_from(attributes).expect("set");

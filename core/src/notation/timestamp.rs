@@ -10,7 +10,9 @@
 //!    over them verifies with its key;
 //! 4. a chain from the signing certificate through the token's other certificates reaches a
 //!    certificate of the TSA trust store, and holds to Notary's timestamping rules
-//!    ([`super::chain::check_timestamping`]) with every certificate valid at `genTime`.
+//!    ([`super::chain::check_timestamping`]) with every certificate valid at `genTime` (and at
+//!    the signed `signingTime`, if the token has one); a CA that lists extended key usages
+//!    lists `timeStamping` or `anyExtendedKeyUsage` (Go's chain verification).
 //!
 //! What the time means is the caller's: notation requires the signing chain valid over all of
 //! [`Stamped::earliest`]`..=`[`Stamped::latest`], and checks the TSA chain's revocation.
@@ -21,13 +23,19 @@ use core::fmt;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignerIdentifier;
+use der::asn1::ObjectIdentifier;
 use der::{Decode as _, Encode as _};
+use x509_cert::ext::pkix::ExtendedKeyUsage;
+use x509_cert::time::Time;
 
 use super::chain::{self, ChainProblem, Profile};
-use crate::crypto::certificate::Cert;
+use crate::crypto::certificate::{Cert, EXTENDED_KEY_USAGE, TIME_STAMPING};
 use crate::crypto::rfc3161::{SignerError, Token, TokenError, names};
 use crate::limits::{MAX_CHAIN_CERTIFICATES, MAX_TIMESTAMP_BYTES, MAX_TRUST_STORE_CERTIFICATES};
 use crate::time::UnixTime;
+
+const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
 
 /// A verified timestamp.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +79,8 @@ pub enum TimestampProblem {
     Untrusted,
     /// The chain breaks Notary's timestamping rules, or is not valid at `genTime`.
     Chain(ChainProblem),
+    /// A CA of the chain lists extended key usages without `timeStamping`.
+    CaExtendedKeyUsage { index: usize },
 }
 
 impl fmt::Display for TimestampProblem {
@@ -106,6 +116,10 @@ impl fmt::Display for TimestampProblem {
                 "the timestamp's signing certificate does not chain to the TSA trust store",
             ),
             Self::Chain(e) => write!(f, "the timestamp's certificate chain: {e}"),
+            Self::CaExtendedKeyUsage { index } => write!(
+                f,
+                "certificate {index} of the timestamp's chain lists extended key usages without timeStamping"
+            ),
         }
     }
 }
@@ -159,6 +173,10 @@ pub fn verify(
     // Valid at genTime itself, its fraction included (as Go compares instants).
     let gen_end = UnixTime(stamped.at.0 + u64::from(stamped.micros > 0));
     chain::valid_over(&certs, stamped.at, gen_end).map_err(TimestampProblem::Chain)?;
+    if let Some(at) = signing_time(&token)? {
+        chain::valid_over(&certs, at, at).map_err(TimestampProblem::Chain)?;
+    }
+    check_ca_usages(&certs)?;
     let (earliest, latest) = range(stamped.at, stamped.micros, token.accuracy_micros());
     Ok(Stamped {
         time: stamped.at,
@@ -166,6 +184,45 @@ pub fn verify(
         latest,
         chain,
     })
+}
+
+/// The signed `signingTime` attribute, if the token has one (tspclient-go checks it against
+/// the chain as a sanity check).
+fn signing_time(token: &Token) -> Result<Option<UnixTime>, TimestampProblem> {
+    let malformed = TimestampProblem::Malformed("signingTime");
+    let mut found = token
+        .signer
+        .signed_attrs
+        .iter()
+        .flat_map(|attributes| attributes.iter())
+        .filter(|a| a.oid == SIGNING_TIME);
+    let Some(attribute) = found.next() else {
+        return Ok(None);
+    };
+    let mut values = attribute.values.iter();
+    let (Some(value), None, None) = (values.next(), values.next(), found.next()) else {
+        return Err(malformed);
+    };
+    // `Time` is a CHOICE, so it is read from the whole TLV.
+    let der = value.to_der().map_err(|_| malformed.clone())?;
+    let time = Time::from_der(&der).map_err(|_| malformed)?;
+    Ok(Some(UnixTime(time.to_unix_duration().as_secs())))
+}
+
+/// Go's chain verification for the `timeStamping` usage: a CA without extended key usages,
+/// or with `anyExtendedKeyUsage`, allows it; one that lists others must list it.
+fn check_ca_usages(certs: &[Cert]) -> Result<(), TimestampProblem> {
+    for (index, cert) in certs.iter().enumerate().skip(1) {
+        let usages: Option<ExtendedKeyUsage> = cert
+            .decoded(EXTENDED_KEY_USAGE)
+            .map_err(|()| TimestampProblem::Chain(ChainProblem::Malformed { index }))?;
+        let usages = usages.map(|u| u.0).unwrap_or_default();
+        let allows = |oid| usages.contains(&oid);
+        if !usages.is_empty() && !allows(TIME_STAMPING) && !allows(ANY_EXTENDED_KEY_USAGE) {
+            return Err(TimestampProblem::CaExtendedKeyUsage { index });
+        }
+    }
+    Ok(())
 }
 
 /// The certificates the token carries, with their DER, as far as they parse.

@@ -1,15 +1,23 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use der::asn1::ObjectIdentifier;
+use x509_cert::ext::pkix::ExtendedKeyUsage;
+
 use super::*;
 use crate::notation::test_pki::{
-    CODE_SIGNING, TIME_STAMPING, TokenSpec, at, leaf_extensions, token, tsa_chain,
+    CODE_SIGNING, TIME_STAMPING, TokenSpec, at, ca_extensions, ext, leaf_extensions, token,
+    tsa_chain,
 };
 
 const SIGNATURE: &[u8] = b"the envelope's signature";
 
+fn tsa() -> Vec<Vec<u8>> {
+    tsa_chain(leaf_extensions(TIME_STAMPING, true), ca_extensions(None))
+}
+
 fn spec() -> TokenSpec {
-    let chain = tsa_chain(leaf_extensions(TIME_STAMPING, true));
+    let chain = tsa();
     TokenSpec {
         message: SIGNATURE.to_vec(),
         gen_time: "20260601120000.5Z",
@@ -18,11 +26,12 @@ fn spec() -> TokenSpec {
         others: vec![],
         seed: 5,
         ess: true,
+        signing_time: None,
     }
 }
 
 fn roots() -> Vec<Vec<u8>> {
-    vec![tsa_chain(leaf_extensions(TIME_STAMPING, true))[1].clone()]
+    vec![tsa()[1].clone()]
 }
 
 #[test]
@@ -33,10 +42,7 @@ fn a_token_over_the_signature_from_a_trusted_tsa_verifies_with_its_range() {
     // 12:00:00.5 ± 2 s: from 11:59:58.5 (rounded down) to 12:00:02.5 (rounded up).
     assert_eq!(stamped.earliest, UnixTime(generated.0 - 2));
     assert_eq!(stamped.latest, UnixTime(generated.0 + 3));
-    assert_eq!(
-        stamped.chain,
-        tsa_chain(leaf_extensions(TIME_STAMPING, true))
-    );
+    assert_eq!(stamped.chain, tsa());
 }
 
 #[test]
@@ -86,7 +92,7 @@ fn signing_certificate_v2_is_required() {
 #[test]
 fn the_tsa_chain_holds_to_the_timestamping_rules_at_gen_time() {
     let mut code_signing = spec();
-    let chain = tsa_chain(leaf_extensions(CODE_SIGNING, false));
+    let chain = tsa_chain(leaf_extensions(CODE_SIGNING, false), ca_extensions(None));
     code_signing.signing = chain[0].clone();
     assert!(matches!(
         verify(&token(code_signing), SIGNATURE, &roots()),
@@ -140,4 +146,45 @@ fn garbage_and_oversized_tokens_are_refused_without_panic() {
             MAX_TRUST_STORE_CERTIFICATES + 1
         ))
     );
+}
+
+#[test]
+fn a_ca_listing_other_extended_key_usages_cannot_vouch_for_time() {
+    let with_eku = |oid: &str| {
+        let mut root = ca_extensions(None);
+        let usages = ExtendedKeyUsage(vec![ObjectIdentifier::new_unwrap(oid)]);
+        root.push(ext("2.5.29.37", false, &usages));
+        tsa_chain(leaf_extensions(TIME_STAMPING, true), root)
+    };
+    for (oid, allowed) in [
+        ("1.3.6.1.5.5.7.3.1", false),
+        (TIME_STAMPING, true),
+        ("2.5.29.37.0", true),
+    ] {
+        let chain = with_eku(oid);
+        let mut spec = spec();
+        spec.signing = chain[0].clone();
+        let result = verify(&token(spec), SIGNATURE, &chain[1..]);
+        if allowed {
+            assert!(result.is_ok(), "{oid}: {result:?}");
+        } else {
+            assert_eq!(
+                result,
+                Err(TimestampProblem::CaExtendedKeyUsage { index: 1 })
+            );
+        }
+    }
+}
+
+#[test]
+fn a_signing_time_attribute_must_fall_within_the_chain() {
+    let mut inside = spec();
+    inside.signing_time = Some(at("2026-06-01T12:00:00Z"));
+    assert!(verify(&token(inside), SIGNATURE, &roots()).is_ok());
+    let mut outside = spec();
+    outside.signing_time = Some(at("2027-06-01T12:00:00Z"));
+    assert!(matches!(
+        verify(&token(outside), SIGNATURE, &roots()),
+        Err(TimestampProblem::Chain(ChainProblem::NotValid { .. }))
+    ));
 }
