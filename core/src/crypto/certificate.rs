@@ -148,6 +148,11 @@ impl Cert {
         keys::verifier_from_spki(&self.cert.tbs_certificate.subject_public_key_info)
     }
 
+    /// [`Cert::verifier`], P-521 included (Notation's keys).
+    pub(crate) fn verifier_with_p521(&self) -> Result<Verifier, KeyProblem> {
+        keys::verifier_from_spki_with_p521(&self.cert.tbs_certificate.subject_public_key_info)
+    }
+
     /// The DER SubjectPublicKeyInfo (its SHA-256 is the SCT's issuer key hash).
     pub(crate) fn spki_der(&self) -> Option<Vec<u8>> {
         self.cert
@@ -234,12 +239,28 @@ impl Cert {
 
     /// Whether `issuer` (at `index` of its chain) names and signed this certificate.
     pub(crate) fn check_signed_by(&self, issuer: &Cert, index: usize) -> Result<(), ChainError> {
+        self.check_signed_with(issuer, issuer.verifier(), index)
+    }
+
+    /// [`Cert::check_signed_by`], where the issuer's key may be P-521 (Notation's chains).
+    pub(crate) fn check_signed_by_with_p521(
+        &self,
+        issuer: &Cert,
+        index: usize,
+    ) -> Result<(), ChainError> {
+        self.check_signed_with(issuer, issuer.verifier_with_p521(), index)
+    }
+
+    fn check_signed_with(
+        &self,
+        issuer: &Cert,
+        key: Result<Verifier, KeyProblem>,
+        index: usize,
+    ) -> Result<(), ChainError> {
         if self.cert.tbs_certificate.issuer != issuer.cert.tbs_certificate.subject {
             return Err(ChainError::IssuerName { index });
         }
-        let key = issuer
-            .verifier()
-            .map_err(|problem| ChainError::Key { index, problem })?;
+        let key = key.map_err(|problem| ChainError::Key { index, problem })?;
         let cert = &self.cert;
         verify_signed(
             &key,

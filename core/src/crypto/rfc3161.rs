@@ -19,7 +19,7 @@ use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::certificate::Cert;
-use super::keys::Hash;
+use super::keys::{Hash, Verifier};
 use crate::time::{UnixTime, parse_rfc3339};
 
 pub(crate) const SIGNED_DATA: ObjectIdentifier =
@@ -189,11 +189,11 @@ impl Token {
     }
 
     /// The signed attributes hold the content type and the digest of the `TSTInfo`;
-    /// `signingCertificateV2` (required if `ess_required`) names `signing` (whose DER is
-    /// `signing_der`); the signature over the attributes verifies with its key.
+    /// `signingCertificateV2` (required if `ess_required`) names the signing certificate
+    /// `signing_der`; the signature over the attributes verifies with its `key`.
     pub(crate) fn check_signer(
         &self,
-        signing: &Cert,
+        key: &Verifier,
         signing_der: &[u8],
         ess_required: bool,
     ) -> Result<(), SignerError> {
@@ -223,7 +223,6 @@ impl Token {
             let value = single(SIGNING_CERTIFICATE_V2).ok_or(SignerError::SigningCertificate)?;
             check_signing_certificate(value, signing_der)?;
         }
-        let key = signing.verifier().map_err(|_| SignerError::Signature)?;
         let hash = signature_hash(&signer.signature_algorithm.oid, digest)
             .ok_or(SignerError::Signature)?;
         let signed = attributes.to_der().map_err(|_| SignerError::Signature)?;

@@ -28,8 +28,7 @@ const NOT_FOR_CODE_SIGNING: [ObjectIdentifier; 5] = [
     TIME_STAMPING,
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9"),
 ];
-/// RSA modulus sizes Notary signs with; its EC curves are P-256, P-384 and P-521 (the last is
-/// not supported here, so such a leaf is refused as an unusable key).
+/// RSA modulus sizes Notary signs with; its EC curves are P-256, P-384 and P-521.
 const RSA_SIGNING_BITS: [usize; 3] = [2048, 3072, 4096];
 
 /// Which rules a chain is held to.
@@ -69,7 +68,7 @@ pub enum ChainProblem {
         index: usize,
         why: &'static str,
     },
-    /// The leaf's key is not RSA 2048, 3072 or 4096, P-256 or P-384.
+    /// The leaf's key is not RSA 2048, 3072 or 4096, or ECDSA P-256, P-384 or P-521.
     LeafKey(String),
     /// A critical extension whose meaning is not checked (its OID).
     CriticalExtension {
@@ -188,12 +187,12 @@ pub(crate) fn check(chain: &[Vec<u8>], profile: Profile) -> Result<Vec<Cert>, Ch
             let oid = oid.to_string();
             return Err(ChainProblem::CriticalExtension { index, oid });
         }
-        let self_signed = cert.check_signed_by(cert, index).is_ok();
+        let self_signed = cert.check_signed_by_with_p521(cert, index).is_ok();
         match certs.get(index + 1) {
             None if !self_signed => return Err(ChainProblem::RootNotSelfSigned { index }),
             Some(_) if self_signed => return Err(ChainProblem::SelfSignedInside { index }),
             Some(issuer) => cert
-                .check_signed_by(issuer, index + 1)
+                .check_signed_by_with_p521(issuer, index + 1)
                 .map_err(ChainProblem::Link)?,
             None => {}
         }
@@ -295,10 +294,10 @@ fn check_extended_key_usage(leaf: &Cert, profile: Profile) -> Result<(), ChainPr
 
 fn check_leaf_key(leaf: &Cert) -> Result<(), ChainProblem> {
     let key = leaf
-        .verifier()
+        .verifier_with_p521()
         .map_err(|problem| ChainProblem::LeafKey(alloc::format!("is not usable: {problem}")))?;
     match key {
-        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) => Ok(()),
+        Verifier::Ecdsa(_) | Verifier::EcdsaP384(_) | Verifier::EcdsaP521(_) => Ok(()),
         // Go counts bytes: its key size is the modulus length rounded up to whole bytes.
         Verifier::Rsa(key) if RSA_SIGNING_BITS.contains(&key.n().bits().next_multiple_of(8)) => {
             Ok(())

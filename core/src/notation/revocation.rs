@@ -344,7 +344,9 @@ fn usable_crl(crl: &Crl, issuer: &Cert, now: UnixTime) -> Result<(), Unknown> {
     if usage.is_some_and(|u| !u.0.contains(KeyUsages::CRLSign)) {
         return Err(Unknown::NotSignedByIssuer);
     }
-    let key = issuer.verifier().map_err(|_| Unknown::NotSignedByIssuer)?;
+    let key = issuer
+        .verifier_with_p521()
+        .map_err(|_| Unknown::NotSignedByIssuer)?;
     certificate::verify_signed(
         &key,
         &crl.tbs,

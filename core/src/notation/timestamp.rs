@@ -160,8 +160,11 @@ pub fn verify(
         .iter()
         .find(|(_, cert)| names(&token.signer.sid, cert))
         .ok_or(TimestampProblem::NoSigningCertificate)?;
+    let key = signing
+        .verifier_with_p521()
+        .map_err(|_| TimestampProblem::Signature)?;
     token
-        .check_signer(signing, signing_der, true)
+        .check_signer(&key, signing_der, true)
         .map_err(|e| match e {
             SignerError::SignedAttributes => TimestampProblem::SignedAttributes,
             SignerError::SigningCertificate => TimestampProblem::SigningCertificate,
@@ -257,7 +260,7 @@ fn to_root(
     let mut chain = Vec::from([signing.to_vec()]);
     let mut current = Cert::parse(signing).ok_or(TimestampProblem::NoSigningCertificate)?;
     while chain.len() < MAX_CHAIN_CERTIFICATES {
-        let signed_by = |issuer: &Cert| current.check_signed_by(issuer, 0).is_ok();
+        let signed_by = |issuer: &Cert| current.check_signed_by_with_p521(issuer, 0).is_ok();
         if let Some((root, _)) = roots.iter().find(|(_, root)| signed_by(root)) {
             chain.push(root.to_vec());
             return Ok(chain);

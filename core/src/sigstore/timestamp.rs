@@ -230,8 +230,9 @@ fn vouches(authority: &Authority, token: &Token) -> Result<(), AuthorityError> {
     if !names(&token.signer.sid, signing) || !embedded_is(token, signing, signing_der) {
         return Err(AuthorityError::NotSigner);
     }
+    let key = signing.verifier().map_err(|_| AuthorityError::Signature)?;
     token
-        .check_signer(signing, signing_der, false)
+        .check_signer(&key, signing_der, false)
         .map_err(|e| match e {
             SignerError::SignedAttributes => AuthorityError::SignedAttributes,
             SignerError::SigningCertificate => AuthorityError::SigningCertificate,

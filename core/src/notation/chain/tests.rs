@@ -207,6 +207,39 @@ fn an_unknown_critical_extension_is_refused() {
     );
 }
 
+fn leaf_with_key(spki: SubjectPublicKeyInfoOwned) -> Vec<Vec<u8>> {
+    let mut chain = chain(code_signing_leaf());
+    chain[0] = issue(Spec {
+        serial: 3,
+        cn: "leaf",
+        seed: 3,
+        issuer: Some(("intermediate", 2)),
+        window: year(),
+        extensions: code_signing_leaf(),
+        spki: Some(spki),
+    });
+    chain
+}
+
+#[test]
+fn a_p521_leaf_is_one_of_notarys_key_specs() {
+    let mut scalar = [7; 66];
+    scalar[0] = 1;
+    let key = p521::ecdsa::SigningKey::from_slice(&scalar).expect("scalar");
+    let point = p521::ecdsa::VerifyingKey::from(&key).to_encoded_point(false);
+    let spki = SubjectPublicKeyInfoOwned {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: ObjectIdentifier::new_unwrap("1.2.840.10045.2.1"),
+            parameters: Some(
+                der::asn1::Any::encode_from(&ObjectIdentifier::new_unwrap("1.3.132.0.35"))
+                    .expect("curve"),
+            ),
+        },
+        subject_public_key: BitString::from_bytes(point.as_bytes()).expect("bits"),
+    };
+    assert_eq!(check_code_signing(&leaf_with_key(spki), None), Ok(()));
+}
+
 #[test]
 fn a_leaf_key_outside_notarys_key_specs_is_refused() {
     let ed25519 = SubjectPublicKeyInfoOwned {
@@ -221,18 +254,8 @@ fn a_leaf_key_outside_notarys_key_specs_is_refused() {
         )
         .expect("bits"),
     };
-    let mut chain = chain(code_signing_leaf());
-    chain[0] = issue(Spec {
-        serial: 3,
-        cn: "leaf",
-        seed: 3,
-        issuer: Some(("intermediate", 2)),
-        window: year(),
-        extensions: code_signing_leaf(),
-        spki: Some(ed25519),
-    });
     assert!(matches!(
-        check_code_signing(&chain, None),
+        check_code_signing(&leaf_with_key(ed25519), None),
         Err(ChainProblem::LeafKey(_))
     ));
 }
