@@ -149,32 +149,13 @@ pub fn verify(
         TokenError::ImprintAlgorithm => TimestampProblem::ImprintAlgorithm,
         TokenError::ImprintMismatch => TimestampProblem::ImprintMismatch,
     })?;
-    if token.signed_data.version != cms::content_info::CmsVersion::V3 {
-        return Err(TimestampProblem::Malformed("SignedData version"));
-    }
-    if !matches!(token.signer.sid, SignerIdentifier::IssuerAndSerialNumber(_)) {
-        return Err(TimestampProblem::SignerIdentifier);
-    }
     let carried = carried(&token);
-    let (signing_der, signing) = carried
-        .iter()
-        .find(|(_, cert)| names(&token.signer.sid, cert))
-        .ok_or(TimestampProblem::NoSigningCertificate)?;
-    let key = signing
-        .verifier_with_p521()
-        .map_err(|_| TimestampProblem::Signature)?;
-    token
-        .check_signer(&key, signing_der, true)
-        .map_err(|e| match e {
-            SignerError::SignedAttributes => TimestampProblem::SignedAttributes,
-            SignerError::SigningCertificate => TimestampProblem::SigningCertificate,
-            SignerError::Signature => TimestampProblem::Signature,
-        })?;
+    let (signing_der, _) = signing_certificate(&token, &carried)?;
     let chain = to_root(signing_der, &carried, tsa_roots)?;
     let certs = chain::check(&chain, Profile::Timestamping).map_err(TimestampProblem::Chain)?;
     let stamped = token.gen_time;
     // Valid at genTime itself, its fraction included (as Go compares instants).
-    let gen_end = UnixTime(stamped.at.0 + u64::from(stamped.micros > 0));
+    let gen_end = UnixTime(stamped.at.0.saturating_add(u64::from(stamped.micros > 0)));
     chain::valid_over(&certs, stamped.at, gen_end).map_err(TimestampProblem::Chain)?;
     if let Some(at) = signing_time(&token)? {
         chain::valid_over(&certs, at, at).map_err(TimestampProblem::Chain)?;
@@ -187,6 +168,34 @@ pub fn verify(
         latest,
         chain,
     })
+}
+
+/// Steps 2 and 3 of the module docs: the carried certificate the signer names, whose key
+/// signed the signed attributes.
+fn signing_certificate<'c>(
+    token: &Token,
+    carried: &'c [(Vec<u8>, Cert)],
+) -> Result<&'c (Vec<u8>, Cert), TimestampProblem> {
+    if token.signed_data.version != cms::content_info::CmsVersion::V3 {
+        return Err(TimestampProblem::Malformed("SignedData version"));
+    }
+    if !matches!(token.signer.sid, SignerIdentifier::IssuerAndSerialNumber(_)) {
+        return Err(TimestampProblem::SignerIdentifier);
+    }
+    let signing = carried
+        .iter()
+        .find(|(_, cert)| names(&token.signer.sid, cert))
+        .ok_or(TimestampProblem::NoSigningCertificate)?;
+    let (der, cert) = signing;
+    let key = cert
+        .verifier_with_p521()
+        .map_err(|_| TimestampProblem::Signature)?;
+    token.check_signer(&key, der, true).map_err(|e| match e {
+        SignerError::SignedAttributes => TimestampProblem::SignedAttributes,
+        SignerError::SigningCertificate => TimestampProblem::SigningCertificate,
+        SignerError::Signature => TimestampProblem::Signature,
+    })?;
+    Ok(signing)
 }
 
 /// The signed `signingTime` attribute, if the token has one (tspclient-go checks it against
