@@ -121,15 +121,20 @@ impl fmt::Display for ChainProblem {
             } => {
                 write!(
                     f,
-                    "certificate {index} is valid from {} to {}, not at {}",
+                    "certificate {index} is valid from {} to {}, ",
                     Rfc3339(*not_before),
-                    Rfc3339(*not_after),
-                    Rfc3339(*earliest)
+                    Rfc3339(*not_after)
                 )?;
-                if earliest != latest {
-                    write!(f, " to {}", Rfc3339(*latest))?;
+                if earliest == latest {
+                    write!(f, "not at {}", Rfc3339(*earliest))
+                } else {
+                    write!(
+                        f,
+                        "not throughout {} to {}",
+                        Rfc3339(*earliest),
+                        Rfc3339(*latest)
+                    )
                 }
-                Ok(())
             }
         }
     }

@@ -1,3 +1,4 @@
+use alloc::string::ToString as _;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -305,5 +306,20 @@ fn garbage_never_panics() {
     assert_eq!(
         check_code_signing(&long, None),
         Err(ChainProblem::TooLong(MAX_CHAIN_CERTIFICATES + 1))
+    );
+}
+
+#[test]
+fn a_validity_message_gives_the_window_and_the_range() {
+    let problem = ChainProblem::NotValid {
+        index: 1,
+        not_before: at("2026-01-01T00:00:00Z"),
+        not_after: at("2026-12-31T00:00:00Z"),
+        earliest: at("2027-01-01T00:00:00Z"),
+        latest: at("2027-01-01T00:00:02Z"),
+    };
+    assert_eq!(
+        problem.to_string(),
+        "certificate 1 is valid from 2026-01-01T00:00:00Z to 2026-12-31T00:00:00Z, not throughout 2027-01-01T00:00:00Z to 2027-01-01T00:00:02Z"
     );
 }

@@ -1,3 +1,4 @@
+use alloc::string::ToString as _;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -252,4 +253,27 @@ fn crls_are_read_from_der_or_pem_within_bounds() {
         Crls::parse(&[big]),
         Err(CrlError::TooLarge { index: 0, .. })
     ));
+}
+
+#[test]
+fn messages_name_the_certificate_and_why() {
+    let revoked = RevocationProblem::Revoked {
+        index: 0,
+        revoked_at: at("2026-05-15T00:00:00Z"),
+        reason: Some(1),
+    };
+    assert_eq!(
+        revoked.to_string(),
+        "certificate 0 of the chain is revoked since 2026-05-15T00:00:00Z (reason 1)"
+    );
+    let unknown = RevocationProblem::Unknown {
+        index: 1,
+        why: Unknown::Stale {
+            next_update: at("2026-05-31T00:00:00Z"),
+        },
+    };
+    assert_eq!(
+        unknown.to_string(),
+        "the revocation status of certificate 1 of the chain is unknown: its issuer's CRL is stale (nextUpdate 2026-05-31T00:00:00Z)"
+    );
 }
