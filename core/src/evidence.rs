@@ -3,7 +3,7 @@
 //! [`FetchFailure`]), and the one place material is verified ([`verify`]).
 //!
 //! Each format owns its need (built from the policy), its payload and its verification, in
-//! its own folder (`notary/`, `simple/`, `cosign/`, `sigstore/`, `attestation/`); this module only lists them,
+//! its own folder (`notary/`, `simple/`, `cosign/`, `sigstore/`, `attestation/`, `notation/`); this module only lists them,
 //! so adding a format touches it in four places: [`Need`], [`Material`], [`needs`] and
 //! [`verify`].
 
@@ -18,11 +18,12 @@ use crate::policy::{Policy, PolicySet};
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
 use crate::time::UnixTime;
-use crate::{attestation, cosign, notary, sigstore, simple};
+use crate::{attestation, cosign, notary, notation, sigstore, simple};
 
 pub use crate::attestation::AttestationNeed;
 pub use crate::cosign::{CosignKey, CosignNeed};
 pub use crate::notary::TrustNeed;
+pub use crate::notation::NotationNeed;
 pub use crate::registry::Credential;
 pub use crate::sigstore::need::{KeylessSigner, RootSource, Signer, SigstoreNeed};
 pub use crate::simple::{SignedBy, SimpleNeed};
@@ -47,6 +48,9 @@ pub enum Need {
     /// in-toto attestations of the image's manifest digest (Sigstore bundles among its
     /// referrers, DSSE envelopes of its `.att` tag), one meeting each requirement.
     Attestation(AttestationNeed),
+    /// Notary Project signatures (Notation) among the referrers of the image's manifest
+    /// digest, one passing the trust policy statement for the image's repository.
+    Notation(NotationNeed),
     /// The digest the image's tag has on its registry now: what ties `name:tag@digest` to its
     /// tag when the rule that matched names the tag and the policy checks no signature.
     TagDigest,
@@ -89,12 +93,19 @@ pub enum Material {
         bundles: Arc<[Vec<u8>]>,
         envelopes: Arc<[Vec<u8>]>,
     },
+    /// Notation: the image's manifest digest, the manifest as served (its media type and size
+    /// are signed too) and the envelopes its signature referrers hold.
+    Notation {
+        digest: Digest,
+        manifest: Arc<[u8]>,
+        signatures: Arc<[notation::Signature]>,
+    },
     /// The digest the image's tag has on its registry now.
     TagDigest(Digest),
 }
 
 /// What `policy` needs checked, in a fixed order (simple signing, cosign, Sigstore,
-/// attestations, Notary), and every
+/// attestations, Notation, Notary), and every
 /// reason to deny without evidence: a requirement that rejects, or a need that cannot be built
 /// (a missing Secret, a key that is not one; the policy's to fix). `sigstore_root` is the
 /// frontend's default Sigstore trusted root ([`crate::Options::sigstore_root`]).
@@ -115,6 +126,7 @@ pub fn needs(
     add(sigstore::need(policy, secrets, policies, sigstore_root).map(|n| n.map(Need::Sigstore)));
     let attestations = attestation::need(policy, secrets, policies, sigstore_root);
     add(attestations.map(|n| n.map(Need::Attestation)));
+    add(notation::need(policy, secrets, policies).map(|n| n.map(Need::Notation)));
     add(notary::need(policy, secrets, policies).map(|n| n.map(Need::Trust)));
     (needs, reasons)
 }
@@ -126,6 +138,7 @@ pub fn broken(policy: &Policy) -> bool {
         || cosign::broken(policy)
         || sigstore::need::broken(policy)
         || attestation::broken(policy)
+        || notation::broken(policy)
 }
 
 /// Verifies what was gathered for `need`: the digest it vouches for (the material's own), or
@@ -164,6 +177,17 @@ pub fn verify<'a>(
                 envelopes,
             },
         ) => attestation::evaluate(need, image, digest, bundles, envelopes, now).map(|_| digest),
+        (
+            Need::Notation(need),
+            Material::Notation {
+                digest,
+                manifest,
+                signatures,
+            },
+        ) => notation::descriptor(digest, manifest)
+            .map_err(Reason::unverifiable)
+            .and_then(|target| notation::evaluate(need, image, &target, signatures, now))
+            .map(|_| digest),
         (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest),
         _ => Err(Reason::unverifiable(
             "the evidence gathered is not the evidence the policy needs",
@@ -198,6 +222,7 @@ fn prefix(need: &Need) -> &'static str {
         Need::Cosign(_) => "cosign: ",
         Need::Sigstore(_) => "sigstore: ",
         Need::Attestation(_) => "attestations: ",
+        Need::Notation(_) => "notation: ",
         Need::Trust(_) | Need::TagDigest => "",
     }
 }

@@ -21,9 +21,9 @@ use core::fmt;
 pub use pattern::{Pattern, PatternError};
 pub use resource::{Resource, ResourceError, Secret};
 pub use types::{
-    Attestation, Cosign, CosignFormat, CosignRequirement, Iccrva, Keyless, KeylessIdentity, Policy,
-    PolicySpec, RemapIdentity, Repository, Requirement, SignedIdentity, SignerSecret, Simple,
-    Trust, Vulnerability,
+    Attestation, Cosign, CosignFormat, CosignRequirement, Iccrva, Keyless, KeylessIdentity,
+    Notation, NotationSource, NotationTrustStore, Policy, PolicySpec, RemapIdentity, Repository,
+    Requirement, SignedIdentity, SignerSecret, Simple, Trust, Vulnerability,
 };
 pub use types::{Enforcement, Mutation};
 

@@ -52,6 +52,21 @@ pub(crate) fn decode_first(text: &str) -> Option<Block> {
     None
 }
 
+/// Every well-formed block in `text`, in order; `None` if a block starts but does not end
+/// well (a certificate bundle is all or nothing).
+pub(crate) fn decode_all(text: &str) -> Option<Vec<Block>> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        rest = rest.get(start..)?;
+        blocks.push(decode_first(rest)?);
+        // Past this block's END line: the next BEGIN starts the next block.
+        let end = rest.find("-----END ")?;
+        rest = rest.get(end + "-----END ".len()..)?;
+    }
+    Some(blocks)
+}
+
 /// `pem.EncodeToMemory(&pem.Block{Type: label, Bytes: der})`.
 pub(crate) fn encode(label: &str, der: &[u8]) -> String {
     let base64 = STANDARD.encode(der);

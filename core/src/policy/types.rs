@@ -45,6 +45,9 @@ pub struct Policy {
     /// image's digest of its predicate type, by its signer, on which its conditions hold.
     #[serde(default)]
     pub attestations: Vec<Attestation>,
+    /// Notary Project signatures (Notation; not in Portieris), judged by a Notary Project
+    /// trust policy document and the trust stores it names; absent means no Notation check.
+    pub notation: Option<Notation>,
     /// Rewrite the image to its verified digest (default true).
     pub mutate_image: Option<bool>,
     /// How `mutateImage` rewrites (not in Portieris; default `digest`, Portieris' form).
@@ -277,6 +280,38 @@ fn conditions<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Conditio
                 .map_err(|e| D::Error::custom(format_args!("condition {}: {e}", n + 1)))
         })
         .collect()
+}
+
+/// `notation`: where the trust policy document and the trust stores are. Secrets are read
+/// where key Secrets are (the policy's namespace; a ClusterImagePolicy's, or
+/// `secretNamespace` when cluster policies may name another).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Notation {
+    pub trust_policy: NotationSource,
+    #[serde(default)]
+    pub trust_stores: Vec<NotationTrustStore>,
+    #[serde(default)]
+    pub secret_namespace: String,
+}
+
+/// Where a piece of Notation configuration is kept: a Secret, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NotationSource {
+    pub secret: String,
+}
+
+/// One named trust store, as the trust policy document names it (`ca:acme-rockets` is
+/// `{type: ca, name: acme-rockets}`): certificates in every key of its Secret, CRLs in the
+/// keys ending in `.crl`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NotationTrustStore {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub secret: String,
 }
 
 /// IBM Cloud Vulnerability Advisor settings (parsed for compatibility only).

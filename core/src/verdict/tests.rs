@@ -694,6 +694,7 @@ fn signatures_that_do_not_name_the_tag_are_tied_by_the_registry_those_that_do_ar
                 Need::Cosign(_) => "cosign",
                 Need::Sigstore(_) => "sigstore",
                 Need::Attestation(_) => "attestation",
+                Need::Notation(_) => "notation",
                 Need::Trust(_) => "trust",
                 Need::TagDigest => "registry",
             })
