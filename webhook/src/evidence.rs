@@ -1,6 +1,6 @@
 //! Gathers the material images need from the upstreams their policies name, with the
 //! credentials of the pod's pull Secrets: one fetcher per format (`trust`, `simple`,
-//! `cosign`, `sigstore`, `attestation`), each bringing back bytes or a typed failure. Nothing here judges a signature:
+//! `cosign`, `sigstore`, `attestation`, `notation`), each bringing back bytes or a typed failure. Nothing here judges a signature:
 //! the core does, in `finish`.
 
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use crate::trust::Trust;
 pub mod attestation;
 pub mod cosign;
 pub(crate) mod failure;
+pub mod notation;
 pub mod sigstore;
 pub mod simple;
 pub mod trust;
@@ -95,6 +96,9 @@ impl Gatherer {
                     store_credentials(need.repository.as_ref(), image, credentials, secrets);
                 let (registry, referrers) = (&self.registry, &self.referrers);
                 attestation::gather(registry, referrers, need, image, credentials, &store).await
+            }
+            Need::Notation(_) => {
+                notation::gather(&self.registry, &self.referrers, image, credentials).await
             }
             _ => Err(FetchFailure::new(
                 Cause::Unavailable,
