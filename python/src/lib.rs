@@ -12,6 +12,7 @@ mod attestations;
 mod cosign;
 mod errors;
 mod notary;
+mod notation;
 mod policies;
 mod reference;
 mod review;
@@ -54,5 +55,10 @@ fn _portieris(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<attestations::PyStatement>(),
     )?;
     m.add_function(wrap_pyfunction!(attestations::attestations_verify, m)?)?;
+    m.add(
+        "NotationVerified",
+        m.py().get_type::<notation::PyVerified>(),
+    )?;
+    m.add_function(wrap_pyfunction!(notation::notation_verify, m)?)?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 """portieris: admit only trusted container images.
 
 Python binding of portieris (a Rust implementation of IBM Portieris): parse image references,
-verify Notary v1 trust data, simple signatures, cosign signatures, Sigstore bundles and
-attestations, match image policies, and evaluate Kubernetes AdmissionReviews with the same
+verify Notary v1 trust data, simple signatures, cosign signatures, Sigstore bundles,
+attestations and Notation signatures, match image policies, and evaluate Kubernetes AdmissionReviews with the same
 engine as the webhook.
 """
 
@@ -13,7 +13,7 @@ import json as _json
 import os as _os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
-from . import _portieris, attestations, cosign, notary, sigstore, simple
+from . import _portieris, attestations, cosign, notary, notation, sigstore, simple
 from ._errors import Error, PolicyError, ReferenceError, VerificationError
 
 __version__: str = _portieris.__version__
@@ -39,6 +39,7 @@ __all__ = [
     "cosign",
     "sigstore",
     "attestations",
+    "notation",
 ]
 
 PathLike = Union[str, "_os.PathLike[str]"]

@@ -155,3 +155,22 @@ def attestations_verify(
     conditions: List[str],
     now: int,
 ) -> List[AttestationStatement]: ...
+
+class NotationVerified:
+    """What admitted an image (``portieris.notation.Verified``)."""
+
+    @property
+    def statement(self) -> str: ...
+    @property
+    def signer(self) -> Optional[str]: ...
+    @property
+    def logged(self) -> List[str]: ...
+
+def notation_verify(
+    image: str,
+    manifest: bytes,
+    signatures: List[Tuple[str, bytes]],
+    trust_policy: bytes,
+    trust_stores: Dict[str, Dict[str, bytes]],
+    now: int,
+) -> NotationVerified: ...
