@@ -16,6 +16,9 @@
 #[path = "common/kube.rs"]
 mod cluster;
 #[allow(dead_code)]
+#[path = "common/notation.rs"]
+mod notation;
+#[allow(dead_code)]
 #[path = "common/rig.rs"]
 mod rig;
 #[allow(dead_code)]
@@ -429,6 +432,72 @@ async fn a_deployment_runs_only_with_slsa_provenance_built_by_our_ci() {
         message.contains(&format!("Deny \"{theirs}\""))
             && message.contains("condition 1 is false: predicate.runDetails.builder.id"),
         "the refusal names the image and the failed condition: {message}"
+    );
+}
+
+/// Notation: a Deployment whose image notation-go signed (JWS, a certificate from the trusted
+/// CA, the trusted identity) runs, pinned, under a Notary Project trust policy document and a
+/// trust store held in Secrets; the same Deployment of an image signed by another identity of
+/// the same CA is refused, naming why.
+#[tokio::test]
+async fn a_deployment_runs_only_with_a_notation_signature_by_the_trusted_identity() {
+    let fx = fixture().await.read().await;
+    let client = fx.cluster.client().await;
+    let prefix = format!("e2e-notation/run-{}", std::process::id());
+    let signer = notation::Notation::new(prefix.clone());
+    let (ours, ours_digest) = signer.push(notation::Registry::Referrers, "ours");
+    signer.sign(&ours, &ours_digest, &notation::Sign::default());
+    let (theirs, theirs_digest) = signer.push(notation::Registry::Referrers, "theirs");
+    let other_leaf = notation::Sign {
+        leaf: "leaf-rsa",
+        ..notation::Sign::default()
+    };
+    signer.sign(&theirs, &theirs_digest, &other_leaf);
+
+    let ns = Namespace::new(&client, "e2e-notation", json!({})).await;
+    let host = ours.split('/').next().expect("a registry");
+    let document = json!({"version": "1.0", "trustPolicies": [{"name": "ours",
+        "registryScopes": ["*"], "signatureVerification": {"level": "strict"},
+        "trustStores": ["ca:acme"],
+        "trustedIdentities": [notation::Pki::identity("leaf-ec")]}]});
+    ns.set_secret(
+        "trust-policy",
+        json!({"trustpolicy.json": document.to_string()}),
+    )
+    .await;
+    ns.set_secret("acme", json!({"root.pem": signer.pki.pem("root.pem")}))
+        .await;
+    let rule = json!([{"name": format!("{host}/{prefix}/*"), "policy": {"notation": {
+        "trustPolicy": {"secret": "trust-policy"},
+        "trustStores": [{"type": "ca", "name": "acme", "secret": "acme"}]}}}]);
+    ns.set_image_policy("notation", rule).await;
+    ns.wait_for_probe(&theirs, "the notation policy in force", |o| o.is_err())
+        .await;
+
+    let deployment = Kind::Deployment.object("ours", &ours, Some(1));
+    ns.create(Kind::Deployment, &deployment, false)
+        .await
+        .unwrap_or_else(|e| panic!("notation-signed image refused: {e}\n{}", fx.log()));
+    let stored = ns.get(Kind::Deployment, "ours").await;
+    let pinned = format!("{}@{ours_digest}", notation::repository(&ours));
+    assert_eq!(
+        Kind::Deployment.images(&stored),
+        vec![pinned.clone(), pinned]
+    );
+
+    let message = denied(
+        ns.create(
+            Kind::Deployment,
+            &Kind::Deployment.object("theirs", &theirs, Some(1)),
+            false,
+        )
+        .await,
+    );
+    assert!(
+        message.contains(&format!("Deny \"{theirs}\""))
+            && message.contains("CN=leaf-rsa")
+            && message.contains("is not a trusted identity"),
+        "the refusal names the image and the untrusted signer: {message}"
     );
 }
 
