@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portieris_core::PolicySet;
-use portieris_core::policy::{Mutation, Pattern, Policy, Resource};
+use portieris_core::notation::need;
+use portieris_core::policy::{Mutation, Notation, Pattern, Policy, Resource, Secret};
 
 use crate::admit::{Admitter, Outcome};
 use crate::config;
@@ -99,11 +100,11 @@ pub fn validate(dir: &Path) -> ExitCode {
         }
     };
     let mut problems: Vec<String> = folder.problems.iter().map(ToString::to_string).collect();
-    let secrets: Vec<(String, String)> = folder
+    let secrets: Vec<&Secret> = folder
         .resources
         .iter()
         .filter_map(|(_, r)| match r {
-            Resource::Secret(s) => Some((s.namespace.clone(), s.name.clone())),
+            Resource::Secret(s) => Some(s),
             _ => None,
         })
         .collect();
@@ -130,7 +131,7 @@ pub fn validate(dir: &Path) -> ExitCode {
 }
 
 /// Problems of one object: an unreadable spec, bad patterns, Secrets it names that are absent.
-fn check_resource(resource: &Resource, secrets: &[(String, String)]) -> Vec<String> {
+fn check_resource(resource: &Resource, secrets: &[&Secret]) -> Vec<String> {
     let (kind, namespace, name, spec) = match resource {
         Resource::ImagePolicy {
             namespace,
@@ -165,18 +166,52 @@ fn check_resource(resource: &Resource, secrets: &[(String, String)]) -> Vec<Stri
         for problem in portieris_core::attestation::problems(policy) {
             problems.push(format!("{field}.policy.attestations: {problem}"));
         }
+        if let Some(notation) = &policy.notation {
+            let field = format!("{field}.policy.notation");
+            problems.extend(notation_problems(notation, namespace, secrets, &field));
+        }
         for (path, secret, secret_namespace) in secret_refs(&repository.policy) {
             // A ClusterImagePolicy's Secrets are read from the namespace of each request, so
             // they can only be checked offline when the policy names a namespace.
             let Some(ns) = secret_namespace.or(namespace) else {
                 continue;
             };
-            if !secrets.contains(&(ns.to_string(), secret.to_string())) {
+            if find(secrets, ns, secret).is_none() {
                 problems.push(format!(
                     "{field}.{path}: Secret \"{ns}/{secret}\" is not in the folder"
                 ));
             }
         }
+    }
+    problems
+}
+
+fn find<'a>(secrets: &[&'a Secret], namespace: &str, name: &str) -> Option<&'a Secret> {
+    (secrets.iter().copied()).find(|s| s.namespace == namespace && s.name == name)
+}
+
+/// The `notation` field's own problems, and its trust policy document's when the folder has
+/// its Secret (a ClusterImagePolicy's only when `secretNamespace` names where).
+fn notation_problems(
+    notation: &Notation,
+    namespace: Option<&str>,
+    secrets: &[&Secret],
+    field: &str,
+) -> Vec<String> {
+    let mut problems: Vec<String> = (need::shape(notation).into_iter())
+        .map(|p| format!("{field}: {p}"))
+        .collect();
+    let asked = Some(notation.secret_namespace.as_str()).filter(|n| !n.is_empty());
+    let document = asked
+        .or(namespace)
+        .and_then(|ns| find(secrets, ns, &notation.trust_policy.secret));
+    if let Some(secret) = document {
+        let found = need::document_problems(notation, secret);
+        problems.extend(
+            found
+                .into_iter()
+                .map(|p| format!("{field}.trustPolicy: {p}")),
+        );
     }
     problems
 }
@@ -213,6 +248,15 @@ fn secret_refs(policy: &Policy) -> Vec<(String, &str, Option<&str>)> {
             let namespace = Some(signer.key_secret_namespace.as_str()).filter(|n| !n.is_empty());
             let path = format!("policy.attestations[{j}].signer.keySecret");
             refs.push((path, &signer.key_secret, namespace));
+        }
+    }
+    if let Some(notation) = &policy.notation {
+        let namespace = Some(notation.secret_namespace.as_str()).filter(|n| !n.is_empty());
+        let path = "policy.notation.trustPolicy.secret".to_string();
+        refs.push((path, &notation.trust_policy.secret, namespace));
+        for (j, store) in notation.trust_stores.iter().enumerate() {
+            let path = format!("policy.notation.trustStores[{j}].secret");
+            refs.push((path, &store.secret, namespace));
         }
     }
     if !policy.simple.store_secret.is_empty() {

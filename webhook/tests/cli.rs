@@ -283,6 +283,68 @@ spec:
 }
 
 #[test]
+fn validate_reports_notation_problems_in_the_field_and_in_its_trust_policy_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = r#"apiVersion: portieris.cloud.ibm.com/v1
+kind: ImagePolicy
+metadata: {name: p, namespace: team}
+spec:
+  repositories:
+    - name: "icr.io/*"
+      policy:
+        notation:
+          trustPolicy: {secret: trust-policy}
+          trustStores:
+            - {type: ca, name: acme, secret: acme}
+            - {type: x509, name: other, secret: absent}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: trust-policy, namespace: team}
+stringData:
+  trustpolicy.json: |
+    {"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*"],
+      "signatureVerification": {"level": "strict"}, "trustStores": ["ca:acme", "tsa:stamps"],
+      "trustedIdentities": ["*"]}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: acme, namespace: team}
+stringData: {root.pem: x}
+---
+apiVersion: portieris.cloud.ibm.com/v1
+kind: ImagePolicy
+metadata: {name: q, namespace: team}
+spec:
+  repositories:
+    - name: "quay.io/*"
+      policy:
+        notation:
+          trustPolicy: {secret: overlapping}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: overlapping, namespace: team}
+stringData:
+  trustpolicy.json: |
+    {"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*"],
+      "signatureVerification": {"level": "strict"}, "trustStores": ["ca:acme"],
+      "trustedIdentities": ["x509.subject: C=US, ST=WA, O=acme", "x509.subject: C=US, ST=WA, O=acme, CN=ci"]}]}
+"#;
+    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
+    let (code, report) = validate(dir.path());
+    assert_eq!(code, Some(1), "{report}");
+    for needle in [
+        "spec.repositories[0].policy.notation: notation trustStores[1]: type \"x509\" is not ca, signingAuthority or tsa",
+        "spec.repositories[0].policy.notation.trustStores[1].secret: Secret \"team/absent\" is not in the folder",
+        "spec.repositories[0].policy.notation.trustPolicy: the trust policy document uses the trust store tsa:stamps, which trustStores does not give",
+        "ImagePolicy \"team/q\": spec.repositories[0].policy.notation.trustPolicy: notation trust policy: statement \"a\": trusted identities",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
+#[test]
 fn review_refuses_a_policy_folder_with_problems() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("broken.yaml"), "kind: [unclosed").expect("write");

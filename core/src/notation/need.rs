@@ -130,6 +130,25 @@ pub fn shape(notation: &Notation) -> Vec<String> {
     problems
 }
 
+/// What is wrong with the trust policy document in `secret` for `notation`: it does not
+/// parse or validate, or it names a trust store that `notation.trustStores` does not give
+/// (the statement using it would deny every image). For `portieris validate`.
+pub fn document_problems(notation: &Notation, secret: &Secret) -> Vec<String> {
+    match document(secret) {
+        Err(why) => alloc::vec![why],
+        Ok(document) => (document.stores().into_iter())
+            .filter(|named| {
+                !notation.trust_stores.iter().any(|given| {
+                    StoreKind::parse(&given.kind) == Some(named.kind) && given.name == named.name
+                })
+            })
+            .map(|named| {
+                format!("the trust policy document uses the trust store {named}, which trustStores does not give")
+            })
+            .collect(),
+    }
+}
+
 fn document(secret: &Secret) -> Result<TrustPolicy, String> {
     let json = TRUST_POLICY_KEYS
         .iter()
