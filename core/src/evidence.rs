@@ -153,9 +153,75 @@ pub fn verify<'a>(
     gathered: &'a Gathered,
     now: UnixTime,
 ) -> Result<&'a Digest, Reason> {
+    vouch(need, image, gathered, now).map(|vouched| vouched.digest)
+}
+
+/// What verified material vouches for: its digest, and the failures of checks its policy
+/// only logs (Notation's `audit` and `permissive` levels), which admit with a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vouched<'a> {
+    pub digest: &'a Digest,
+    pub notes: Vec<String>,
+}
+
+impl<'a> Vouched<'a> {
+    /// A digest with nothing to note.
+    pub fn plain(digest: &'a Digest) -> Self {
+        Self {
+            digest,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// [`verify`], with the notes a format leaves on what it admits.
+pub fn vouch<'a>(
+    need: &Need,
+    image: &ImageRef,
+    gathered: &'a Gathered,
+    now: UnixTime,
+) -> Result<Vouched<'a>, Reason> {
     let material = gathered
         .as_ref()
         .map_err(|failure| Reason::unverifiable(format!("{}{failure}", prefix(need))))?;
+    match (need, material) {
+        (
+            Need::Notation(need),
+            Material::Notation {
+                digest,
+                manifest,
+                signatures,
+            },
+        ) => notation_signatures(need, image, digest, manifest, signatures, now),
+        _ => plain(need, image, material, now).map(Vouched::plain),
+    }
+}
+
+/// Notation: the manifest's descriptor from its bytes, then the trust policy's verdict, whose
+/// logged failures are the notes.
+fn notation_signatures<'a>(
+    need: &NotationNeed,
+    image: &ImageRef,
+    digest: &'a Digest,
+    manifest: &[u8],
+    signatures: &[notation::Signature],
+    now: UnixTime,
+) -> Result<Vouched<'a>, Reason> {
+    let target = notation::descriptor(digest, manifest).map_err(Reason::unverifiable)?;
+    let verified = notation::evaluate(need, image, &target, signatures, now)?;
+    let notes = (verified.logged.into_iter())
+        .map(|why| format!("notation: logged, not enforced: {why}"))
+        .collect();
+    Ok(Vouched { digest, notes })
+}
+
+/// Every format but Notation's: a digest, and nothing to note.
+fn plain<'a>(
+    need: &Need,
+    image: &ImageRef,
+    material: &'a Material,
+    now: UnixTime,
+) -> Result<&'a Digest, Reason> {
     match (need, material) {
         (Need::Trust(_), Material::Trust(outcome)) => {
             outcome.as_ref().map_err(|why| Reason::refused(why.clone()))
@@ -177,17 +243,6 @@ pub fn verify<'a>(
                 envelopes,
             },
         ) => attestation::evaluate(need, image, digest, bundles, envelopes, now).map(|_| digest),
-        (
-            Need::Notation(need),
-            Material::Notation {
-                digest,
-                manifest,
-                signatures,
-            },
-        ) => notation::descriptor(digest, manifest)
-            .map_err(Reason::unverifiable)
-            .and_then(|target| notation::evaluate(need, image, &target, signatures, now))
-            .map(|_| digest),
         (Need::TagDigest, Material::TagDigest(digest)) => Ok(digest),
         _ => Err(Reason::unverifiable(
             "the evidence gathered is not the evidence the policy needs",

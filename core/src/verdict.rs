@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 use crate::admission::patch::{Annotate, Replace};
 use crate::admission::{ContainerSite, Kind, Operation, Options, Request};
-use crate::evidence::{self, Gathered, Need};
+use crate::evidence::{self, Gathered, Need, Vouched};
 use crate::policy::secrets::SecretScope;
 use crate::policy::{Enforcement, Match, Mutation, Policy, PolicyKind, PolicySet, Unmatched};
 use crate::reason::{Class, Reason};
@@ -78,6 +78,8 @@ pub enum Verdict {
     Allow {
         digest: Option<Digest>,
         mutate: bool,
+        /// Failures of checks the policy only logs: the image is admitted, with a warning.
+        notes: Vec<String>,
     },
     /// Refused, with every reason.
     Deny(Vec<Reason>),
@@ -165,8 +167,8 @@ pub fn finish(
             return not_gathered(requirements);
         }
         let image = &requirements.image;
-        let verified: Vec<Result<&Digest, Reason>> = (requirements.needs.iter().zip(gathered))
-            .map(|(need, gathered)| evidence::verify(need, image, gathered, now))
+        let verified: Vec<Result<Vouched, Reason>> = (requirements.needs.iter().zip(gathered))
+            .map(|(need, gathered)| evidence::vouch(need, image, gathered, now))
             .collect();
         conclude(requirements, &verified)
     })
@@ -199,9 +201,9 @@ fn decide_verified(
         if verified.len() != requirements.needs.len() {
             return not_gathered(requirements);
         }
-        let borrowed: Vec<Result<&Digest, Reason>> = verified
+        let borrowed: Vec<Result<Vouched, Reason>> = verified
             .iter()
-            .map(|v| v.as_ref().map_err(Clone::clone))
+            .map(|v| v.as_ref().map(Vouched::plain).map_err(Clone::clone))
             .collect();
         conclude(requirements, &borrowed)
     })
@@ -368,6 +370,7 @@ fn requirements(
         return Assessment::Decided(Verdict::Allow {
             digest: None,
             mutate: policy.mutates(),
+            notes: Vec::new(),
         });
     }
     // The registry's tag digest ties a tag to a digest; it verifies nothing to pin to.
@@ -434,7 +437,7 @@ fn not_gathered(requirements: &Requirements) -> Verdict {
     Verdict::Deny(alloc::vec![reason.with_suffix(&requirements.context)])
 }
 
-fn conclude(requirements: &Requirements, verified: &[Result<&Digest, Reason>]) -> Verdict {
+fn conclude(requirements: &Requirements, verified: &[Result<Vouched, Reason>]) -> Verdict {
     let deny =
         |reason: Reason| Verdict::Deny(alloc::vec![reason.with_suffix(&requirements.context)]);
     let failures: Vec<Reason> = verified
@@ -447,7 +450,7 @@ fn conclude(requirements: &Requirements, verified: &[Result<&Digest, Reason>]) -
     }
     let digests: BTreeSet<&Digest> = verified
         .iter()
-        .filter_map(|e| e.as_ref().ok().copied())
+        .filter_map(|e| e.as_ref().ok().map(|v| v.digest))
         .collect();
     let mut agreed = digests.iter();
     let (Some(digest), None) = (agreed.next(), agreed.next()) else {
@@ -467,9 +470,14 @@ fn conclude(requirements: &Requirements, verified: &[Result<&Digest, Reason>]) -
             None => format!("the signed digest {digest} is not the digest the image names"),
         }));
     }
+    let notes = verified
+        .iter()
+        .flatten()
+        .flat_map(|v| v.notes.iter().cloned());
     Verdict::Allow {
         digest: Some((*digest).clone()),
         mutate: requirements.mutate,
+        notes: notes.map(|n| n + &requirements.context).collect(),
     }
 }
 

@@ -165,7 +165,14 @@ fn an_untrusted_root_and_a_wrong_identity_are_denied_and_audit_only_logs_the_ide
     review(world, &image, wrong, None)
         .assert_denied("another identity", "is not a trusted identity");
     let audit = statement(&image, json!({"level": "audit"}), &["ca:acme"], &rsa_only);
-    review(world, &image, audit, None).assert_allowed("audit logs the identity");
+    let audited = review(world, &image, audit, None);
+    audited.assert_allowed("audit logs the identity");
+    let warnings = audited.warnings();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("Note \"")
+            && w.contains("notation: logged, not enforced: authenticity")),
+        "the logged failure is a warning: {warnings:?}"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! their validation mode: switching a policy from warn to enforce then changes nothing for the
 //! images that pass.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -36,16 +36,25 @@ pub(super) struct Combined {
     /// Rendered reason → its class; the same text twice is one reason of the greater class.
     reasons: BTreeMap<String, Class>,
     waived: BTreeMap<String, Class>,
+    /// Rendered notes of admitted images (checks their policy only logs).
+    notes: BTreeSet<String>,
     /// Pointer → image as written, for every tag-preserving rewrite.
     rewritten: BTreeMap<String, String>,
 }
 
 impl Combined {
     pub(super) fn add(&mut self, site: &ContainerSite, verdict: Verdict, handling: Handling) {
+        if let Verdict::Allow { notes, .. } = &verdict {
+            let image = escape_controls(&site.image);
+            self.notes.extend(
+                (notes.iter()).map(|note| format!("Note \"{image}\", {}", escape_controls(note))),
+            );
+        }
         match verdict {
             Verdict::Allow {
                 digest: Some(digest),
                 mutate: true,
+                ..
             } => {
                 let Some(op) = pin(site, &digest, handling.mutation) else {
                     return;
@@ -85,7 +94,12 @@ impl Combined {
         let annotate =
             request.and_then(|r| original::record(&r.original_images, &r.sites, self.rewritten));
         let waived = reasons(self.waived);
-        let lines: Vec<&str> = waived.iter().map(|r| r.text.as_str()).collect();
+        let notes = self.notes.iter().map(String::as_str);
+        let lines: Vec<&str> = waived
+            .iter()
+            .map(|r| r.text.as_str())
+            .chain(notes)
+            .collect();
         Decision::Allow {
             patch: self.patch,
             warnings: bounded(&lines),

@@ -163,6 +163,7 @@ fn verified_digests_are_pinned_when_the_policy_mutates() {
     let allow = |mutate| Verdict::Allow {
         digest: Some(digest.clone()),
         mutate,
+        notes: Vec::new(),
     };
     let nginx = site("nginx:1.25");
     let Decision::Allow { patch, .. } = combine([(&nginx, allow(true))].into_iter()) else {
@@ -182,6 +183,30 @@ fn verified_digests_are_pinned_when_the_policy_mutates() {
 }
 
 #[test]
+fn notes_of_admitted_images_are_warnings_and_a_deny_drops_them() {
+    let digest = Digest::parse(D).expect("digest");
+    let noted = Verdict::Allow {
+        digest: Some(digest),
+        mutate: false,
+        notes: vec!["notation: logged, not enforced: expiry".into()],
+    };
+    let nginx = site("nginx:1.25");
+    let decision = combine([(&nginx, noted.clone())].into_iter());
+    let Decision::Allow { warnings, .. } = &decision else {
+        panic!("allow")
+    };
+    assert_eq!(
+        warnings,
+        &["Note \"nginx:1.25\", notation: logged, not enforced: expiry"]
+    );
+    assert!(!decision.is_warn(), "a note is not a waived deny");
+    let denied = Verdict::Deny(vec![Reason::refused("unsigned")]);
+    let redis = site("redis:7");
+    let decision = combine([(&nginx, noted), (&redis, denied)].into_iter());
+    assert!(matches!(decision, Decision::Deny { ref reasons } if reasons.len() == 1));
+}
+
+#[test]
 fn an_image_already_pinned_is_not_patched_again() {
     let digest = Digest::parse(D).expect("digest");
     let pinned = site(&alloc::format!("docker.io/library/nginx@{D}"));
@@ -191,6 +216,7 @@ fn an_image_already_pinned_is_not_patched_again() {
             Verdict::Allow {
                 digest: Some(digest),
                 mutate: true,
+                notes: Vec::new(),
             },
         )]
         .into_iter(),
@@ -393,17 +419,18 @@ fn evidence_that_disagrees_on_the_digest_denies() {
         Digest::parse(D).expect("d"),
         Digest::parse(OTHER).expect("d"),
     );
-    let both = [Ok(&d), Ok(&other)];
+    let both = [Ok(Vouched::plain(&d)), Ok(Vouched::plain(&other))];
     let Verdict::Deny(why) = conclude(&requirements, &both) else {
         panic!("deny")
     };
     assert!(why[0].text.contains("disagree on the digest"), "{why:?}");
-    let agree = [Ok(&d), Ok(&d)];
+    let agree = [Ok(Vouched::plain(&d)), Ok(Vouched::plain(&d))];
     assert!(matches!(
         conclude(&requirements, &agree),
         Verdict::Allow {
             digest: Some(_),
-            mutate: true
+            mutate: true,
+            ..
         }
     ));
 }
