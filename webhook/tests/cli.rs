@@ -58,6 +58,18 @@ fn validate(dir: &Path) -> (Option<i32>, String) {
     (out.status.code(), report)
 }
 
+/// `portieris validate` of a folder holding `policies` as `p.yaml` exits 1 and reports each of
+/// `needles`.
+fn assert_reports(policies: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
+    let (code, report) = validate(dir.path());
+    assert_eq!(code, Some(1), "{report}");
+    for needle in needles {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
 const KINDS: [&str; 8] = [
     "pod",
     "deployment",
@@ -217,22 +229,18 @@ fn validate_reports_every_problem_with_file_and_field() {
 
 #[test]
 fn validate_reports_policy_fields_that_cannot_mean_what_they_say() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let policies = "apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: c}\nspec:\n  repositories:\n    - name: \"icr.io/*\"\n      policy: {mutateImage: false, mutation: tagAndDigest}\n---\napiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: d}\nspec:\n  repositories:\n    - name: \"quay.io/*\"\n      policy: {enforcement: audit}\n";
-    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
-    let (code, report) = validate(dir.path());
-    assert_eq!(code, Some(1), "{report}");
-    for needle in [
-        "unknown variant `audit`, expected `enforce` or `warn`",
-        "spec.repositories[0].policy.mutation: tagAndDigest has no effect with mutateImage: false",
-    ] {
-        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
-    }
+    assert_reports(
+        policies,
+        &[
+            "unknown variant `audit`, expected `enforce` or `warn`",
+            "spec.repositories[0].policy.mutation: tagAndDigest has no effect with mutateImage: false",
+        ],
+    );
 }
 
 #[test]
 fn validate_reports_attestation_problems_with_the_position_of_a_bad_condition() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let policies = r#"apiVersion: portieris.cloud.ibm.com/v1
 kind: ImagePolicy
 metadata: {name: p, namespace: team}
@@ -268,23 +276,20 @@ spec:
             signer: {keySecret: absent}
             conditions: ["predicate.packages.all(p, predicate.packages.exists(q, q.name == p.name))"]
 "#;
-    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
-    let (code, report) = validate(dir.path());
-    assert_eq!(code, Some(1), "{report}");
-    for needle in [
-        "ImagePolicy \"team/p\": spec.repositories[0] (\"icr.io/*\"): condition 2: line 1, column ",
-        "spec.repositories[0].policy.attestations: attestation 1 (slsa): predicateType is neither a URI nor one of slsaprovenance,",
-        "spec.repositories[0].policy.attestations[0].signer.keySecret: Secret \"team/absent\" is not in the folder",
-        "ImagePolicy \"team/r\": spec.repositories[0] (\"gcr.io/*\"): condition 1: line 1, column ",
-        "over the limit of 4294967296",
-    ] {
-        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
-    }
+    assert_reports(
+        policies,
+        &[
+            "ImagePolicy \"team/p\": spec.repositories[0] (\"icr.io/*\"): condition 2: line 1, column ",
+            "spec.repositories[0].policy.attestations: attestation 1 (slsa): predicateType is neither a URI nor one of slsaprovenance,",
+            "spec.repositories[0].policy.attestations[0].signer.keySecret: Secret \"team/absent\" is not in the folder",
+            "ImagePolicy \"team/r\": spec.repositories[0] (\"gcr.io/*\"): condition 1: line 1, column ",
+            "over the limit of 4294967296",
+        ],
+    );
 }
 
 #[test]
 fn validate_reports_notation_problems_in_the_field_and_in_its_trust_policy_document() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let policies = r#"apiVersion: portieris.cloud.ibm.com/v1
 kind: ImagePolicy
 metadata: {name: p, namespace: team}
@@ -331,17 +336,15 @@ stringData:
       "signatureVerification": {"level": "strict"}, "trustStores": ["ca:acme"],
       "trustedIdentities": ["x509.subject: C=US, ST=WA, O=acme", "x509.subject: C=US, ST=WA, O=acme, CN=ci"]}]}
 "#;
-    std::fs::write(dir.path().join("p.yaml"), policies).expect("write");
-    let (code, report) = validate(dir.path());
-    assert_eq!(code, Some(1), "{report}");
-    for needle in [
-        "spec.repositories[0].policy.notation: notation trustStores[1]: type \"x509\" is not ca, signingAuthority or tsa",
-        "spec.repositories[0].policy.notation.trustStores[1].secret: Secret \"team/absent\" is not in the folder",
-        "spec.repositories[0].policy.notation.trustPolicy: the trust policy document uses the trust store tsa:stamps, which trustStores does not give",
-        "ImagePolicy \"team/q\": spec.repositories[0].policy.notation.trustPolicy: notation trust policy: statement \"a\": trusted identities",
-    ] {
-        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
-    }
+    assert_reports(
+        policies,
+        &[
+            "spec.repositories[0].policy.notation: notation trustStores[1]: type \"x509\" is not ca, signingAuthority or tsa",
+            "spec.repositories[0].policy.notation.trustStores[1].secret: Secret \"team/absent\" is not in the folder",
+            "spec.repositories[0].policy.notation.trustPolicy: the trust policy document uses the trust store tsa:stamps, which trustStores does not give",
+            "ImagePolicy \"team/q\": spec.repositories[0].policy.notation.trustPolicy: notation trust policy: statement \"a\": trusted identities",
+        ],
+    );
 }
 
 #[test]

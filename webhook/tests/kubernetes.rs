@@ -409,29 +409,32 @@ async fn a_deployment_runs_only_with_slsa_provenance_built_by_our_ci() {
     ns.wait_for_probe(&theirs, "the attestation policy in force", |o| o.is_err())
         .await;
 
-    let deployment = Kind::Deployment.object("ours", &ours, Some(1));
+    let pinned = by_digest(&ours, &ours_digest);
+    let needles = ["condition 1 is false: predicate.runDetails.builder.id"];
+    runs_pinned_and_refuses(&fx, &ns, (&ours, &pinned), &theirs, &needles).await;
+}
+
+/// A Deployment of `ours` (the image and what it must be pinned to) runs, pinned; one of
+/// `theirs` is refused, the refusal naming the image and saying each of `needles`.
+async fn runs_pinned_and_refuses(
+    fx: &Fixture,
+    ns: &Namespace,
+    (ours, pinned): (&str, &str),
+    theirs: &str,
+    needles: &[&str],
+) {
+    let deployment = Kind::Deployment.object("ours", ours, Some(1));
     ns.create(Kind::Deployment, &deployment, false)
         .await
-        .unwrap_or_else(|e| panic!("provenance from our CI refused: {e}\n{}", fx.log()));
+        .unwrap_or_else(|e| panic!("{ours} refused: {e}\n{}", fx.log()));
     let stored = ns.get(Kind::Deployment, "ours").await;
-    let pinned = by_digest(&ours, &ours_digest);
-    assert_eq!(
-        Kind::Deployment.images(&stored),
-        vec![pinned.clone(), pinned]
-    );
-
-    let message = denied(
-        ns.create(
-            Kind::Deployment,
-            &Kind::Deployment.object("theirs", &theirs, Some(1)),
-            false,
-        )
-        .await,
-    );
+    assert_eq!(Kind::Deployment.images(&stored), vec![pinned, pinned]);
+    let refused = Kind::Deployment.object("theirs", theirs, Some(1));
+    let message = denied(ns.create(Kind::Deployment, &refused, false).await);
     assert!(
         message.contains(&format!("Deny \"{theirs}\""))
-            && message.contains("condition 1 is false: predicate.runDetails.builder.id"),
-        "the refusal names the image and the failed condition: {message}"
+            && needles.iter().all(|n| message.contains(n)),
+        "the refusal names the image and says {needles:?}: {message}"
     );
 }
 
@@ -474,31 +477,9 @@ async fn a_deployment_runs_only_with_a_notation_signature_by_the_trusted_identit
     ns.wait_for_probe(&theirs, "the notation policy in force", |o| o.is_err())
         .await;
 
-    let deployment = Kind::Deployment.object("ours", &ours, Some(1));
-    ns.create(Kind::Deployment, &deployment, false)
-        .await
-        .unwrap_or_else(|e| panic!("notation-signed image refused: {e}\n{}", fx.log()));
-    let stored = ns.get(Kind::Deployment, "ours").await;
     let pinned = format!("{}@{ours_digest}", notation::repository(&ours));
-    assert_eq!(
-        Kind::Deployment.images(&stored),
-        vec![pinned.clone(), pinned]
-    );
-
-    let message = denied(
-        ns.create(
-            Kind::Deployment,
-            &Kind::Deployment.object("theirs", &theirs, Some(1)),
-            false,
-        )
-        .await,
-    );
-    assert!(
-        message.contains(&format!("Deny \"{theirs}\""))
-            && message.contains("CN=leaf-rsa")
-            && message.contains("is not a trusted identity"),
-        "the refusal names the image and the untrusted signer: {message}"
-    );
+    let needles = ["CN=leaf-rsa", "is not a trusted identity"];
+    runs_pinned_and_refuses(&fx, &ns, (&ours, &pinned), &theirs, &needles).await;
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 use alloc::string::ToString as _;
 use alloc::vec::Vec;
 
+use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use der::asn1::{Any, ObjectIdentifier, OctetString};
@@ -171,6 +172,19 @@ impl Token {
 
     /// The token's accuracy in microseconds, as tspclient-go reads it: the sum of its parts,
     /// or one second under the baseline policy when it gives none.
+    /// The X.509 certificates the token embeds (other certificate choices skipped).
+    pub(crate) fn embedded(&self) -> impl Iterator<Item = &x509_cert::Certificate> {
+        let choices = self
+            .signed_data
+            .certificates
+            .iter()
+            .flat_map(|set| set.0.iter());
+        choices.filter_map(|choice| match choice {
+            CertificateChoices::Certificate(cert) => Some(cert),
+            CertificateChoices::Other(_) => None,
+        })
+    }
+
     pub(crate) fn accuracy_micros(&self) -> u64 {
         let (seconds, millis, micros) = self.tst.accuracy.as_ref().map_or((0, 0, 0), |a| {
             (

@@ -20,7 +20,6 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignerIdentifier;
 use der::asn1::ObjectIdentifier;
@@ -239,16 +238,9 @@ fn check_ca_usages(certs: &[Cert]) -> Result<(), TimestampProblem> {
 
 /// The certificates the token carries, with their DER, as far as they parse.
 fn carried(token: &Token) -> Vec<(Vec<u8>, Cert)> {
-    let certificates = token
-        .signed_data
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter());
-    certificates
-        .filter_map(|choice| match choice {
-            CertificateChoices::Certificate(cert) => cert.to_der().ok(),
-            CertificateChoices::Other(_) => None,
-        })
+    token
+        .embedded()
+        .filter_map(|cert| cert.to_der().ok())
         .take(MAX_CHAIN_CERTIFICATES)
         .filter_map(|der| Cert::parse(&der).map(|cert| (der, cert)))
         .collect()

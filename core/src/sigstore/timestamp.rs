@@ -21,7 +21,6 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignerIdentifier;
 use der::asn1::Any;
@@ -256,16 +255,8 @@ fn vouches(authority: &Authority, token: &Token) -> Result<(), AuthorityError> {
 /// A token need not embed its signing certificate; if it embeds one the SignerInfo names, it
 /// must be the authority's (byte for byte).
 fn embedded_is(token: &Token, signing: &Cert, signing_der: &[u8]) -> bool {
-    let embedded = token
-        .signed_data
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter());
-    embedded
-        .filter_map(|choice| match choice {
-            CertificateChoices::Certificate(cert) => Some(cert),
-            CertificateChoices::Other(_) => None,
-        })
+    token
+        .embedded()
         .filter(|cert| {
             let tbs = &cert.tbs_certificate;
             match &token.signer.sid {

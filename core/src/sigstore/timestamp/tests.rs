@@ -12,6 +12,7 @@ use der::asn1::{ObjectIdentifier, OctetString, SetOfVec};
 use super::*;
 use crate::crypto::rfc3161::{MESSAGE_DIGEST, SIGNING_CERTIFICATE_V2};
 use crate::time::parse_rfc3339;
+use cms::cert::CertificateChoices;
 
 const BUNDLE: &str = include_str!(
     "../../../tests/vectors/sigstore/conformance/rekor2-happy-path/bundle.sigstore.json"
