@@ -36,6 +36,7 @@ dict_for() {
     openpgp) echo fuzz/dict/openpgp.dict ;;
     checkpoint) echo fuzz/dict/checkpoint.dict ;;
     condition) echo fuzz/dict/condition.dict ;;
+    notation_policy) echo fuzz/dict/notation.dict ;;
     *) echo fuzz/dict/json.dict ;;
   esac
 }

@@ -18,6 +18,7 @@ pub mod input;
 pub mod manifest;
 pub mod model;
 pub mod notary;
+pub mod notation;
 pub mod openpgp;
 pub mod pattern;
 pub mod policy;
