@@ -15,6 +15,11 @@
 //! comparison comes out as it did at `from`, so the verdict holds; outside it (a clock set back
 //! included) the signature is judged again. The timestamp authority's chain is counted too, although its validity is
 //! judged at the timestamp's time, not now: a shorter window, never a wrong one.
+//!
+//! What a remembered verdict gives back is what was found then: a logged failure that names a
+//! time (a chain not valid at `now`) names the time of the first verdict. Among several
+//! signatures, any one remembered admits: a fresh check, which admits on the first that passes
+//! in order, would admit too (that one still passes), though it might name an earlier signer.
 
 use alloc::collections::BTreeMap;
 
