@@ -250,9 +250,11 @@ fn plain<'a>(
     }
 }
 
-/// Whether verifying `gathered` for `need` costs signature checks: not for a failure, Notary's
-/// outcome or a tag's digest, nor for Sigstore bundles whose verdicts are remembered.
-pub fn costly(need: &Need, gathered: &Gathered) -> bool {
+/// Whether verifying `gathered` for `need` at `now` costs signature checks: not for a
+/// failure, Notary's outcome or a tag's digest, nor for Sigstore bundles, attestations or
+/// Notation signatures whose verdicts are remembered (Notation's for a time window that holds
+/// `now`).
+pub fn costly(need: &Need, image: &ImageRef, gathered: &Gathered, now: UnixTime) -> bool {
     match (need, gathered) {
         (_, Err(_) | Ok(Material::Trust(_) | Material::TagDigest(_))) => false,
         (Need::Sigstore(need), Ok(Material::Sigstore { digest, bundles })) => {
@@ -266,6 +268,15 @@ pub fn costly(need: &Need, gathered: &Gathered) -> bool {
                 envelopes,
             }),
         ) => !attestation::remembered(need, digest, bundles, envelopes),
+        (
+            Need::Notation(need),
+            Ok(Material::Notation {
+                digest,
+                manifest,
+                signatures,
+            }),
+        ) => !notation::descriptor(digest, manifest)
+            .is_ok_and(|target| notation::remembered(need, image, &target, signatures, now)),
         _ => true,
     }
 }

@@ -17,7 +17,7 @@ mod test_pki;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-pub use evaluate::{Verified, descriptor, evaluate};
+pub use evaluate::{Verified, descriptor, evaluate, evaluate_afresh, remembered};
 pub use need::{NotationNeed, TrustStore, broken, need};
 
 /// The artifact type of a Notation signature among an image's referrers.

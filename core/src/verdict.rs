@@ -176,14 +176,14 @@ pub fn finish(
 
 /// Whether [`finish`] will verify signatures (milliseconds: RSA, OpenPGP, ECDSA P-384), rather
 /// than only look at digests Notary's exchange or a tag lookup already gave, or Sigstore
-/// verdicts it remembers.
-pub fn costly(images: &[ImagePlan], gathered: &[Vec<Gathered>]) -> bool {
+/// verdicts it remembers (Notation's at `now`).
+pub fn costly(images: &[ImagePlan], gathered: &[Vec<Gathered>], now: UnixTime) -> bool {
     images
         .iter()
         .zip(gathered)
         .any(|(image, gathered)| match &image.assessment {
             Assessment::Needs(requirements) => (requirements.needs.iter().zip(gathered))
-                .any(|(need, gathered)| evidence::costly(need, gathered)),
+                .any(|(need, gathered)| evidence::costly(need, &requirements.image, gathered, now)),
             Assessment::Decided(_) => false,
         })
 }

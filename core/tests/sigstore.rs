@@ -339,17 +339,25 @@ fn a_remembered_verdict_is_not_costly_and_a_new_one_is() {
         .extensions
         .insert("githubWorkflowTrigger".into(), "push".into());
     let fresh = Need::Sigstore(keyless(vec![fresh]));
-    assert!(costly(&fresh, &gathered), "never verified: costly");
+    assert!(
+        costly(&fresh, &case.image, &gathered, now()),
+        "never verified: costly"
+    );
     let Need::Sigstore(inner) = &fresh else {
         unreachable!()
     };
     assert!(judge(inner, &case).is_ok());
-    assert!(!costly(&fresh, &gathered), "remembered: not costly");
+    assert!(
+        !costly(&fresh, &case.image, &gathered, now()),
+        "remembered: not costly"
+    );
     assert!(!costly(
         &need,
+        &case.image,
         &Err(portieris_core::evidence::FetchFailure::new(
             portieris_core::evidence::Cause::NotFound,
             "gone",
-        ))
+        )),
+        now()
     ));
 }

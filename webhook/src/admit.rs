@@ -297,7 +297,7 @@ async fn conclude(
     gathered: Vec<Vec<Gathered>>,
 ) -> Decision {
     let now = crate::clock::now();
-    let costly = portieris_core::verdict::costly(&images, &gathered);
+    let costly = portieris_core::verdict::costly(&images, &gathered, now);
     if !costly {
         return finish(request, &images, &gathered, now);
     }

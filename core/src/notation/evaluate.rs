@@ -19,9 +19,12 @@ use super::need::{NotationNeed, TrustStore};
 use super::revocation::{self, Crls};
 use super::trust_policy::{Action, Actions, Statement, StoreKind, StoreRef};
 use super::{Signature, chain, timestamp};
+use crate::crypto::certificate::Cert;
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
 use crate::time::{Rfc3339, UnixTime};
+
+mod memo;
 
 /// What admitted an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,13 +38,62 @@ pub struct Verified {
 }
 
 /// Judges `signatures` of the image's manifest, whose descriptor is `target` ([`descriptor`]),
-/// at `now`.
+/// at `now`. A signature that passed before, under the same statement and stores, for the same
+/// descriptor, and whose verdict still holds at `now` ([`memo`]), admits again without
+/// a signature check; a signature that passes is remembered.
 pub fn evaluate(
     need: &NotationNeed,
     image: &ImageRef,
     target: &Descriptor,
     signatures: &[Signature],
     now: UnixTime,
+) -> Result<Verified, Reason> {
+    judge(need, image, target, signatures, now, true)
+}
+
+/// [`evaluate`] without the memo: every signature judged afresh, none remembered.
+pub fn evaluate_afresh(
+    need: &NotationNeed,
+    image: &ImageRef,
+    target: &Descriptor,
+    signatures: &[Signature],
+    now: UnixTime,
+) -> Result<Verified, Reason> {
+    judge(need, image, target, signatures, now, false)
+}
+
+/// Whether [`evaluate`] would cost no signature check: a verdict of one of `signatures` is
+/// remembered for `now`, or the statement checks nothing, or the need fails before any check.
+pub fn remembered(
+    need: &NotationNeed,
+    image: &ImageRef,
+    target: &Descriptor,
+    signatures: &[Signature],
+    now: UnixTime,
+) -> bool {
+    let repository = format!("{}/{}", image.domain(), image.path());
+    let Some(statement) = need.trust_policy.select(&repository) else {
+        return true;
+    };
+    if statement.actions.is_none() || signatures.is_empty() {
+        return true;
+    }
+    let Ok(stores) = Stores::of(statement, &need.stores) else {
+        return true;
+    };
+    let shared = shared_key(statement, &stores, target);
+    signatures
+        .iter()
+        .any(|s| memo::known(&signature_key(&shared, s), now))
+}
+
+fn judge(
+    need: &NotationNeed,
+    image: &ImageRef,
+    target: &Descriptor,
+    signatures: &[Signature],
+    now: UnixTime,
+    memoized: bool,
 ) -> Result<Verified, Reason> {
     let digest = &target.digest;
     let repository = format!("{}/{}", image.domain(), image.path());
@@ -64,11 +116,24 @@ pub fn evaluate(
             image.name()
         )));
     }
+    let keys: Vec<[u8; 32]> = if memoized {
+        let shared = shared_key(statement, &stores, target);
+        signatures
+            .iter()
+            .map(|s| signature_key(&shared, s))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(verified) = keys.iter().find_map(|key| memo::recall(key, now)) {
+        return Ok(verified);
+    }
     let crls = Crls::parse(&stores.crls())
         .map_err(|e| Reason::policy(format!("notation: a CRL of the trust stores: {e}")))?;
     let judge = Judge {
         statement,
         crls: &crls,
+        crl_changes: crls.changes(),
         actions,
         stores: &stores,
         target,
@@ -77,7 +142,12 @@ pub fn evaluate(
     let mut failures = Vec::new();
     for (n, signature) in signatures.iter().enumerate() {
         match judge.one(signature) {
-            Ok(verified) => return Ok(verified),
+            Ok((verified, until)) => {
+                if let Some(key) = keys.get(n) {
+                    memo::remember(*key, now, until, verified.clone());
+                }
+                return Ok(verified);
+            }
             Err(why) => failures.push(format!("signature {}: {why}", n + 1)),
         }
     }
@@ -87,6 +157,40 @@ pub fn evaluate(
         statement.name,
         failures.join("; ")
     )))
+}
+
+/// The memo's key up to the signature: the statement (every field, as its `Debug` spells
+/// them), each store it names with every certificate and CRL, and the descriptor compared with
+/// the signed one.
+fn shared_key(statement: &Statement, stores: &Stores<'_>, target: &Descriptor) -> memo::Key {
+    let mut key = memo::Key::default();
+    key.part(format!("{statement:?}").as_bytes());
+    for kind in [StoreKind::Ca, StoreKind::SigningAuthority, StoreKind::Tsa] {
+        let named = stores.of_kind(kind);
+        key.part(kind.as_str().as_bytes()).count(named.len());
+        for (name, store) in named {
+            key.part(name.name.as_bytes());
+            key.count(store.certificates.len());
+            for certificate in &store.certificates {
+                key.part(certificate);
+            }
+            key.count(store.crls.len());
+            for crl in &store.crls {
+                key.part(crl);
+            }
+        }
+    }
+    key.part(target.digest.as_bytes())
+        .part(target.media_type.as_bytes())
+        .part(&target.size.to_be_bytes());
+    key
+}
+
+fn signature_key(shared: &memo::Key, signature: &Signature) -> [u8; 32] {
+    let mut key = shared.clone();
+    key.part(signature.media_type.as_bytes())
+        .part(&signature.envelope);
+    key.finish()
 }
 
 /// The certificates and CRLs of the statement's trust stores, by kind.
@@ -143,6 +247,8 @@ impl<'a> Stores<'a> {
 struct Judge<'a> {
     statement: &'a Statement,
     crls: &'a Crls,
+    /// Every CRL's thisUpdate and the second after its nextUpdate: where its use can change.
+    crl_changes: Vec<UnixTime>,
     actions: Actions,
     stores: &'a Stores<'a>,
     target: &'a Descriptor,
@@ -150,7 +256,8 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    fn one(&self, signature: &Signature) -> Result<Verified, String> {
+    /// The verdict, and when it stops holding ([`memo::until`]).
+    fn one(&self, signature: &Signature) -> Result<(Verified, UnixTime), String> {
         // Integrity, always enforced: the envelope's signature with its leaf's key, and the
         // chain under Notary's code-signing rules (notation-go checks both as integrity).
         let envelope = Envelope::open(&signature.media_type, &signature.envelope)
@@ -188,17 +295,43 @@ impl Judge<'_> {
         let timed = self.authentic_time(&envelope);
         let tsa_chain = timed.as_ref().ok().cloned().flatten();
         apply(self.actions.authentic_timestamp, timed.map(|_| ()))?;
+        let chains = [
+            envelope.chain.as_slice(),
+            tsa_chain.as_deref().unwrap_or(&[]),
+        ];
+        let until = self.until(chains.concat().iter(), envelope.expiry);
         if self.actions.revocation != Action::Skip {
             apply(
                 self.actions.revocation,
                 self.unrevoked(&envelope, tsa_chain),
             )?;
         }
-        Ok(Verified {
+        let verified = Verified {
             statement: self.statement.name.clone(),
             signer: Some(subject),
             logged,
-        })
+        };
+        Ok((verified, until))
+    }
+
+    /// The end of the window in which a verdict reached at `now` holds ([`memo::until`]): the
+    /// first change after `now` among the signature's expiry, the validity of the chains'
+    /// certificates and the CRLs' updates. A certificate that does not parse failed the
+    /// checks already; it leaves an empty window, to be safe.
+    fn until<'c>(
+        &self,
+        certificates: impl Iterator<Item = &'c Vec<u8>>,
+        expiry: Option<UnixTime>,
+    ) -> UnixTime {
+        let mut changes = self.crl_changes.clone();
+        changes.extend(expiry);
+        for der in certificates {
+            let Some(cert) = Cert::parse(der) else {
+                return self.now;
+            };
+            changes.extend([cert.not_before(), memo::after(cert.not_after())]);
+        }
+        memo::until(self.now, changes)
     }
 
     /// The chain is a code-signing chain to a certificate of a store of the scheme's kind,

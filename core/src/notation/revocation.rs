@@ -203,6 +203,21 @@ impl Crls {
             .collect::<Result<_, _>>()
             .map(Self)
     }
+
+    /// Each CRL's thisUpdate and the second after its nextUpdate: when its use can change
+    /// ([`usable_crl`]: current from thisUpdate through nextUpdate).
+    pub(crate) fn changes(&self) -> Vec<UnixTime> {
+        let updates = self.0.iter().map(|crl| &crl.list.tbs_cert_list);
+        updates
+            .flat_map(|tbs| {
+                let stale = tbs
+                    .next_update
+                    .map(|t| UnixTime(seconds(t).0.saturating_add(1)));
+                [Some(seconds(tbs.this_update)), stale]
+            })
+            .flatten()
+            .collect()
+    }
 }
 
 fn parse_one(index: usize, bytes: &[u8]) -> Result<Crl, CrlError> {

@@ -277,3 +277,13 @@ fn messages_name_the_certificate_and_why() {
         "the revocation status of certificate 1 of the chain is unknown: its issuer's CRL is stale (nextUpdate 2026-05-31T00:00:00Z)"
     );
 }
+
+/// Where a CRL's use can change: from its thisUpdate, and the second after its nextUpdate
+/// (the notation-go vectors' intermediate CRL: 2026-12-06T17:00:19Z to 2036-12-03T17:00:19Z).
+#[test]
+fn a_crl_changes_at_its_this_update_and_after_its_next_update() {
+    let der = include_bytes!("../../../tests/fixtures/notation/pki/crl-empty.der");
+    let crls = Crls::parse(&[der.to_vec()]).expect("a CRL");
+    let after = UnixTime(at("2036-12-03T17:00:19Z").0 + 1);
+    assert_eq!(crls.changes(), vec![at("2026-12-06T17:00:19Z"), after]);
+}
