@@ -4,6 +4,7 @@
 
 pub(crate) mod certificate;
 pub(crate) mod keys;
+pub(crate) mod memo_key;
 pub(crate) mod pem;
 pub(crate) mod rfc3161;
 pub(crate) mod x509;

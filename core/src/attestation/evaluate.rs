@@ -297,7 +297,7 @@ struct Memo {
 
 impl Memo {
     fn of(required: &Required, sha256: &[u8; 32]) -> Self {
-        let mut key = memo::Key::default();
+        let mut key = memo::new_key();
         key.part(b"attestation")
             .part(&Who::of(&required.signer).identity)
             .part(required.predicate_type.as_bytes())

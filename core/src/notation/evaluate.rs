@@ -20,6 +20,7 @@ use super::revocation::{self, Crls};
 use super::trust_policy::{Action, Actions, Statement, StoreKind, StoreRef};
 use super::{Signature, chain, timestamp};
 use crate::crypto::certificate::Cert;
+use crate::crypto::memo_key::MemoKey;
 use crate::reason::Reason;
 use crate::reference::{Digest, ImageRef};
 use crate::time::{Rfc3339, UnixTime};
@@ -162,8 +163,8 @@ fn judge(
 /// The memo's key up to the signature: the statement (every field, as its `Debug` spells
 /// them), each store it names with every certificate and CRL, and the descriptor compared with
 /// the signed one.
-fn shared_key(statement: &Statement, stores: &Stores<'_>, target: &Descriptor) -> memo::Key {
-    let mut key = memo::Key::default();
+fn shared_key(statement: &Statement, stores: &Stores<'_>, target: &Descriptor) -> MemoKey {
+    let mut key = memo::new_key();
     key.part(format!("{statement:?}").as_bytes());
     for kind in [StoreKind::Ca, StoreKind::SigningAuthority, StoreKind::Tsa] {
         let named = stores.of_kind(kind);
@@ -186,7 +187,7 @@ fn shared_key(statement: &Statement, stores: &Stores<'_>, target: &Descriptor) -
     key
 }
 
-fn signature_key(shared: &memo::Key, signature: &Signature) -> [u8; 32] {
+fn signature_key(shared: &MemoKey, signature: &Signature) -> [u8; 32] {
     let mut key = shared.clone();
     key.part(signature.media_type.as_bytes())
         .part(&signature.envelope);

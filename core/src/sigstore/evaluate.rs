@@ -108,7 +108,7 @@ pub(crate) struct Who {
 
 impl Who {
     pub(crate) fn of(signer: &Signer) -> Self {
-        let mut key = memo::Key::default();
+        let mut key = memo::new_key();
         let name = match signer {
             Signer::Key(pem) => {
                 key.part(b"key").part(pem.public_key_pem.as_bytes());

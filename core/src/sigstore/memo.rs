@@ -10,8 +10,9 @@
 
 use alloc::collections::BTreeSet;
 
-use sha2::{Digest as _, Sha256};
 use spin::Mutex;
+
+use crate::crypto::memo_key::MemoKey;
 
 /// Most verdicts kept; past it the set starts again (a bound, not an eviction policy: a warm
 /// cluster has far fewer distinct image signatures).
@@ -21,33 +22,12 @@ static VERIFIED: Mutex<BTreeSet<[u8; 32]>> = Mutex::new(BTreeSet::new());
 
 /// The key of one verdict: SHA-256 over each part, each prefixed by its length.
 pub(crate) fn key(parts: &[&[u8]]) -> [u8; 32] {
-    let mut key = Key::default();
-    for part in parts {
-        key.part(part);
-    }
-    key.finish()
+    new_key().of(parts)
 }
 
-/// A key built part by part (each prefixed by its length, so no two splits of the same bytes
-/// collide).
-pub(crate) struct Key(Sha256);
-
-impl Default for Key {
-    fn default() -> Self {
-        Self(Sha256::new_with_prefix(b"portieris sigstore verdict v1"))
-    }
-}
-
-impl Key {
-    pub(crate) fn part(&mut self, bytes: &[u8]) -> &mut Self {
-        self.0.update((bytes.len() as u64).to_be_bytes());
-        self.0.update(bytes);
-        self
-    }
-
-    pub(crate) fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
+/// An empty key of Sigstore's and the attestations' verdicts.
+pub(crate) fn new_key() -> MemoKey {
+    MemoKey::new(b"portieris sigstore verdict v1")
 }
 
 pub(crate) fn known(key: &[u8; 32]) -> bool {
@@ -65,13 +45,6 @@ pub(crate) fn remember(key: [u8; 32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_tell_apart_every_split_of_the_same_bytes() {
-        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
-        assert_ne!(key(&[b"abc"]), key(&[b"abc", b""]));
-        assert_eq!(key(&[b"a", b"bc"]), key(&[b"a", b"bc"]));
-    }
 
     #[test]
     fn a_remembered_verdict_is_known_and_the_set_stays_bounded() {

@@ -23,10 +23,10 @@
 
 use alloc::collections::BTreeMap;
 
-use sha2::{Digest as _, Sha256};
 use spin::Mutex;
 
 use super::Verified;
+use crate::crypto::memo_key::MemoKey;
 use crate::time::UnixTime;
 
 /// Most verdicts kept; past it the map starts again (a bound, not an eviction policy: a warm
@@ -41,31 +41,9 @@ struct Remembered {
 
 static VERDICTS: Mutex<BTreeMap<[u8; 32], Remembered>> = Mutex::new(BTreeMap::new());
 
-/// A key built part by part (each prefixed by its length, so no two splits of the same bytes
-/// collide); cloned after the parts every signature shares.
-#[derive(Clone)]
-pub(crate) struct Key(Sha256);
-
-impl Default for Key {
-    fn default() -> Self {
-        Self(Sha256::new_with_prefix(b"portieris notation verdict v1"))
-    }
-}
-
-impl Key {
-    pub(crate) fn part(&mut self, bytes: &[u8]) -> &mut Self {
-        self.0.update((bytes.len() as u64).to_be_bytes());
-        self.0.update(bytes);
-        self
-    }
-
-    pub(crate) fn count(&mut self, n: usize) -> &mut Self {
-        self.part(&(n as u64).to_be_bytes())
-    }
-
-    pub(crate) fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
+/// An empty key of Notation's verdicts.
+pub(crate) fn new_key() -> MemoKey {
+    MemoKey::new(b"portieris notation verdict v1")
 }
 
 /// The verdict remembered under `key`, if `now` is within its window.
@@ -129,11 +107,7 @@ mod tests {
     use super::*;
 
     fn key(parts: &[&[u8]]) -> [u8; 32] {
-        let mut key = Key::default();
-        for part in parts {
-            key.part(part);
-        }
-        key.finish()
+        new_key().of(parts)
     }
 
     fn verified(logged: &str) -> Verified {
@@ -142,13 +116,6 @@ mod tests {
             signer: Some("CN=memo".into()),
             logged: alloc::vec![String::from(logged)],
         }
-    }
-
-    #[test]
-    fn keys_tell_apart_every_split_of_the_same_bytes() {
-        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
-        assert_ne!(key(&[b"abc"]), key(&[b"abc", b""]));
-        assert_eq!(key(&[b"a", b"bc"]), key(&[b"a", b"bc"]));
     }
 
     #[test]
