@@ -213,7 +213,7 @@ fn check_decision(
                 allow = false;
                 continue;
             }
-            Assessment::Decided(Verdict::Allow { digest, mutate }) => (digest.clone(), *mutate),
+            Assessment::Decided(Verdict::Allow { digest, mutate, .. }) => (digest.clone(), *mutate),
             Assessment::Needs(requirements) => {
                 let given = &evidence[i];
                 let digests: Vec<&Digest> = (requirements.needs.iter().zip(given))
